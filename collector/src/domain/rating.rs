@@ -1,0 +1,210 @@
+//! A rating as the collector accepts it: the wire body checked against its survey.
+
+use super::Survey;
+use crate::error::{ApiError, Invalid};
+use pulsetap_wire::{RecordImpression, RecordResponse, Tags};
+use std::collections::BTreeMap;
+
+pub const MAX_COMMENT_CHARS: usize = 2_000;
+pub const MAX_TEXT_CHARS: usize = 200;
+pub const MAX_TAGS: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Score(u8);
+
+impl Score {
+    pub fn parse(raw: u8, survey: &Survey) -> Result<Self, Invalid> {
+        let max = survey.max_score();
+        if (1..=max).contains(&raw) {
+            Ok(Self(raw))
+        } else {
+            Err(Invalid::ScoreOutOfRange { got: raw, max })
+        }
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+/// The client's UUID for one shown widget, kept in its canonical lowercase form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseId(String);
+
+impl ResponseId {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        uuid::Uuid::parse_str(raw)
+            .map(|id| Self(id.hyphenated().to_string()))
+            .map_err(|_| Invalid::ResponseId)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A chat id, ticket id or any key the site owner uses for one interaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interaction(String);
+
+impl Interaction {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        if is_plain_text(raw) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(Invalid::Interaction)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Tags whose keys the survey declares and whose values are short plain text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagSet(BTreeMap<String, String>);
+
+impl TagSet {
+    pub fn parse(raw: Tags, survey: &Survey) -> Result<Self, Invalid> {
+        if raw.len() > MAX_TAGS {
+            return Err(Invalid::TooManyTags(MAX_TAGS));
+        }
+        for (key, value) in &raw {
+            if !survey.tags.contains(key) {
+                return Err(Invalid::UnknownTag(key.clone()));
+            }
+            if !is_plain_text(value) {
+                return Err(Invalid::TagValue(key.clone()));
+            }
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn as_map(&self) -> &BTreeMap<String, String> {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A customer's comment, at most `MAX_COMMENT_CHARS` characters, never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment(String);
+
+impl Comment {
+    /// `None` for a blank comment: there is nothing to keep.
+    pub fn parse(raw: &str) -> Result<Option<Self>, Invalid> {
+        let trimmed = raw.trim();
+        if trimmed.chars().count() > MAX_COMMENT_CHARS {
+            return Err(Invalid::CommentTooLong {
+                max: MAX_COMMENT_CHARS,
+            });
+        }
+        Ok((!trimmed.is_empty()).then(|| Self(trimmed.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Who is answering: the interaction (if any), its tags, and whether a valid signature vouches
+/// for both. Shared by ratings and impressions.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub response_id: ResponseId,
+    pub interaction: Option<Interaction>,
+    pub tags: TagSet,
+    pub signed: bool,
+}
+
+impl Subject {
+    fn parse(
+        survey: &Survey,
+        response_id: &str,
+        interaction: Option<&str>,
+        tags: Tags,
+        sig: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let response_id = ResponseId::parse(response_id)?;
+        let interaction = interaction.map(Interaction::parse).transpose()?;
+        let tags = TagSet::parse(tags, survey)?;
+        let signed = match sig {
+            None => false,
+            Some(sig) => {
+                let valid = survey.secret.as_ref().is_some_and(|secret| {
+                    secret.verify_interaction(
+                        survey.id.as_str(),
+                        interaction.as_ref().map(Interaction::as_str),
+                        tags.as_map(),
+                        sig,
+                    )
+                });
+                if !valid {
+                    return Err(ApiError::BadSignature);
+                }
+                true
+            }
+        };
+        if survey.require_sig && !signed && (interaction.is_some() || !tags.is_empty()) {
+            return Err(ApiError::SignatureRequired);
+        }
+        Ok(Self {
+            response_id,
+            interaction,
+            tags,
+            signed,
+        })
+    }
+}
+
+/// A rating accepted at the edge, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct Rating {
+    pub subject: Subject,
+    pub score: Score,
+    pub comment: Option<Comment>,
+}
+
+impl Rating {
+    pub fn parse(body: RecordResponse, survey: &Survey) -> Result<Self, ApiError> {
+        let score = Score::parse(body.score, survey)?;
+        let comment = body
+            .comment
+            .as_deref()
+            .map(Comment::parse)
+            .transpose()?
+            .flatten();
+        let subject = Subject::parse(
+            survey,
+            &body.response_id,
+            body.interaction.as_deref(),
+            body.tags,
+            body.sig.as_deref(),
+        )?;
+        Ok(Self {
+            subject,
+            score,
+            comment,
+        })
+    }
+}
+
+/// An impression accepted at the edge.
+pub fn parse_impression(body: RecordImpression, survey: &Survey) -> Result<Subject, ApiError> {
+    Subject::parse(
+        survey,
+        &body.response_id,
+        body.interaction.as_deref(),
+        body.tags,
+        body.sig.as_deref(),
+    )
+}
+
+fn is_plain_text(text: &str) -> bool {
+    let chars = text.chars().count();
+    (1..=MAX_TEXT_CHARS).contains(&chars) && !text.chars().any(char::is_control)
+}

@@ -1,0 +1,193 @@
+//! Surveys as the configuration defines them, and who may read them.
+
+use super::Secret;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+
+/// A survey id: 1 to 64 of `a-z A-Z 0-9 _ -`, so it is safe in URLs, keys and logs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SurveyId(String);
+
+impl SurveyId {
+    pub fn parse(text: &str) -> Option<Self> {
+        let ok = (1..=64).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        ok.then(|| Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SurveyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Theme {
+    Light,
+    Dark,
+    Auto,
+}
+
+impl Theme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Light => "light",
+            Self::Dark => "dark",
+            Self::Auto => "auto",
+        }
+    }
+}
+
+/// Where unhappy ratings are posted.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub webhook: String,
+    pub max_score: u8,
+}
+
+/// One survey, valid by construction (see `configuration`).
+#[derive(Debug, Clone)]
+pub struct Survey {
+    pub id: SurveyId,
+    pub question: String,
+    pub scale: Vec<String>,
+    pub labels: Vec<String>,
+    pub satisfied_min: u8,
+    pub follow_up: String,
+    pub thank_you: String,
+    pub theme: Theme,
+    /// Exact origins (`https://shop.example.com`); `*` allows any.
+    pub allowed_origins: BTreeSet<String>,
+    pub tags: BTreeSet<String>,
+    pub secret: Option<Secret>,
+    pub require_sig: bool,
+    pub edit_window: Duration,
+    pub max_per_visitor_per_day: u32,
+    pub min_group_size: u64,
+    pub read_keys: Vec<KeyDigest>,
+    pub alert: Option<Alert>,
+}
+
+impl Survey {
+    pub fn max_score(&self) -> u8 {
+        self.scale.len() as u8
+    }
+
+    /// Whether a browser page at `origin` may post to this survey.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins.contains("*") || self.allowed_origins.contains(origin)
+    }
+
+    pub fn widget_config(&self) -> pulsetap_wire::WidgetConfig {
+        pulsetap_wire::WidgetConfig {
+            survey: self.id.to_string(),
+            question: self.question.clone(),
+            scale: self.scale.clone(),
+            labels: self.labels.clone(),
+            follow_up: self.follow_up.clone(),
+            thank_you: self.thank_you.clone(),
+            theme: self.theme.as_str().to_owned(),
+            satisfied_min: self.satisfied_min,
+        }
+    }
+}
+
+/// SHA-256 of an API key. Keys are compared as digests so every comparison has the same length
+/// and runs in constant time; the key itself is never kept.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyDigest([u8; 32]);
+
+impl std::fmt::Debug for KeyDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyDigest(…)")
+    }
+}
+
+impl KeyDigest {
+    pub fn of(key: &str) -> Self {
+        Self(Sha256::digest(key.as_bytes()).into())
+    }
+
+    fn matches_any(&self, keys: &[KeyDigest]) -> bool {
+        // Fold over every key without stopping early: timing says nothing about which matched.
+        keys.iter()
+            .fold(subtle::Choice::from(0), |found, key| {
+                found | key.0.ct_eq(&self.0)
+            })
+            .into()
+    }
+}
+
+/// What a presented read key may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadScope {
+    Everything,
+    Surveys(BTreeSet<SurveyId>),
+}
+
+impl ReadScope {
+    pub fn includes(&self, survey: &SurveyId) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::Surveys(ids) => ids.contains(survey),
+        }
+    }
+}
+
+/// Every configured survey, plus the keys that read all of them.
+#[derive(Debug, Clone, Default)]
+pub struct Surveys {
+    by_id: HashMap<String, Survey>,
+    global_read_keys: Vec<KeyDigest>,
+}
+
+impl Surveys {
+    pub fn new(surveys: Vec<Survey>, global_read_keys: Vec<KeyDigest>) -> Self {
+        Self {
+            by_id: surveys.into_iter().map(|s| (s.id.to_string(), s)).collect(),
+            global_read_keys,
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Survey> {
+        self.by_id.get(id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Survey> {
+        self.by_id.values()
+    }
+
+    /// Every origin some survey allows: the CORS layer answers preflights for these, and each
+    /// handler then checks the one survey the request is about.
+    pub fn all_allowed_origins(&self) -> BTreeSet<String> {
+        self.by_id
+            .values()
+            .flat_map(|s| s.allowed_origins.iter().cloned())
+            .collect()
+    }
+
+    /// What `key` may read, or `None` when it is no key of ours.
+    pub fn read_scope(&self, key: &str) -> Option<ReadScope> {
+        let digest = KeyDigest::of(key);
+        if digest.matches_any(&self.global_read_keys) {
+            return Some(ReadScope::Everything);
+        }
+        let mut ids: Vec<&Survey> = self.by_id.values().collect();
+        ids.sort_by(|a, b| a.id.cmp(&b.id));
+        let readable: BTreeSet<SurveyId> = ids
+            .into_iter()
+            .filter(|s| digest.matches_any(&s.read_keys))
+            .map(|s| s.id.clone())
+            .collect();
+        (!readable.is_empty()).then_some(ReadScope::Surveys(readable))
+    }
+}

@@ -1,0 +1,33 @@
+//! # Pulsetap collector
+//!
+//! Records one-tap ratings durably, counts each interaction exactly once, keeps the aggregates
+//! current as it writes, and serves the widget, the read API and the operations endpoints.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the `collector` command line (clap): `serve`, `check-config`, `audit`, `sign`.
+//! - [`configuration`]: `pulsetap.toml` parsed straight into domain types, errors with a line.
+//! - [`startup`]: binds, builds the shared [`state::AppState`], runs until Ctrl-C or SIGTERM.
+//! - [`routes`]: `router(state)` and one module per area of the HTTP API.
+//! - [`domain`]: surveys, ratings, signatures, days, figures: values valid by construction.
+//! - [`store`]: sled trees, the single transaction that writes a response with its counters,
+//!   and group commit so acknowledged writes are on disk.
+//! - [`visitor`]: the anonymous per-visitor daily limit (salted hash, no IP kept).
+//! - [`metrics`]: Prometheus counters and histograms.
+//! - [`error`]: `ApiError`, the one error type every handler returns.
+//!
+//! A rating travels: `routes::ingest` parses the JSON, finds the survey, checks the origin,
+//! turns the body into a `domain::Rating` (or a clear 4xx), takes the visitor allowance,
+//! `store::Store::record` writes it and its counters atomically, `GroupCommit` waits for the
+//! shared fsync, and only then is `201`/`200` sent.
+
+pub mod cli;
+pub mod configuration;
+pub mod domain;
+pub mod error;
+pub mod metrics;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod visitor;

@@ -1,0 +1,81 @@
+//! Prometheus metrics, one registry per running app (tests run many apps in one process).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabel {
+    pub status: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: &'static str,
+}
+
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    pub responses_accepted: Family<StatusLabel, Counter>,
+    pub responses_rejected: Family<ReasonLabel, Counter>,
+    pub impressions_accepted: Counter,
+    pub flush_seconds: Histogram,
+    pub flush_batch_size: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("pulsetap");
+        let responses_accepted = Family::<StatusLabel, Counter>::default();
+        let responses_rejected = Family::<ReasonLabel, Counter>::default();
+        let impressions_accepted = Counter::default();
+        let flush_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
+        let flush_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 12));
+        registry.register(
+            "responses_accepted",
+            "Ratings stored durably, by outcome (created, updated, unchanged)",
+            responses_accepted.clone(),
+        );
+        registry.register(
+            "responses_rejected",
+            "Ratings refused, by reason",
+            responses_rejected.clone(),
+        );
+        registry.register(
+            "impressions_accepted",
+            "Widget impressions received",
+            impressions_accepted.clone(),
+        );
+        registry.register(
+            "flush_seconds",
+            "Time of one group-commit flush to disk",
+            flush_seconds.clone(),
+        );
+        registry.register(
+            "flush_batch_size",
+            "Writers served by one group-commit flush",
+            flush_batch_size.clone(),
+        );
+        Self {
+            registry,
+            responses_accepted,
+            responses_rejected,
+            impressions_accepted,
+            flush_seconds,
+            flush_batch_size,
+        }
+    }
+}
+
+impl Metrics {
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        text
+    }
+}

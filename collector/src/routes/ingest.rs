@@ -1,0 +1,211 @@
+//! `POST /v1/responses` and `POST /v1/impressions`.
+//!
+//! Ingestion runs as named steps, each of which either passes or drops the request with a
+//! reason (counted in `/metrics`): parse the JSON, find the survey, check the origin, turn the
+//! body into a domain rating, take the visitor allowance, persist atomically, wait until durable.
+
+use crate::domain::rating::parse_impression;
+use crate::domain::{Rating, Survey};
+use crate::error::ApiError;
+use crate::metrics::{ReasonLabel, StatusLabel};
+use crate::state::AppState;
+use crate::store::{RecordError, Refusal};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use pulsetap_wire::{RecordImpression, RecordResponse, WriteOutcome, WriteStatus};
+use serde::de::DeserializeOwned;
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use time::OffsetDateTime;
+
+/// The client's address, used only inside the visitor hash and never kept.
+pub struct ClientAddress(IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        Ok(Self(address.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))))
+    }
+}
+
+pub async fn record_response(
+    State(state): State<AppState>,
+    ClientAddress(ip): ClientAddress,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<WriteOutcome>), ApiError> {
+    let result = ingest_response(&state, ip, &headers, body).await;
+    match &result {
+        Ok((_, Json(outcome))) => {
+            let status = match outcome.status {
+                WriteStatus::Created => "created",
+                WriteStatus::Updated => "updated",
+                WriteStatus::Unchanged => "unchanged",
+            };
+            state
+                .metrics
+                .responses_accepted
+                .get_or_create(&StatusLabel { status })
+                .inc();
+        }
+        Err(error) => {
+            tracing::debug!(reason = error.code(), "rating dropped");
+            state
+                .metrics
+                .responses_rejected
+                .get_or_create(&ReasonLabel {
+                    reason: error.code(),
+                })
+                .inc();
+        }
+    }
+    result
+}
+
+async fn ingest_response(
+    state: &AppState,
+    ip: IpAddr,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<WriteOutcome>), ApiError> {
+    let wire: RecordResponse = parse_json(body)?;
+    let survey = find_survey(state, &wire.survey)?;
+    check_origin(survey, headers)?;
+    let rating = Rating::parse(wire, survey)?;
+    let now = OffsetDateTime::now_utc();
+
+    let allowance = if rating.subject.interaction.is_none() && is_new(state, survey, &rating)? {
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let taken = state.visitors.take(
+            survey.id.as_str(),
+            ip,
+            user_agent,
+            survey.max_per_visitor_per_day,
+            now,
+        );
+        Some(taken.ok_or(ApiError::VisitorLimit)?)
+    } else {
+        None
+    };
+
+    let recorded = match state.store.record(survey, &rating, now) {
+        Ok(recorded) => recorded,
+        Err(error) => {
+            if let Some(key) = allowance {
+                state.visitors.give_back(key);
+            }
+            return Err(match error {
+                RecordError::Refused(Refusal::AlreadyAnswered) => ApiError::AlreadyAnswered,
+                RecordError::Refused(Refusal::EditWindowClosed) => ApiError::EditWindowClosed,
+                RecordError::Refused(Refusal::SignedTagsChanged) => ApiError::BadSignature,
+                RecordError::Storage(error) => error.into(),
+            });
+        }
+    };
+    if let Some(key) = allowance.filter(|_| recorded.status != WriteStatus::Created) {
+        state.visitors.give_back(key);
+    }
+
+    state
+        .commits
+        .durable()
+        .await
+        .map_err(crate::store::StoreError::Flush)?;
+
+    if let Some(event) = recorded.event {
+        // Nobody listening is fine: the live feed also replays from the events tree.
+        let _ = state.live.send(event);
+    }
+    let status = if recorded.status == WriteStatus::Created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(WriteOutcome {
+            status: recorded.status,
+            response_id: recorded.response.response_id,
+        }),
+    ))
+}
+
+pub async fn record_impression(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    let wire: RecordImpression = parse_json(body)?;
+    let survey = find_survey(&state, &wire.survey)?;
+    check_origin(survey, &headers)?;
+    let subject = parse_impression(wire, survey)?;
+    if state
+        .store
+        .record_impression(survey, &subject, OffsetDateTime::now_utc())?
+    {
+        state
+            .commits
+            .durable()
+            .await
+            .map_err(crate::store::StoreError::Flush)?;
+        state.metrics.impressions_accepted.inc();
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+    let body = body?;
+    serde_json::from_slice(&body).map_err(|error| {
+        ApiError::MalformedJson(format!("the body is not a valid rating: {error}"))
+    })
+}
+
+fn find_survey<'a>(state: &'a AppState, id: &str) -> Result<&'a Survey, ApiError> {
+    state
+        .surveys
+        .get(id)
+        .ok_or_else(|| ApiError::UnknownSurvey(id.to_owned()))
+}
+
+/// A browser always says which page is posting. Pages the survey allows may; so may the
+/// collector's own pages (the email landing page). Requests without `Origin` come from servers,
+/// not browsers, and are not subject to CORS.
+fn check_origin(survey: &Survey, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or("");
+    let own_host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let same_origin = own_host.is_some_and(|host| {
+        origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            == Some(host)
+    });
+    if same_origin || survey.allows_origin(origin) {
+        Ok(())
+    } else {
+        Err(ApiError::OriginNotAllowed(origin.to_owned()))
+    }
+}
+
+fn is_new(state: &AppState, survey: &Survey, rating: &Rating) -> Result<bool, ApiError> {
+    let existing = state.store.find(
+        survey.id.as_str(),
+        None,
+        rating.subject.response_id.as_str(),
+    )?;
+    Ok(existing.is_none())
+}

@@ -1,0 +1,96 @@
+//! `router(state)`: the whole HTTP API, callable from tests without a socket.
+
+mod assets;
+mod export;
+mod ingest;
+mod ops;
+mod read;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Router;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::time::Duration;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// A rating is a few hundred bytes; 8 KiB leaves room for a long comment in any script.
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
+/// A request that takes longer than this is cut off, so slow clients can't hold workers.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn router(state: AppState) -> Router {
+    let allowed = state.surveys.all_allowed_origins();
+    let any_origin = allowed.contains("*");
+    // The browser asks before it posts, and the preflight carries no body, so no survey: answer
+    // for every origin some survey allows; each handler then checks the survey it is about.
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+            any_origin || origin.to_str().is_ok_and(|origin| allowed.contains(origin))
+        }))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600));
+
+    let writes = Router::new()
+        .route("/v1/responses", post(ingest::record_response))
+        .route("/v1/impressions", post(ingest::record_impression))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+
+    let reads = Router::new()
+        .route("/v1/surveys/{survey}/summary", get(read::summary))
+        .route("/v1/surveys/{survey}/timeseries", get(read::timeseries))
+        .route("/v1/surveys/{survey}/breakdown", get(read::breakdown))
+        .route("/v1/surveys/{survey}/responses", get(export::responses))
+        .layer(CompressionLayer::new());
+
+    Router::new()
+        .merge(writes)
+        .merge(reads)
+        .route("/v1/surveys/{survey}/widget", get(read::widget_config))
+        .layer(cors)
+        .merge(assets::routes(state.assets.as_deref()))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(|| async { ApiError::NotFound })
+        .layer(axum::middleware::map_response(json_for_bare_errors))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Middleware that answers some requests before any handler runs (the body limit when
+/// `Content-Length` is already too big, the timeout) with plain-text bodies. The contract
+/// promises JSON errors, so those are rewritten here.
+async fn json_for_bare_errors(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if is_json || !(response.status().is_client_error() || response.status().is_server_error()) {
+        return response;
+    }
+    match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge {
+            limit: MAX_BODY_BYTES,
+        }
+        .into_response(),
+        StatusCode::REQUEST_TIMEOUT => {
+            let body = pulsetap_wire::ErrorBody {
+                error: "timeout".into(),
+                message: "the request took too long and was not processed".into(),
+            };
+            (StatusCode::REQUEST_TIMEOUT, axum::Json(body)).into_response()
+        }
+        _ => response,
+    }
+}

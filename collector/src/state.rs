@@ -1,0 +1,48 @@
+//! What every request handler shares.
+
+use crate::domain::Surveys;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::store::group_commit::GroupCommit;
+use crate::visitor::VisitorLimits;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub surveys: Arc<Surveys>,
+    pub store: Store,
+    pub commits: GroupCommit,
+    pub visitors: Arc<VisitorLimits>,
+    pub metrics: Arc<Metrics>,
+    /// The built widget (`pulsetap.js` and `assets/`), when there is one.
+    pub assets: Option<PathBuf>,
+    /// Sequence numbers of new or changed responses, for live feeds.
+    pub live: broadcast::Sender<u64>,
+}
+
+impl AppState {
+    /// Builds the state and starts the group-commit task: call inside a tokio runtime.
+    pub fn new(surveys: Surveys, store: Store, assets: Option<PathBuf>) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        let observed = metrics.clone();
+        let commits = GroupCommit::start(
+            store.db().clone(),
+            Arc::new(move |seconds, batch| {
+                observed.flush_seconds.observe(seconds);
+                observed.flush_batch_size.observe(batch as f64);
+            }),
+        );
+        let (live, _) = broadcast::channel(1024);
+        Self {
+            surveys: Arc::new(surveys),
+            store,
+            commits,
+            visitors: Arc::default(),
+            metrics,
+            assets,
+            live,
+        }
+    }
+}

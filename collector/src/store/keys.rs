@@ -1,0 +1,208 @@
+//! Byte layouts of the keys in each sled tree.
+//!
+//! Fields are separated by `\0`, which no survey id, interaction, tag key or tag value may
+//! contain (the domain refuses control characters), so a prefix never matches a longer field.
+//! Numbers are big-endian so byte order is numeric order and a date range is a range scan.
+
+use crate::domain::figures::MAX_SCALE;
+
+/// How finely a counter buckets time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain {
+    Day,
+    Hour,
+}
+
+/// What a counter counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Responses, one counter per score.
+    Response,
+    /// Widgets shown (score byte unused, 0).
+    Impression,
+    /// Email links opened and not (yet) confirmed, per score.
+    UnconfirmedClick,
+}
+
+impl Grain {
+    fn byte(self) -> u8 {
+        match self {
+            Self::Day => b'd',
+            Self::Hour => b'h',
+        }
+    }
+}
+
+impl Metric {
+    fn byte(self) -> u8 {
+        match self {
+            Self::Response => b'r',
+            Self::Impression => b'i',
+            Self::UnconfirmedClick => b'u',
+        }
+    }
+
+    fn from_byte(byte: u8) -> Option<Self> {
+        match byte {
+            b'r' => Some(Self::Response),
+            b'i' => Some(Self::Impression),
+            b'u' => Some(Self::UnconfirmedClick),
+            _ => None,
+        }
+    }
+}
+
+/// A dimension: every response of a survey (`All`), or those carrying one tag value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dimension<'a> {
+    All,
+    Tag(&'a str, &'a str),
+}
+
+/// `survey \0 dimension \0 grain`: everything before the bucket.
+fn counter_prefix(survey: &str, dimension: &Dimension<'_>, grain: Grain) -> Vec<u8> {
+    let mut key = Vec::with_capacity(survey.len() + 48);
+    key.extend_from_slice(survey.as_bytes());
+    key.push(0);
+    if let Dimension::Tag(name, value) = dimension {
+        key.extend_from_slice(name.as_bytes());
+        key.push(b'=');
+        key.extend_from_slice(value.as_bytes());
+    }
+    key.push(0);
+    key.push(grain.byte());
+    key
+}
+
+/// `survey \0 dimension \0 grain bucket:u32 metric score`.
+pub fn counter(
+    survey: &str,
+    dimension: &Dimension<'_>,
+    grain: Grain,
+    bucket: u32,
+    metric: Metric,
+    score: u8,
+) -> Vec<u8> {
+    let mut key = counter_prefix(survey, dimension, grain);
+    key.extend_from_slice(&bucket.to_be_bytes());
+    key.push(metric.byte());
+    key.push(score);
+    key
+}
+
+/// Inclusive bounds of every counter of one dimension in buckets `from..=to`.
+pub fn counter_range(
+    survey: &str,
+    dimension: &Dimension<'_>,
+    grain: Grain,
+    from: u32,
+    to: u32,
+) -> (Vec<u8>, Vec<u8>) {
+    let prefix = counter_prefix(survey, dimension, grain);
+    let mut start = prefix.clone();
+    start.extend_from_slice(&from.to_be_bytes());
+    let mut end = prefix;
+    end.extend_from_slice(&to.to_be_bytes());
+    end.extend_from_slice(&[0xff, 0xff]);
+    (start, end)
+}
+
+/// Bucket, metric and score of a counter key.
+pub fn counter_tail(key: &[u8]) -> Option<(u32, Metric, u8)> {
+    let tail = key.get(key.len().checked_sub(6)?..)?;
+    let bucket = u32::from_be_bytes(tail[..4].try_into().ok()?);
+    let score = tail[5];
+    (usize::from(score) <= MAX_SCALE).then_some(())?;
+    Some((bucket, Metric::from_byte(tail[4])?, score))
+}
+
+/// The identity of a response: `(survey, interaction)` when there is one, else
+/// `(survey, response_id)`. The marker byte keeps the two namespaces apart.
+pub fn identity(survey: &str, interaction: Option<&str>, response_id: &str) -> Vec<u8> {
+    let (marker, id) = match interaction {
+        Some(interaction) => (b'i', interaction),
+        None => (b'r', response_id),
+    };
+    let mut key = Vec::with_capacity(survey.len() + id.len() + 3);
+    key.extend_from_slice(survey.as_bytes());
+    key.push(0);
+    key.push(marker);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// Every key of one survey in a tree keyed `survey \0 …`.
+pub fn survey_prefix(survey: &str) -> Vec<u8> {
+    let mut key = survey.as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+/// `survey \0 tag \0 value`: the tag values ever seen, so a breakdown knows its groups.
+pub fn tag_value(survey: &str, tag: &str, value: &str) -> Vec<u8> {
+    let mut key = tag_values_prefix(survey, tag);
+    key.extend_from_slice(value.as_bytes());
+    key
+}
+
+pub fn tag_values_prefix(survey: &str, tag: &str) -> Vec<u8> {
+    let mut key = survey_prefix(survey);
+    key.extend_from_slice(tag.as_bytes());
+    key.push(0);
+    key
+}
+
+/// `survey \0 response_id`: an impression already counted.
+pub fn impression(survey: &str, response_id: &str) -> Vec<u8> {
+    let mut key = survey_prefix(survey);
+    key.extend_from_slice(response_id.as_bytes());
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_range_holds_exactly_its_buckets() {
+        let all = Dimension::All;
+        let (start, end) = counter_range("s", &all, Grain::Day, 10, 12);
+        let inside = |bucket| {
+            let key = counter("s", &all, Grain::Day, bucket, Metric::Response, 5);
+            start <= key && key <= end
+        };
+        assert!(!inside(9));
+        assert!(inside(10) && inside(11) && inside(12));
+        assert!(!inside(13));
+        let tagged = counter(
+            "s",
+            &Dimension::Tag("agent", "a"),
+            Grain::Day,
+            11,
+            Metric::Response,
+            5,
+        );
+        assert!(
+            !(start <= tagged && tagged <= end),
+            "a tag's counters are not in the survey's range"
+        );
+    }
+
+    #[test]
+    fn a_counter_key_decodes_back() {
+        let key = counter(
+            "s",
+            &Dimension::Tag("agent", "alice"),
+            Grain::Hour,
+            499_000,
+            Metric::Impression,
+            0,
+        );
+        assert_eq!(counter_tail(&key), Some((499_000, Metric::Impression, 0)));
+    }
+
+    #[test]
+    fn interactions_and_anonymous_ids_never_collide() {
+        assert_ne!(identity("s", Some("x"), "x"), identity("s", None, "x"));
+    }
+}

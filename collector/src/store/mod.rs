@@ -1,0 +1,633 @@
+//! The sled store: responses, and the aggregate counters kept current beside them.
+//!
+//! Trees:
+//! - `responses`: identity → the response with its history (JSON).
+//! - `counters`: (survey, dimension, grain, bucket, metric, score) → u64. Reads touch only these.
+//! - `tag_values`: every tag value seen, so a breakdown knows its groups without a scan.
+//! - `impressions`: (survey, response_id) → when and with which tags a widget was shown.
+//! - `events`: a sequence number per new or changed response, for the live feed.
+//! - `outbox`: alert deliveries waiting to be sent.
+//!
+//! A response and every counter it moves are written in one sled transaction, so no crash can
+//! leave the aggregates disagreeing with the responses. Durability comes from `GroupCommit`.
+
+pub mod group_commit;
+pub mod keys;
+
+use crate::domain::calendar::{from_unix_ms, rfc3339, unix_ms};
+use crate::domain::figures::Tally;
+use crate::domain::rating::Subject;
+use crate::domain::{Day, Hour, Rating, Survey};
+use keys::{Dimension, Grain, Metric};
+use pulsetap_wire::{ResponseRecord, ScoreChange, WriteStatus};
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage error: {0}")]
+    Sled(String),
+    #[error("a stored record could not be read: {0}")]
+    Corrupt(String),
+    #[error("the write could not be made durable: {0}")]
+    Flush(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(error: sled::Error) -> Self {
+        Self::Sled(error.to_string())
+    }
+}
+
+/// Why a well-formed rating can't be applied to what is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Another response_id, without a signature, for an interaction already answered.
+    AlreadyAnswered,
+    /// The answer would change after the survey's edit window.
+    EditWindowClosed,
+    /// Signed tags may only change with a new valid signature.
+    SignedTagsChanged,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}
+
+/// One response as stored, with everything exports need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredResponse {
+    pub survey: String,
+    pub response_id: String,
+    pub interaction: Option<String>,
+    pub score: u8,
+    pub tags: BTreeMap<String, String>,
+    pub comment: Option<String>,
+    /// A valid signature vouched for the interaction and tags.
+    pub signed: bool,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    /// Every score held, with when: `(score, unix ms)`, oldest first.
+    pub history: Vec<(u8, i64)>,
+}
+
+impl StoredResponse {
+    /// Whether `other` says anything different (times and history aside).
+    fn same_answer(&self, other: &Self) -> bool {
+        self.score == other.score
+            && self.tags == other.tags
+            && self.comment == other.comment
+            && self.signed == other.signed
+    }
+
+    /// Every response counter this response adds one to.
+    fn counter_keys(&self) -> Vec<Vec<u8>> {
+        let created = from_unix_ms(self.created_ms);
+        counter_keys_for(
+            &self.survey,
+            &self.tags,
+            created,
+            Metric::Response,
+            self.score,
+        )
+    }
+
+    pub fn to_record(&self) -> ResponseRecord {
+        ResponseRecord {
+            survey: self.survey.clone(),
+            response_id: self.response_id.clone(),
+            interaction: self.interaction.clone(),
+            score: self.score,
+            tags: self.tags.clone(),
+            comment: self.comment.clone(),
+            created_at: rfc3339(from_unix_ms(self.created_ms)),
+            updated_at: rfc3339(from_unix_ms(self.updated_ms)),
+            history: self
+                .history
+                .iter()
+                .map(|&(score, at)| ScoreChange {
+                    score,
+                    at: rfc3339(from_unix_ms(at)),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The day and hour counters of every dimension a tagged event falls in.
+fn counter_keys_for(
+    survey: &str,
+    tags: &BTreeMap<String, String>,
+    at: OffsetDateTime,
+    metric: Metric,
+    score: u8,
+) -> Vec<Vec<u8>> {
+    let (day, hour) = (Day::of(at).0, Hour::of(at).0);
+    let dimensions =
+        std::iter::once(Dimension::All).chain(tags.iter().map(|(k, v)| Dimension::Tag(k, v)));
+    dimensions
+        .flat_map(|dimension| {
+            [
+                keys::counter(survey, &dimension, Grain::Day, day, metric, score),
+                keys::counter(survey, &dimension, Grain::Hour, hour, metric, score),
+            ]
+        })
+        .collect()
+}
+
+/// What a recorded rating did.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub status: WriteStatus,
+    pub response: StoredResponse,
+    /// The live-feed sequence number, when the response is new or changed.
+    pub event: Option<u64>,
+}
+
+/// An alert waiting in the outbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AlertJob {
+    pub webhook: String,
+    /// Sent as `Idempotency-Key`: the same for every retry of this alert.
+    pub idempotency_key: String,
+    pub record: ResponseRecord,
+    pub attempts: u32,
+    pub next_attempt_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredImpression {
+    at_ms: i64,
+    tags: BTreeMap<String, String>,
+}
+
+/// What `Store::audit` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Audit {
+    pub responses: u64,
+    pub impressions: u64,
+    pub counters_checked: u64,
+    /// Counters whose stored value differs from a recount: `(key, stored, recounted)`.
+    pub mismatches: Vec<(Vec<u8>, u64, u64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: sled::Db,
+    responses: sled::Tree,
+    counters: sled::Tree,
+    tag_values: sled::Tree,
+    impressions: sled::Tree,
+    events: sled::Tree,
+    outbox: sled::Tree,
+}
+
+/// Why a record transaction stopped without writing.
+#[derive(Debug, Clone, Copy)]
+enum Abort {
+    Refused(Refusal),
+    /// A record we wrote ourselves no longer decodes: corruption, not the client's fault.
+    Unreadable,
+}
+
+type Tx = ConflictableTransactionError<Abort>;
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        // sled's default page cache is 1 GiB; 64 MiB keeps the collector small on a shared box
+        // while hot counters (the only thing reads touch) still stay cached.
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(64 * 1024 * 1024)
+            .open()?;
+        Ok(Self {
+            responses: db.open_tree("responses")?,
+            counters: db.open_tree("counters")?,
+            tag_values: db.open_tree("tag_values")?,
+            impressions: db.open_tree("impressions")?,
+            events: db.open_tree("events")?,
+            outbox: db.open_tree("outbox")?,
+            db,
+        })
+    }
+
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
+    pub fn outbox(&self) -> &sled::Tree {
+        &self.outbox
+    }
+
+    pub fn events(&self) -> &sled::Tree {
+        &self.events
+    }
+
+    /// Records a rating: creates it, updates it, or leaves it unchanged, moving every counter
+    /// it touches in the same transaction. Not yet durable: see `GroupCommit`.
+    pub fn record(
+        &self,
+        survey: &Survey,
+        rating: &Rating,
+        now: OffsetDateTime,
+    ) -> Result<Recorded, RecordError> {
+        let subject = &rating.subject;
+        let identity = keys::identity(
+            survey.id.as_str(),
+            subject.interaction.as_ref().map(|i| i.as_str()),
+            subject.response_id.as_str(),
+        );
+        let now_ms = unix_ms(now);
+        let edit_window_ms = i64::try_from(survey.edit_window.as_millis()).unwrap_or(i64::MAX);
+        let alert_max = survey.alert.as_ref().map(|alert| alert.max_score);
+
+        let outcome = (
+            &self.responses,
+            &self.counters,
+            &self.tag_values,
+            &self.events,
+            &self.outbox,
+        )
+            .transaction(|(responses, counters, tag_values, events, outbox)| {
+                let existing = match responses.get(&identity)? {
+                    Some(bytes) => Some(
+                        decode::<StoredResponse>(&bytes)
+                            .map_err(|_| Tx::Abort(Abort::Unreadable))?,
+                    ),
+                    None => None,
+                };
+                let (status, stored, previous) = match existing {
+                    None => {
+                        let created = StoredResponse {
+                            survey: survey.id.to_string(),
+                            response_id: subject.response_id.as_str().to_owned(),
+                            interaction: subject
+                                .interaction
+                                .as_ref()
+                                .map(|i| i.as_str().to_owned()),
+                            score: rating.score.get(),
+                            tags: subject.tags.as_map().clone(),
+                            comment: rating.comment.as_ref().map(|c| c.as_str().to_owned()),
+                            signed: subject.signed,
+                            created_ms: now_ms,
+                            updated_ms: now_ms,
+                            history: vec![(rating.score.get(), now_ms)],
+                        };
+                        (WriteStatus::Created, created, None)
+                    }
+                    Some(old) => {
+                        let merged = apply_change(&old, subject, rating, now_ms)?;
+                        if merged.same_answer(&old) {
+                            return Ok(Recorded {
+                                status: WriteStatus::Unchanged,
+                                response: old,
+                                event: None,
+                            });
+                        }
+                        if now_ms.saturating_sub(old.created_ms) > edit_window_ms {
+                            return Err(Tx::Abort(Abort::Refused(Refusal::EditWindowClosed)));
+                        }
+                        (WriteStatus::Updated, merged, Some(old))
+                    }
+                };
+
+                let mut deltas: HashMap<Vec<u8>, i64> = HashMap::new();
+                if let Some(old) = &previous {
+                    for key in old.counter_keys() {
+                        *deltas.entry(key).or_default() -= 1;
+                    }
+                }
+                for key in stored.counter_keys() {
+                    *deltas.entry(key).or_default() += 1;
+                }
+                for (key, delta) in deltas.into_iter().filter(|(_, delta)| *delta != 0) {
+                    add_to_counter(counters, &key, delta)?;
+                }
+                for (tag, value) in &stored.tags {
+                    tag_values.insert(keys::tag_value(&stored.survey, tag, value), &[])?;
+                }
+                responses.insert(identity.as_slice(), encode(&stored))?;
+
+                let event = events.generate_id()?;
+                events.insert(&event.to_be_bytes(), identity.as_slice())?;
+
+                let score_moved = previous
+                    .as_ref()
+                    .is_none_or(|old| old.score != stored.score);
+                if let (Some(max), Some(alert)) = (alert_max, &survey.alert)
+                    && stored.score <= max
+                    && score_moved
+                {
+                    let job = AlertJob {
+                        webhook: alert.webhook.clone(),
+                        idempotency_key: format!("{}-{event}", stored.survey),
+                        record: stored.to_record(),
+                        attempts: 0,
+                        next_attempt_ms: now_ms,
+                    };
+                    outbox.insert(&event.to_be_bytes(), encode(&job))?;
+                }
+                Ok(Recorded {
+                    status,
+                    response: stored,
+                    event: Some(event),
+                })
+            });
+        outcome.map_err(|error| match error {
+            TransactionError::Abort(Abort::Refused(refusal)) => RecordError::Refused(refusal),
+            TransactionError::Abort(Abort::Unreadable) => {
+                RecordError::Storage(StoreError::Corrupt("response".into()))
+            }
+            TransactionError::Storage(error) => RecordError::Storage(error.into()),
+        })
+    }
+
+    /// Counts an impression once per response_id. Returns whether it was new.
+    pub fn record_impression(
+        &self,
+        survey: &Survey,
+        subject: &Subject,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let key = keys::impression(survey.id.as_str(), subject.response_id.as_str());
+        let stored = StoredImpression {
+            at_ms: unix_ms(now),
+            tags: subject.tags.as_map().clone(),
+        };
+        let outcome = (&self.impressions, &self.counters, &self.tag_values).transaction(
+            |(impressions, counters, tag_values)| -> Result<bool, Tx> {
+                if impressions.get(&key)?.is_some() {
+                    return Ok(false);
+                }
+                impressions.insert(key.as_slice(), encode(&stored))?;
+                for counter in
+                    counter_keys_for(survey.id.as_str(), &stored.tags, now, Metric::Impression, 0)
+                {
+                    add_to_counter(counters, &counter, 1)?;
+                }
+                for (tag, value) in &stored.tags {
+                    tag_values.insert(keys::tag_value(survey.id.as_str(), tag, value), &[])?;
+                }
+                Ok(true)
+            },
+        );
+        outcome.map_err(storage_error)
+    }
+
+    /// Counts one opened email link that no page has confirmed.
+    pub fn record_unconfirmed_click(
+        &self,
+        survey: &Survey,
+        score: u8,
+        tags: &BTreeMap<String, String>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let counters = counter_keys_for(
+            survey.id.as_str(),
+            tags,
+            now,
+            Metric::UnconfirmedClick,
+            score,
+        );
+        let outcome = self.counters.transaction(|tree| -> Result<(), Tx> {
+            for counter in &counters {
+                add_to_counter(tree, counter, 1)?;
+            }
+            Ok(())
+        });
+        outcome.map_err(storage_error)
+    }
+
+    /// Counters of one dimension for buckets `from..=to`, keyed by bucket. Touches only counter
+    /// keys, so its cost follows the number of buckets, never the number of responses.
+    pub fn tallies(
+        &self,
+        survey: &str,
+        dimension: &Dimension<'_>,
+        grain: Grain,
+        from: u32,
+        to: u32,
+    ) -> Result<BTreeMap<u32, Tally>, StoreError> {
+        let (start, end) = keys::counter_range(survey, dimension, grain, from, to);
+        let mut tallies: BTreeMap<u32, Tally> = BTreeMap::new();
+        for entry in self.counters.range(start..=end) {
+            let (key, value) = entry?;
+            let Some((bucket, metric, score)) = keys::counter_tail(&key) else {
+                continue;
+            };
+            let count = read_u64(&value);
+            let tally = tallies.entry(bucket).or_default();
+            match metric {
+                Metric::Response if score >= 1 => tally.by_score[usize::from(score) - 1] += count,
+                Metric::Impression => tally.impressions += count,
+                Metric::UnconfirmedClick => tally.unconfirmed_clicks += count,
+                Metric::Response => {}
+            }
+        }
+        Ok(tallies)
+    }
+
+    /// The sum of `tallies` over the range.
+    pub fn total(
+        &self,
+        survey: &str,
+        dimension: &Dimension<'_>,
+        from: Day,
+        to: Day,
+    ) -> Result<Tally, StoreError> {
+        let mut total = Tally::default();
+        for tally in self
+            .tallies(survey, dimension, Grain::Day, from.0, to.0)?
+            .values()
+        {
+            total.add(tally);
+        }
+        Ok(total)
+    }
+
+    /// Every value ever seen for one tag of a survey, sorted.
+    pub fn tag_values(&self, survey: &str, tag: &str) -> Result<Vec<String>, StoreError> {
+        let prefix = keys::tag_values_prefix(survey, tag);
+        self.tag_values
+            .scan_prefix(&prefix)
+            .keys()
+            .map(|key| Ok(String::from_utf8_lossy(&key?[prefix.len()..]).into_owned()))
+            .collect()
+    }
+
+    /// Every response of a survey, in identity order, read lazily.
+    pub fn responses_of(
+        &self,
+        survey: &str,
+    ) -> impl Iterator<Item = Result<StoredResponse, StoreError>> + use<> {
+        self.responses
+            .scan_prefix(keys::survey_prefix(survey))
+            .values()
+            .map(|value| {
+                decode::<StoredResponse>(&value?)
+                    .map_err(|_| StoreError::Corrupt("response".into()))
+            })
+    }
+
+    /// The stored response for an identity, if any.
+    pub fn find(
+        &self,
+        survey: &str,
+        interaction: Option<&str>,
+        response_id: &str,
+    ) -> Result<Option<StoredResponse>, StoreError> {
+        match self
+            .responses
+            .get(keys::identity(survey, interaction, response_id))?
+        {
+            Some(bytes) => decode(&bytes)
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("response".into())),
+            None => Ok(None),
+        }
+    }
+
+    /// The response an event points at.
+    pub fn response_at(&self, identity: &[u8]) -> Result<Option<StoredResponse>, StoreError> {
+        match self.responses.get(identity)? {
+            Some(bytes) => decode(&bytes)
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("response".into())),
+            None => Ok(None),
+        }
+    }
+
+    /// Recounts every response and impression counter from the stored records and compares.
+    /// A healthy store has no mismatch, whatever crashed while it was written.
+    pub fn audit(&self) -> Result<Audit, StoreError> {
+        let mut expected: HashMap<Vec<u8>, u64> = HashMap::new();
+        let mut audit = Audit::default();
+        for value in self.responses.iter().values() {
+            let response: StoredResponse =
+                decode(&value?).map_err(|_| StoreError::Corrupt("response".into()))?;
+            audit.responses += 1;
+            for key in response.counter_keys() {
+                *expected.entry(key).or_default() += 1;
+            }
+        }
+        for entry in self.impressions.iter() {
+            let (key, value) = entry?;
+            let impression: StoredImpression =
+                decode(&value).map_err(|_| StoreError::Corrupt("impression".into()))?;
+            let survey_len = key.iter().position(|&b| b == 0).unwrap_or(key.len());
+            let survey = String::from_utf8_lossy(&key[..survey_len]);
+            audit.impressions += 1;
+            for counter in counter_keys_for(
+                &survey,
+                &impression.tags,
+                from_unix_ms(impression.at_ms),
+                Metric::Impression,
+                0,
+            ) {
+                *expected.entry(counter).or_default() += 1;
+            }
+        }
+        for entry in self.counters.iter() {
+            let (key, value) = entry?;
+            let Some((_, metric, _)) = keys::counter_tail(&key) else {
+                continue;
+            };
+            if metric == Metric::UnconfirmedClick {
+                continue;
+            }
+            audit.counters_checked += 1;
+            let stored = read_u64(&value);
+            let recounted = expected.remove(key.as_ref()).unwrap_or(0);
+            if stored != recounted {
+                audit.mismatches.push((key.to_vec(), stored, recounted));
+            }
+        }
+        audit.mismatches.extend(
+            expected
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(key, n)| (key, 0, n)),
+        );
+        Ok(audit)
+    }
+
+    /// Flushes everything to disk now (used at shutdown).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+/// Applies a later write of the same identity to what is stored.
+fn apply_change(
+    old: &StoredResponse,
+    subject: &Subject,
+    rating: &Rating,
+    now_ms: i64,
+) -> Result<StoredResponse, Tx> {
+    if old.response_id != subject.response_id.as_str() && !subject.signed {
+        return Err(Tx::Abort(Abort::Refused(Refusal::AlreadyAnswered)));
+    }
+    // Tags left out of a later write (a comment sent on its own, say) keep their values.
+    let tags = if subject.tags.is_empty() {
+        old.tags.clone()
+    } else {
+        subject.tags.as_map().clone()
+    };
+    if old.signed && !subject.signed && tags != old.tags {
+        return Err(Tx::Abort(Abort::Refused(Refusal::SignedTagsChanged)));
+    }
+    let mut merged = old.clone();
+    merged.tags = tags;
+    merged.signed = old.signed || subject.signed;
+    merged.score = rating.score.get();
+    if let Some(comment) = &rating.comment {
+        merged.comment = Some(comment.as_str().to_owned());
+    }
+    if merged.score != old.score {
+        merged.history.push((merged.score, now_ms));
+    }
+    merged.updated_ms = now_ms;
+    Ok(merged)
+}
+
+/// For transactions that never refuse: any abort would be an unreadable record.
+fn storage_error(error: TransactionError<Abort>) -> StoreError {
+    match error {
+        TransactionError::Abort(_) => {
+            StoreError::Corrupt("a stored record could not be read".into())
+        }
+        TransactionError::Storage(error) => error.into(),
+    }
+}
+
+fn add_to_counter(tree: &TransactionalTree, key: &[u8], delta: i64) -> Result<(), Tx> {
+    let current = tree.get(key)?.map_or(0, |value| read_u64(&value));
+    let next = current.saturating_add_signed(delta);
+    if next == 0 {
+        tree.remove(key)?;
+    } else {
+        tree.insert(key, &next.to_be_bytes())?;
+    }
+    Ok(())
+}
+
+fn read_u64(bytes: &[u8]) -> u64 {
+    bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("stored types always serialize")
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, serde_json::Error> {
+    serde_json::from_slice(bytes)
+}

@@ -1,0 +1,232 @@
+//! The JSON bodies of Pulsetap's public HTTP API (CONTRACT §2–3).
+//!
+//! One copy, used by the collector (native) and by the widget (`wasm32-unknown-unknown`). These
+//! are *wire* shapes: plain strings and numbers exactly as they travel. The collector turns them
+//! into validated domain types at its edge; nothing here checks a value.
+//!
+//! The crate depends on `serde` alone so the widget pays for nothing it does not use.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Tags as they travel: `{"agent": "alice", "channel": "chat"}`. Sorted, so that signing and
+/// comparing never depend on the order a client happened to send.
+pub type Tags = BTreeMap<String, String>;
+
+/// Score counts keyed by the score as a string (`"1"` … `"5"`), as CONTRACT §3 shows them.
+pub type Counts = BTreeMap<String, u64>;
+
+/// `POST /v1/responses`: one customer's rating.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordResponse {
+    pub survey: String,
+    /// A UUID v4 made by the client once per shown widget; retries reuse it.
+    pub response_id: String,
+    pub score: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interaction: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sig: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: Tags,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// `POST /v1/impressions`: the widget was shown. Counted once per `response_id`.
+///
+/// `interaction` and `tags` extend the contract: with them, a response rate filtered by a tag
+/// (one agent's rate, say) has a denominator too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordImpression {
+    pub survey: String,
+    pub response_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interaction: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sig: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: Tags,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteStatus {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// The body of a `201` or `200` answer to `POST /v1/responses`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteOutcome {
+    pub status: WriteStatus,
+    /// The response_id that owns the identity (the first one that wrote it).
+    pub response_id: String,
+}
+
+/// Every error answer: `{"error": "<code>", "message": "<human sentence>"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+}
+
+/// `GET /v1/surveys/{survey}/widget`: all the widget shows, never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetConfig {
+    pub survey: String,
+    pub question: String,
+    /// The emoji, worst to best; a tap on the i-th (0-based) records score i + 1.
+    pub scale: Vec<String>,
+    /// One label per emoji, read aloud by screen readers and shown on hover.
+    pub labels: Vec<String>,
+    pub follow_up: String,
+    pub thank_you: String,
+    /// `light`, `dark` or `auto` (follow `prefers-color-scheme`).
+    pub theme: String,
+    /// Lowest score that counts as satisfied; the widget picks its reaction from it.
+    pub satisfied_min: u8,
+}
+
+/// `GET /v1/surveys/{survey}/summary`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub survey: String,
+    /// First day asked for, `YYYY-MM-DD` (UTC, inclusive).
+    pub from: String,
+    /// Last day asked for, `YYYY-MM-DD` (UTC, inclusive).
+    pub to: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// The figures every aggregate read reports for one group of responses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    pub responses: u64,
+    pub impressions: u64,
+    /// responses / impressions, or `null` when nothing was shown.
+    pub response_rate: Option<f64>,
+    pub counts: Counts,
+    /// Mean score, or `null` without responses.
+    pub average: Option<f64>,
+    /// Percent of responses at or above `satisfied_min`, or `null` without responses.
+    pub csat: Option<f64>,
+    /// Wilson 95% interval of `csat`, in percent.
+    pub csat_ci95: Option<[f64; 2]>,
+    /// Email links opened (by a person or a mail server's scanner) and not confirmed.
+    pub unconfirmed_clicks: u64,
+}
+
+/// `GET /v1/surveys/{survey}/timeseries`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timeseries {
+    pub survey: String,
+    pub from: String,
+    pub to: String,
+    /// `day` or `hour`.
+    pub interval: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    pub buckets: Vec<Bucket>,
+}
+
+/// One day or hour of a timeseries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    /// `YYYY-MM-DD` for days, `YYYY-MM-DDTHH:00Z` for hours.
+    pub start: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// `GET /v1/surveys/{survey}/breakdown`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Breakdown {
+    pub survey: String,
+    pub from: String,
+    pub to: String,
+    pub by: String,
+    pub min_group_size: u64,
+    pub groups: Vec<Group>,
+}
+
+/// One tag value of a breakdown. A group smaller than `min_group_size` carries no figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub value: String,
+    /// `true` when the group is too small to report without singling out a customer.
+    pub too_few: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none", flatten)]
+    pub figures: Option<Figures>,
+}
+
+/// One stored response as exports and the live feed show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseRecord {
+    pub survey: String,
+    pub response_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interaction: Option<String>,
+    pub score: u8,
+    pub tags: Tags,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
+    /// Every score this response has had, oldest first.
+    pub history: Vec<ScoreChange>,
+}
+
+/// One entry of a response's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoreChange {
+    pub score: u8,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minimal_response_body_parses_with_empty_optional_fields() {
+        let body: RecordResponse =
+            serde_json::from_str(r#"{"survey":"support","response_id":"r1","score":5}"#).unwrap();
+        assert_eq!(body.interaction, None);
+        assert!(body.tags.is_empty());
+        assert_eq!(body.comment, None);
+    }
+
+    #[test]
+    fn a_write_outcome_serializes_as_the_contract_shows() {
+        let outcome = WriteOutcome {
+            status: WriteStatus::Created,
+            response_id: "r1".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&outcome).unwrap(),
+            r#"{"status":"created","response_id":"r1"}"#
+        );
+    }
+
+    #[test]
+    fn a_small_breakdown_group_carries_no_figures() {
+        let group = Group {
+            value: "bob".into(),
+            too_few: true,
+            figures: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&group).unwrap(),
+            r#"{"value":"bob","too_few":true}"#
+        );
+    }
+}
