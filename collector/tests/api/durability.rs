@@ -1,0 +1,143 @@
+//! Acknowledged means on disk: a SIGKILL under load loses no acknowledged rating and leaves
+//! every aggregate equal to a recount of the stored responses.
+
+use crate::helpers::*;
+use serde_json::json;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn start_collector(config: &std::path::Path, data: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_collector"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .arg("--data")
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .expect("the listening line")
+        .to_owned();
+    (child, address)
+}
+
+/// What one client knows about its interaction: the last acknowledged score, and the score of
+/// a request still in flight when the server died (which may or may not have landed).
+#[derive(Debug, Default, Clone, Copy)]
+struct Known {
+    acknowledged: Option<u8>,
+    in_flight: Option<u8>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_under_load_loses_no_acknowledged_rating_and_no_aggregate_drifts() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pulsetap.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let data = dir.path().join("data");
+    let (mut collector, address) = start_collector(&config, &data);
+
+    let known: Arc<Mutex<HashMap<String, Known>>> = Arc::default();
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_millis(2_500);
+    let mut clients = Vec::new();
+    for worker in 0..16 {
+        let (client, address, known) = (client.clone(), address.clone(), known.clone());
+        clients.push(tokio::spawn(async move {
+            for n in 0.. {
+                if Instant::now() > deadline {
+                    break;
+                }
+                // Each interaction belongs to one worker, rated then changed once.
+                let interaction = format!("w{worker}-{}", n / 2);
+                let score = if n % 2 == 0 { 1 + (n % 5) as u8 } else { 5 - (n % 3) as u8 };
+                let agent = ["alice", "bob", "carol"][(worker % 3) as usize];
+                let body = json!({"survey": "support", "response_id": format!("00000000-0000-4000-8000-{:06}{:06}", worker, n / 2),
+                    "score": score, "interaction": interaction, "tags": {"agent": agent}});
+                known.lock().unwrap().entry(interaction.clone()).or_default().in_flight = Some(score);
+                match client.post(format!("{address}/v1/responses")).json(&body).send().await {
+                    Ok(response) if response.status().is_success() => {
+                        let mut known = known.lock().unwrap();
+                        let entry = known.get_mut(&interaction).unwrap();
+                        entry.acknowledged = Some(score);
+                        entry.in_flight = None;
+                    }
+                    _ => break, // the server is gone
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    collector.kill().unwrap(); // SIGKILL: no flush, no goodbye
+    collector.wait().unwrap();
+    for client in clients {
+        client.await.unwrap();
+    }
+
+    let known = known.lock().unwrap().clone();
+    let acknowledged = known.values().filter(|k| k.acknowledged.is_some()).count();
+    assert!(
+        acknowledged > 100,
+        "the load was real: {acknowledged} interactions acknowledged"
+    );
+
+    {
+        let store = open_store(&data).await;
+        let audit = store.audit().unwrap();
+        assert!(
+            audit.mismatches.is_empty(),
+            "aggregates equal a recount: {:?}",
+            &audit.mismatches[..audit.mismatches.len().min(5)]
+        );
+        for (interaction, state) in &known {
+            let stored = store.find("support", Some(interaction), "").unwrap();
+            match (state.acknowledged, stored) {
+                (Some(acked), Some(stored)) => assert!(
+                    stored.score == acked || Some(stored.score) == state.in_flight,
+                    "{interaction}: acknowledged {acked}, stored {}",
+                    stored.score
+                ),
+                (Some(acked), None) => panic!("{interaction}: acknowledged score {acked} was lost"),
+                (None, _) => {}
+            }
+        }
+    }
+
+    // The restarted collector serves the same figures.
+    let (mut restarted, address) = start_collector(&config, &data);
+    let summary: pulsetap_wire::Summary = client
+        .get(format!("{address}/v1/surveys/support/summary"))
+        .bearer_auth(MARKETING_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(summary.figures.responses >= acknowledged as u64);
+    restarted.kill().unwrap();
+    restarted.wait().unwrap();
+}
+
+#[tokio::test]
+async fn a_graceful_restart_keeps_every_rating() {
+    let app = spawn_app().await;
+    for score in 1..=5 {
+        let body = json!({"survey": "support", "response_id": new_id(), "score": score, "interaction": format!("chat-{score}")});
+        assert_eq!(app.post_response(&body).await.status(), 201);
+    }
+    let data = app.stop().await;
+    let app = spawn_app_on(data, CONFIG).await;
+    assert_eq!(app.summary("support", "").await.figures.responses, 5);
+}

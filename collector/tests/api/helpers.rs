@@ -1,0 +1,195 @@
+//! `spawn_app()`: a collector on a free port with a temporary data directory.
+
+use pulsetap_collector::configuration;
+use pulsetap_collector::startup::run;
+use pulsetap_collector::state::AppState;
+use pulsetap_collector::store::Store;
+use pulsetap_wire::Summary;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The origin the test surveys allow, as a customer's browser would send it.
+pub const SHOP: &str = "https://shop.example.com";
+pub const MARKETING_KEY: &str = "marketing-team-key";
+pub const SUPPORT_LEAD_KEY: &str = "support-lead-key";
+pub const OTHER_LEAD_KEY: &str = "sales-lead-key";
+pub const SECRET: &str = "a long random string for tests";
+
+/// Two open surveys and one that requires signatures.
+pub const CONFIG: &str = r#"
+read_keys = ["marketing-team-key"]
+
+[[survey]]
+id = "support"
+allowed_origins = ["https://shop.example.com"]
+tags = ["agent", "channel"]
+secret = "a long random string for tests"
+max_per_visitor_per_day = 3
+min_group_size = 2
+read_keys = ["support-lead-key"]
+
+[[survey]]
+id = "sales"
+scale = ["👎", "👍"]
+labels = ["No", "Yes"]
+allowed_origins = ["*"]
+read_keys = ["sales-lead-key"]
+edit_window = "1s"
+
+[[survey]]
+id = "signed"
+tags = ["agent"]
+secret = "a long random string for tests"
+require_sig = true
+allowed_origins = ["https://shop.example.com"]
+"#;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    data: Option<TempDir>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(CONFIG).await
+}
+
+pub async fn spawn_app_with(config: &str) -> TestApp {
+    spawn_app_on(TempDir::new().expect("a temp dir"), config).await
+}
+
+/// A collector on an existing data directory: a restart, as far as the data can tell.
+pub async fn spawn_app_on(data: TempDir, config: &str) -> TestApp {
+    let surveys = configuration::parse(config).expect("the test configuration is valid");
+    let store = open_store(data.path()).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(surveys, store, None);
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(run(listener, state.clone(), async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        state,
+        data: Some(data),
+        shutdown: Some(shutdown),
+        server: Some(server),
+    }
+}
+
+/// Opens a store, waiting while a stopped app in this process still releases its lock.
+pub async fn open_store(path: &std::path::Path) -> Store {
+    for _ in 0..100 {
+        if let Ok(store) = Store::open(path) {
+            return store;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Store::open(path).expect("the store opens")
+}
+
+/// A fresh client response id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A signature as the site owner's server computes it for a page.
+pub fn sign(survey: &str, interaction: Option<&str>, tags: &[(&str, &str)]) -> String {
+    let tags = tags
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    pulsetap_collector::domain::Secret::new(SECRET).sign_interaction(survey, interaction, &tags)
+}
+
+impl TestApp {
+    /// Posts a rating as a customer's browser on the shop would.
+    pub async fn post_response(&self, body: &Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}/v1/responses", self.address))
+            .header("Origin", SHOP)
+            .json(body)
+            .send()
+            .await
+            .expect("the collector answers")
+    }
+
+    /// Posts raw bytes with the given extra headers.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("the collector answers")
+    }
+
+    pub async fn get_with_key(&self, path: &str, key: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.get(format!("{}{path}", self.address));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request.send().await.expect("the collector answers")
+    }
+
+    /// Today's summary of a survey as the marketing team reads it.
+    pub async fn summary(&self, survey: &str, query: &str) -> Summary {
+        let response = self
+            .get_with_key(
+                &format!("/v1/surveys/{survey}/summary?{query}"),
+                Some(MARKETING_KEY),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "summary answers");
+        response.json().await.expect("a summary body")
+    }
+
+    /// Every stored response of a survey, from the NDJSON export.
+    pub async fn export(&self, survey: &str) -> Vec<pulsetap_wire::ResponseRecord> {
+        let response = self
+            .get_with_key(
+                &format!("/v1/surveys/{survey}/responses?format=ndjson"),
+                Some(MARKETING_KEY),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "export answers");
+        let text = response.text().await.unwrap();
+        text.lines()
+            .map(|line| serde_json::from_str(line).expect("one record per line"))
+            .collect()
+    }
+
+    /// Stops the server gracefully and hands back its data directory.
+    pub async fn stop(mut self) -> TempDir {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("the server task ends")
+                .expect("the server stops cleanly");
+        }
+        self.data.take().expect("the data directory")
+    }
+}
+
+/// A rating body for the `support` survey.
+pub fn rating(score: u8) -> Value {
+    json!({"survey": "support", "response_id": new_id(), "score": score})
+}
