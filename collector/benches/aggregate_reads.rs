@@ -1,1 +1,132 @@
-fn main() {}
+//! Aggregate reads stay flat as the store grows.
+//!
+//! Fills one store step by step (10 thousand, 100 thousand, 1 million responses by default;
+//! `PULSETAP_BENCH_SIZES=10000,10000000` for other steps) with ratings spread over 90 days, 20
+//! agents and 3 channels, and at each step times the three reads a dashboard makes, through the
+//! real router (JSON included), over the last 30 days:
+//!
+//!     cargo bench -p pulsetap-collector --bench aggregate_reads
+//!
+//! Reads only touch counters, so their cost should depend on the days asked, not the responses.
+
+use axum::body::Body;
+use axum::http::Request;
+use pulsetap_collector::configuration;
+use pulsetap_collector::domain::Rating;
+use pulsetap_collector::routes::router;
+use pulsetap_collector::state::AppState;
+use pulsetap_collector::store::Store;
+use pulsetap_wire::RecordResponse;
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use tower::ServiceExt;
+
+const CONFIG: &str = r#"
+read_keys = ["bench"]
+[[survey]]
+id = "support"
+tags = ["agent", "channel"]
+"#;
+
+const READS: [(&str, &str); 3] = [
+    ("summary", "/v1/surveys/support/summary?tag=agent:agent-7"),
+    ("timeseries", "/v1/surveys/support/timeseries?interval=day"),
+    ("breakdown", "/v1/surveys/support/breakdown?by=agent"),
+];
+
+#[tokio::main]
+async fn main() {
+    let sizes: Vec<u64> = std::env::var("PULSETAP_BENCH_SIZES")
+        .unwrap_or_else(|_| "10000,100000,1000000".into())
+        .split(',')
+        .map(|n| n.trim().parse().expect("sizes are numbers"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let surveys = configuration::parse(CONFIG).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let state = AppState::new(surveys, store.clone(), None);
+    let survey = state.surveys.get("support").unwrap().clone();
+    let app = router(state);
+
+    println!(
+        "{:>12} {:>12} {:>12} {:>12}   (median of 200 reads, 30 days each)",
+        "responses", READS[0].0, READS[1].0, READS[2].0
+    );
+    let now = OffsetDateTime::now_utc();
+    let mut stored = 0u64;
+    let mut baseline: Option<Vec<Duration>> = None;
+    for size in sizes {
+        let fill_started = Instant::now();
+        while stored < size {
+            let n = stored;
+            let at = now - time::Duration::seconds((n % (90 * 86_400)) as i64);
+            let body = RecordResponse {
+                survey: "support".into(),
+                response_id: uuid::Uuid::new_v4().to_string(),
+                score: 1 + (n * 7 % 5) as u8,
+                interaction: Some(format!("chat-{n}")),
+                sig: None,
+                tags: [
+                    ("agent".to_string(), format!("agent-{}", n % 20)),
+                    (
+                        "channel".to_string(),
+                        ["chat", "email", "web"][(n % 3) as usize].to_string(),
+                    ),
+                ]
+                .into_iter()
+                .collect(),
+                comment: (n % 10 == 0).then(|| "Kind and quick, thank you".to_string()),
+            };
+            store
+                .record(&survey, &Rating::parse(body, &survey).unwrap(), at)
+                .unwrap();
+            stored += 1;
+        }
+        store.flush().unwrap();
+        let mut medians = Vec::new();
+        for (_, path) in READS {
+            let mut times = Vec::with_capacity(200);
+            for _ in 0..200 {
+                let request = Request::get(path)
+                    .header("authorization", "Bearer bench")
+                    .body(Body::empty())
+                    .unwrap();
+                let started = Instant::now();
+                let response = app.clone().oneshot(request).await.unwrap();
+                let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .unwrap();
+                times.push(started.elapsed());
+                assert!(body.len() > 50);
+            }
+            times.sort();
+            medians.push(times[times.len() / 2]);
+        }
+        println!(
+            "{:>12} {:>10.3}ms {:>10.3}ms {:>10.3}ms   (filled in {:.1}s)",
+            stored,
+            ms(medians[0]),
+            ms(medians[1]),
+            ms(medians[2]),
+            fill_started.elapsed().as_secs_f64()
+        );
+        match &baseline {
+            None => baseline = Some(medians),
+            Some(base) => {
+                let ratios: Vec<String> = base
+                    .iter()
+                    .zip(&medians)
+                    .map(|(b, m)| format!("{:.2}x", ms(*m) / ms(*b)))
+                    .collect();
+                println!(
+                    "{:>12} {:>12} {:>12} {:>12}   (vs the smallest store)",
+                    "", ratios[0], ratios[1], ratios[2]
+                );
+            }
+        }
+    }
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1_000.0
+}

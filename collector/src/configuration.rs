@@ -5,7 +5,7 @@
 //! with half a configuration would silently drop ratings.
 
 use crate::domain::figures::MAX_SCALE;
-use crate::domain::survey::KeyDigest;
+use crate::domain::survey::{FloodLimit, KeyDigest};
 use crate::domain::{Alert, Secret, Survey, SurveyId, Surveys, Theme};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashSet};
@@ -65,9 +65,22 @@ pub fn parse(text: &str) -> Result<Surveys, (usize, String)> {
         }
         surveys.push(survey);
     }
+    let limits = file.limits;
+    if limits.visitor_requests_per_second == 0 || limits.visitor_burst == 0 {
+        let offset = text.find("[limits]").unwrap_or(0);
+        return Err((
+            offset,
+            "limits: visitor_requests_per_second and visitor_burst must be at least 1".into(),
+        ));
+    }
+    let flood_limit = FloodLimit {
+        per_second: limits.visitor_requests_per_second,
+        burst: limits.visitor_burst,
+    };
     Ok(Surveys::new(
         surveys,
         file.read_keys.iter().map(|k| KeyDigest::of(k)).collect(),
+        flood_limit,
     ))
 }
 
@@ -82,6 +95,34 @@ struct ConfigFile {
     read_keys: Vec<String>,
     #[serde(default)]
     survey: Vec<Spanned<SurveyFile>>,
+    #[serde(default)]
+    limits: LimitsFile,
+}
+
+/// `[limits]`: requests per visitor (salted hash of IP and user agent) before `429`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsFile {
+    #[serde(default = "default_per_second")]
+    visitor_requests_per_second: u32,
+    #[serde(default = "default_burst")]
+    visitor_burst: u32,
+}
+
+impl Default for LimitsFile {
+    fn default() -> Self {
+        Self {
+            visitor_requests_per_second: default_per_second(),
+            visitor_burst: default_burst(),
+        }
+    }
+}
+
+fn default_per_second() -> u32 {
+    FloodLimit::default().per_second
+}
+fn default_burst() -> u32 {
+    FloodLimit::default().burst
 }
 
 #[derive(Deserialize)]

@@ -15,6 +15,8 @@ pub enum ApiError {
     MalformedJson(String),
     #[error("{0}")]
     BadQuery(String),
+    #[error("{0}")]
+    BadHeader(String),
     #[error("the request body is larger than {limit} bytes")]
     BodyTooLarge { limit: usize },
     #[error("there is no survey called {0:?}")]
@@ -69,7 +71,9 @@ pub enum Invalid {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MalformedJson(_) | Self::BadQuery(_) => StatusCode::BAD_REQUEST,
+            Self::MalformedJson(_) | Self::BadQuery(_) | Self::BadHeader(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnknownSurvey(_) | Self::NotFound => StatusCode::NOT_FOUND,
             Self::OriginNotAllowed(_)
@@ -89,6 +93,7 @@ impl ApiError {
         match self {
             Self::MalformedJson(_) => "malformed_json",
             Self::BadQuery(_) => "bad_query",
+            Self::BadHeader(_) => "bad_header",
             Self::BodyTooLarge { .. } => "body_too_large",
             Self::UnknownSurvey(_) => "unknown_survey",
             Self::NotFound => "not_found",

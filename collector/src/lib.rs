@@ -15,12 +15,15 @@
 //! - [`visitor`]: the anonymous per-visitor daily limit (salted hash, no IP kept).
 //! - [`metrics`]: Prometheus counters and histograms.
 //! - [`error`]: `ApiError`, the one error type every handler returns.
+//! - [`alerts`]: posts unhappy ratings from the store's outbox to webhooks, retrying until
+//!   delivered, across restarts.
 //!
 //! A rating travels: `routes::ingest` parses the JSON, finds the survey, checks the origin,
 //! turns the body into a `domain::Rating` (or a clear 4xx), takes the visitor allowance,
 //! `store::Store::record` writes it and its counters atomically, `GroupCommit` waits for the
 //! shared fsync, and only then is `201`/`200` sent.
 
+pub mod alerts;
 pub mod cli;
 pub mod configuration;
 pub mod domain;

@@ -1,5 +1,6 @@
 //! Binding, running and stopping the server.
 
+use crate::alerts;
 use crate::configuration::{self, ConfigError};
 use crate::domain::Surveys;
 use crate::routes::router;
@@ -53,16 +54,32 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, then lets requests in flight finish
-/// and flushes the store, so a stop never loses an acknowledged rating.
+/// and flushes the store, so a stop never loses an acknowledged rating. Alert delivery runs for
+/// exactly as long.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let alerts = alerts::start(
+        state.store.clone(),
+        state.surveys.clone(),
+        state.live.subscribe(),
+        state.stopping.clone(),
+    );
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let stopping = state.stopping.clone();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Live feeds never finish on their own; this ends them so the drain can complete.
+            stopping.cancel();
+        })
+        .await;
+    state.stopping.cancel();
+    // The worker holds the store; it must be gone before a restart in this process reopens it.
+    let _ = alerts.await;
+    served?;
     state.store.flush().map_err(std::io::Error::other)?;
     tracing::info!("collector stopped; store flushed");
     Ok(())

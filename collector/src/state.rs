@@ -8,6 +8,7 @@ use crate::visitor::VisitorLimits;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -20,6 +21,9 @@ pub struct AppState {
     pub assets: Option<PathBuf>,
     /// Sequence numbers of new or changed responses, for live feeds.
     pub live: broadcast::Sender<u64>,
+    /// Cancelled when the server begins to stop: endless work (live feeds, alert delivery)
+    /// ends, so a graceful shutdown does not wait forever on an open dashboard.
+    pub stopping: CancellationToken,
 }
 
 impl AppState {
@@ -35,14 +39,16 @@ impl AppState {
             }),
         );
         let (live, _) = broadcast::channel(1024);
+        let visitors = Arc::new(VisitorLimits::new(surveys.flood_limit()));
         Self {
             surveys: Arc::new(surveys),
             store,
             commits,
-            visitors: Arc::default(),
+            visitors,
             metrics,
             assets,
             live,
+            stopping: CancellationToken::new(),
         }
     }
 }

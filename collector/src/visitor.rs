@@ -1,20 +1,26 @@
-//! The anonymous per-visitor daily limit.
+//! Per-visitor limits without keeping anything that identifies a visitor.
 //!
-//! A visitor is a SHA-256 of a random salt, the survey, the IP address and the user agent. The
-//! salt lives only in memory and is replaced with a fresh random one when the UTC day changes,
-//! together with every count: a hash can't be tied to an IP address, nor linked across days.
-//! Nothing here is ever written to disk or logged. (A restart also starts a new salt; the cost
-//! is that a visitor's allowance may restart early, which is the private side to err on.)
+//! A visitor is a SHA-256 of a random salt, the IP address and the user agent. The salt lives
+//! only in memory and is replaced with a fresh random one when the UTC day changes, together
+//! with every count: a hash can't be tied to an IP address, nor linked across days. Nothing here
+//! is ever written to disk or logged. (A restart also starts a new salt; the cost is that a
+//! visitor's allowance may restart early, which is the private side to err on.)
+//!
+//! Two limits use it: the survey's anonymous `max_per_visitor_per_day`, and a short-term flood
+//! limit (a token bucket from `governor`) so one client hammering the API can't slow others.
 
 use crate::domain::Day;
+use crate::domain::survey::FloodLimit;
+use governor::{DefaultKeyedRateLimiter, Quota};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use time::OffsetDateTime;
 
-/// An anonymous visitor of one survey, for today only.
+/// One visitor, for today only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct VisitorKey([u8; 32]);
 
@@ -22,7 +28,8 @@ pub struct VisitorKey([u8; 32]);
 struct Today {
     day: Day,
     salt: [u8; 32],
-    used: HashMap<VisitorKey, u32>,
+    /// Anonymous responses created today, per visitor and survey.
+    used: HashMap<(VisitorKey, String), u32>,
 }
 
 #[derive(Debug)]
@@ -30,17 +37,78 @@ pub struct VisitorLimits {
     // A plain mutex: every critical section is a hash and a map update, far shorter than any
     // await, and it is never held across one.
     today: Mutex<Today>,
+    flood: DefaultKeyedRateLimiter<VisitorKey>,
 }
 
 impl Default for VisitorLimits {
     fn default() -> Self {
+        Self::new(FloodLimit::default())
+    }
+}
+
+impl VisitorLimits {
+    pub fn new(flood_limit: FloodLimit) -> Self {
+        let nonzero = |n: u32| NonZeroU32::new(n.max(1)).expect("at least 1");
+        let quota = Quota::per_second(nonzero(flood_limit.per_second))
+            .allow_burst(nonzero(flood_limit.burst));
         Self {
             today: Mutex::new(Today {
                 day: Day(0),
                 salt: fresh_salt(),
                 used: HashMap::new(),
             }),
+            flood: DefaultKeyedRateLimiter::keyed(quota),
         }
+    }
+
+    /// Today's key for the visitor behind `ip` and `user_agent`.
+    pub fn visitor(&self, ip: IpAddr, user_agent: &str, now: OffsetDateTime) -> VisitorKey {
+        let mut today = self.lock();
+        let day = Day::of(now);
+        if today.day != day {
+            *today = Today {
+                day,
+                salt: fresh_salt(),
+                used: HashMap::new(),
+            };
+            self.flood.retain_recent();
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(today.salt);
+        for part in [ip.to_string().as_bytes(), user_agent.as_bytes()] {
+            hasher.update((part.len() as u64).to_be_bytes());
+            hasher.update(part);
+        }
+        VisitorKey(hasher.finalize().into())
+    }
+
+    /// Whether this visitor may make another request now (the flood limit).
+    pub fn allow_request(&self, visitor: VisitorKey) -> bool {
+        self.flood.check_key(&visitor).is_ok()
+    }
+
+    /// Takes one of today's `limit` anonymous responses to `survey`; `false` when used up.
+    pub fn take(&self, visitor: VisitorKey, survey: &str, limit: u32) -> bool {
+        let mut today = self.lock();
+        let used = today.used.entry((visitor, survey.to_owned())).or_insert(0);
+        if *used >= limit {
+            return false;
+        }
+        *used += 1;
+        true
+    }
+
+    /// Returns an allowance that was taken but not spent (the write turned out not to create).
+    pub fn give_back(&self, visitor: VisitorKey, survey: &str) {
+        if let Some(used) = self.lock().used.get_mut(&(visitor, survey.to_owned())) {
+            *used = used.saturating_sub(1);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Today> {
+        self.today
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -50,105 +118,63 @@ fn fresh_salt() -> [u8; 32] {
     salt
 }
 
-impl VisitorLimits {
-    /// Takes one of today's `limit` anonymous responses for this visitor, or `None` when they
-    /// are used up.
-    pub fn take(
-        &self,
-        survey: &str,
-        ip: IpAddr,
-        user_agent: &str,
-        limit: u32,
-        now: OffsetDateTime,
-    ) -> Option<VisitorKey> {
-        let mut today = self
-            .today
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let day = Day::of(now);
-        if today.day != day {
-            *today = Today {
-                day,
-                salt: fresh_salt(),
-                used: HashMap::new(),
-            };
-        }
-        let mut hasher = Sha256::new();
-        hasher.update(today.salt);
-        for part in [
-            survey.as_bytes(),
-            ip.to_string().as_bytes(),
-            user_agent.as_bytes(),
-        ] {
-            hasher.update((part.len() as u64).to_be_bytes());
-            hasher.update(part);
-        }
-        let key = VisitorKey(hasher.finalize().into());
-        let used = today.used.entry(key).or_insert(0);
-        if *used >= limit {
-            return None;
-        }
-        *used += 1;
-        Some(key)
-    }
-
-    /// Returns an allowance that was taken but not spent (the write turned out not to create).
-    pub fn give_back(&self, key: VisitorKey) {
-        let mut today = self
-            .today
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(used) = today.used.get_mut(&key) {
-            *used = used.saturating_sub(1);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::datetime;
 
+    const NOON: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+
+    fn ip() -> IpAddr {
+        "10.0.0.1".parse().unwrap()
+    }
+
     #[test]
     fn a_visitor_gets_the_limit_and_others_are_unaffected() {
         let limits = VisitorLimits::default();
-        let now = datetime!(2026-11-23 12:00 UTC);
-        let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        assert!(limits.take("s", ip, "firefox", 2, now).is_some());
-        assert!(limits.take("s", ip, "firefox", 2, now).is_some());
-        assert!(limits.take("s", ip, "firefox", 2, now).is_none());
-        assert!(limits.take("s", ip, "chrome", 2, now).is_some());
-        assert!(limits.take("other", ip, "firefox", 2, now).is_some());
+        let firefox = limits.visitor(ip(), "firefox", NOON);
+        assert!(limits.take(firefox, "s", 2));
+        assert!(limits.take(firefox, "s", 2));
+        assert!(!limits.take(firefox, "s", 2));
+        assert!(limits.take(limits.visitor(ip(), "chrome", NOON), "s", 2));
+        assert!(limits.take(firefox, "other-survey", 2));
     }
 
     #[test]
     fn a_new_day_brings_a_new_allowance_and_a_new_salt() {
         let limits = VisitorLimits::default();
-        let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        let monday = limits
-            .take("s", ip, "ua", 1, datetime!(2026-11-23 23:59 UTC))
-            .unwrap();
-        assert!(
-            limits
-                .take("s", ip, "ua", 1, datetime!(2026-11-23 23:59 UTC))
-                .is_none()
-        );
-        let tuesday = limits
-            .take("s", ip, "ua", 1, datetime!(2026-11-24 00:01 UTC))
-            .unwrap();
+        let monday = limits.visitor(ip(), "ua", datetime!(2026-11-23 23:59 UTC));
+        assert!(limits.take(monday, "s", 1));
+        assert!(!limits.take(monday, "s", 1));
+        let tuesday = limits.visitor(ip(), "ua", datetime!(2026-11-24 00:01 UTC));
         assert_ne!(
             monday, tuesday,
             "the same visitor can't be linked across days"
         );
+        assert!(limits.take(tuesday, "s", 1));
     }
 
     #[test]
     fn an_unspent_allowance_comes_back() {
         let limits = VisitorLimits::default();
-        let now = datetime!(2026-11-23 12:00 UTC);
-        let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        let key = limits.take("s", ip, "ua", 1, now).unwrap();
-        limits.give_back(key);
-        assert!(limits.take("s", ip, "ua", 1, now).is_some());
+        let visitor = limits.visitor(ip(), "ua", NOON);
+        assert!(limits.take(visitor, "s", 1));
+        limits.give_back(visitor, "s");
+        assert!(limits.take(visitor, "s", 1));
+    }
+
+    #[test]
+    fn a_flood_is_cut_after_the_burst_for_that_visitor_only() {
+        let limits = VisitorLimits::default();
+        let flooder = limits.visitor(ip(), "bot", NOON);
+        let burst = FloodLimit::default().burst;
+        let allowed = (0..burst * 2)
+            .filter(|_| limits.allow_request(flooder))
+            .count() as u32;
+        assert!(
+            (burst..burst + 5).contains(&allowed),
+            "{allowed}"
+        );
+        assert!(limits.allow_request(limits.visitor(ip(), "person", NOON)));
     }
 }

@@ -4,7 +4,8 @@
 //! are *wire* shapes: plain strings and numbers exactly as they travel. The collector turns them
 //! into validated domain types at its edge; nothing here checks a value.
 //!
-//! The crate depends on `serde` alone so the widget pays for nothing it does not use.
+//! The crate depends on `serde` alone so the widget pays for nothing it does not use; the
+//! `openapi` feature (the collector's) adds `utoipa::ToSchema` for the API description.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ pub type Counts = BTreeMap<String, u64>;
 
 /// `POST /v1/responses`: one customer's rating.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordResponse {
     pub survey: String,
     /// A UUID v4 made by the client once per shown widget; retries reuse it.
@@ -38,6 +40,7 @@ pub struct RecordResponse {
 /// `interaction` and `tags` extend the contract: with them, a response rate filtered by a tag
 /// (one agent's rate, say) has a denominator too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordImpression {
     pub survey: String,
     pub response_id: String,
@@ -51,6 +54,7 @@ pub struct RecordImpression {
 
 /// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WriteStatus {
     Created,
@@ -60,6 +64,7 @@ pub enum WriteStatus {
 
 /// The body of a `201` or `200` answer to `POST /v1/responses`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WriteOutcome {
     pub status: WriteStatus,
     /// The response_id that owns the identity (the first one that wrote it).
@@ -68,6 +73,7 @@ pub struct WriteOutcome {
 
 /// Every error answer: `{"error": "<code>", "message": "<human sentence>"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: String,
     pub message: String,
@@ -75,6 +81,7 @@ pub struct ErrorBody {
 
 /// `GET /v1/surveys/{survey}/widget`: all the widget shows, never a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetConfig {
     pub survey: String,
     pub question: String,
@@ -92,6 +99,7 @@ pub struct WidgetConfig {
 
 /// `GET /v1/surveys/{survey}/summary`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Summary {
     pub survey: String,
     /// First day asked for, `YYYY-MM-DD` (UTC, inclusive).
@@ -106,6 +114,7 @@ pub struct Summary {
 
 /// The figures every aggregate read reports for one group of responses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figures {
     pub responses: u64,
     pub impressions: u64,
@@ -124,6 +133,7 @@ pub struct Figures {
 
 /// `GET /v1/surveys/{survey}/timeseries`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Timeseries {
     pub survey: String,
     pub from: String,
@@ -137,6 +147,7 @@ pub struct Timeseries {
 
 /// One day or hour of a timeseries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bucket {
     /// `YYYY-MM-DD` for days, `YYYY-MM-DDTHH:00Z` for hours.
     pub start: String,
@@ -146,6 +157,7 @@ pub struct Bucket {
 
 /// `GET /v1/surveys/{survey}/breakdown`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Breakdown {
     pub survey: String,
     pub from: String,
@@ -157,6 +169,7 @@ pub struct Breakdown {
 
 /// One tag value of a breakdown. A group smaller than `min_group_size` carries no figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Group {
     pub value: String,
     /// `true` when the group is too small to report without singling out a customer.
@@ -167,6 +180,7 @@ pub struct Group {
 
 /// One stored response as exports and the live feed show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResponseRecord {
     pub survey: String,
     pub response_id: String,
@@ -186,10 +200,48 @@ pub struct ResponseRecord {
 
 /// One entry of a response's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScoreChange {
     pub score: u8,
     /// RFC 3339, UTC.
     pub at: String,
+}
+
+/// `GET /v1/surveys`: the surveys an API key may read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SurveyList {
+    /// Sorted by id.
+    pub surveys: Vec<SurveyInfo>,
+}
+
+/// What a dashboard needs to know about one survey to show and filter it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SurveyInfo {
+    pub id: String,
+    pub question: String,
+    /// The emoji, worst to best: score `i + 1` is `scale[i]`.
+    pub scale: Vec<String>,
+    pub labels: Vec<String>,
+    /// Lowest score that counts as satisfied in `csat`.
+    pub satisfied_min: u8,
+    /// The tag keys responses may carry, sorted: what a read can filter or break down by.
+    pub tags: Vec<String>,
+    /// A breakdown group with fewer responses than this is reported only as "too few".
+    pub min_group_size: u64,
+}
+
+/// `GET /v1/surveys/{survey}/comments`: the latest responses that carry a comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Comments {
+    pub survey: String,
+    /// Newest change first.
+    pub comments: Vec<ResponseRecord>,
+    /// Pass as `before` to read older comments; absent when there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<u64>,
 }
 
 #[cfg(test)]

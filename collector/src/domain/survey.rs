@@ -143,19 +143,46 @@ impl ReadScope {
     }
 }
 
-/// Every configured survey, plus the keys that read all of them.
+/// How many requests one visitor may make: a sustained rate and a burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FloodLimit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl Default for FloodLimit {
+    /// A person tapping emoji makes a handful of requests; this only stops scripts.
+    fn default() -> Self {
+        Self {
+            per_second: 20,
+            burst: 60,
+        }
+    }
+}
+
+/// Every configured survey, plus the keys that read all of them and the flood limit.
 #[derive(Debug, Clone, Default)]
 pub struct Surveys {
     by_id: HashMap<String, Survey>,
     global_read_keys: Vec<KeyDigest>,
+    flood_limit: FloodLimit,
 }
 
 impl Surveys {
-    pub fn new(surveys: Vec<Survey>, global_read_keys: Vec<KeyDigest>) -> Self {
+    pub fn new(
+        surveys: Vec<Survey>,
+        global_read_keys: Vec<KeyDigest>,
+        flood_limit: FloodLimit,
+    ) -> Self {
         Self {
             by_id: surveys.into_iter().map(|s| (s.id.to_string(), s)).collect(),
             global_read_keys,
+            flood_limit,
         }
+    }
+
+    pub fn flood_limit(&self) -> FloodLimit {
+        self.flood_limit
     }
 
     pub fn get(&self, id: &str) -> Option<&Survey> {

@@ -27,6 +27,29 @@ enum Format {
     Ndjson,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/surveys/{survey}/responses",
+    tag = "read",
+    security(("read_key" = [])),
+    params(
+        ("survey" = String, Path, description = "Survey id"),
+        ("format" = Option<String>, Query, description = "`ndjson` (default) or `csv`"),
+        ("from" = Option<String>, Query, description = "First UTC day the response was created; default: the beginning"),
+        ("to" = Option<String>, Query, description = "Last UTC day, inclusive; default: today"),
+    ),
+    responses(
+        (status = 200, description = "Every response with its tags, comment and history, streamed. CSV cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) start with an apostrophe.",
+            content(
+                (pulsetap_wire::ResponseRecord = "application/x-ndjson"),
+                (String = "text/csv"),
+            )),
+        (status = 400, description = "A malformed parameter", body = pulsetap_wire::ErrorBody),
+        (status = 401, description = "No key, or not a key of ours", body = pulsetap_wire::ErrorBody),
+        (status = 403, description = "The key may not read this survey", body = pulsetap_wire::ErrorBody),
+        (status = 404, description = "No such survey", body = pulsetap_wire::ErrorBody),
+    )
+)]
 pub async fn responses(
     State(state): State<AppState>,
     Path(survey): Path<String>,

@@ -37,6 +37,23 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/responses",
+    tag = "widget",
+    request_body = pulsetap_wire::RecordResponse,
+    responses(
+        (status = 201, description = "Recorded, and durable", body = pulsetap_wire::WriteOutcome),
+        (status = 200, description = "The same identity again: updated or unchanged", body = pulsetap_wire::WriteOutcome),
+        (status = 400, description = "Malformed JSON", body = pulsetap_wire::ErrorBody),
+        (status = 403, description = "Origin not allowed, or a bad or missing signature", body = pulsetap_wire::ErrorBody),
+        (status = 404, description = "No such survey", body = pulsetap_wire::ErrorBody),
+        (status = 409, description = "Already answered from elsewhere, or the edit window has closed", body = pulsetap_wire::ErrorBody),
+        (status = 413, description = "Body too large", body = pulsetap_wire::ErrorBody),
+        (status = 422, description = "Well-formed but invalid: score out of range, unknown tag, comment too long", body = pulsetap_wire::ErrorBody),
+        (status = 429, description = "Too many ratings from this visitor today", body = pulsetap_wire::ErrorBody),
+    )
+)]
 pub async fn record_response(
     State(state): State<AppState>,
     ClientAddress(ip): ClientAddress,
@@ -83,40 +100,30 @@ async fn ingest_response(
     let rating = Rating::parse(wire, survey)?;
     let now = OffsetDateTime::now_utc();
 
-    let allowance = if rating.subject.interaction.is_none() && is_new(state, survey, &rating)? {
-        let user_agent = headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let taken = state.visitors.take(
-            survey.id.as_str(),
-            ip,
-            user_agent,
-            survey.max_per_visitor_per_day,
-            now,
-        );
-        Some(taken.ok_or(ApiError::VisitorLimit)?)
-    } else {
-        None
-    };
-
-    let recorded = match state.store.record(survey, &rating, now) {
-        Ok(recorded) => recorded,
-        Err(error) => {
-            if let Some(key) = allowance {
-                state.visitors.give_back(key);
-            }
-            return Err(match error {
-                RecordError::Refused(Refusal::AlreadyAnswered) => ApiError::AlreadyAnswered,
-                RecordError::Refused(Refusal::EditWindowClosed) => ApiError::EditWindowClosed,
-                RecordError::Refused(Refusal::SignedTagsChanged) => ApiError::BadSignature,
-                RecordError::Storage(error) => error.into(),
-            });
-        }
-    };
-    if let Some(key) = allowance.filter(|_| recorded.status != WriteStatus::Created) {
-        state.visitors.give_back(key);
+    let visitor = state.visitors.visitor(ip, user_agent(headers), now);
+    if !state.visitors.allow_request(visitor) {
+        return Err(ApiError::TooManyRequests);
     }
+    let survey_id = survey.id.as_str();
+    let anonymous_and_new = rating.subject.interaction.is_none() && is_new(state, survey, &rating)?;
+    if anonymous_and_new
+        && !state
+            .visitors
+            .take(visitor, survey_id, survey.max_per_visitor_per_day)
+    {
+        return Err(ApiError::VisitorLimit);
+    }
+    let recorded = state.store.record(survey, &rating, now);
+    let created = matches!(&recorded, Ok(r) if r.status == WriteStatus::Created);
+    if anonymous_and_new && !created {
+        state.visitors.give_back(visitor, survey_id);
+    }
+    let recorded = recorded.map_err(|error| match error {
+        RecordError::Refused(Refusal::AlreadyAnswered) => ApiError::AlreadyAnswered,
+        RecordError::Refused(Refusal::EditWindowClosed) => ApiError::EditWindowClosed,
+        RecordError::Refused(Refusal::SignedTagsChanged) => ApiError::BadSignature,
+        RecordError::Storage(error) => error.into(),
+    })?;
 
     state
         .commits
@@ -142,8 +149,22 @@ async fn ingest_response(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/impressions",
+    tag = "widget",
+    request_body = pulsetap_wire::RecordImpression,
+    responses(
+        (status = 204, description = "Counted (once per response_id)"),
+        (status = 400, description = "Malformed JSON", body = pulsetap_wire::ErrorBody),
+        (status = 403, description = "Origin not allowed", body = pulsetap_wire::ErrorBody),
+        (status = 404, description = "No such survey", body = pulsetap_wire::ErrorBody),
+        (status = 422, description = "Invalid content", body = pulsetap_wire::ErrorBody),
+    )
+)]
 pub async fn record_impression(
     State(state): State<AppState>,
+    ClientAddress(ip): ClientAddress,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
@@ -151,10 +172,12 @@ pub async fn record_impression(
     let survey = find_survey(&state, &wire.survey)?;
     check_origin(survey, &headers)?;
     let subject = parse_impression(wire, survey)?;
-    if state
-        .store
-        .record_impression(survey, &subject, OffsetDateTime::now_utc())?
-    {
+    let now = OffsetDateTime::now_utc();
+    let visitor = state.visitors.visitor(ip, user_agent(&headers), now);
+    if !state.visitors.allow_request(visitor) {
+        return Err(ApiError::TooManyRequests);
+    }
+    if state.store.record_impression(survey, &subject, now)? {
         state
             .commits
             .durable()
@@ -199,6 +222,13 @@ fn check_origin(survey: &Survey, headers: &HeaderMap) -> Result<(), ApiError> {
     } else {
         Err(ApiError::OriginNotAllowed(origin.to_owned()))
     }
+}
+
+fn user_agent(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 fn is_new(state: &AppState, survey: &Survey, rating: &Rating) -> Result<bool, ApiError> {

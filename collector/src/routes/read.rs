@@ -2,6 +2,7 @@
 //!
 //! Every read sums counters over a range of days (or hours): none touches a response.
 
+use crate::domain::survey::ReadScope;
 use crate::domain::{Day, Survey, SurveyId};
 use crate::error::{ApiError, Invalid};
 use crate::state::AppState;
@@ -79,12 +80,8 @@ impl DayRange {
     }
 }
 
-/// Checks the bearer key and returns the survey it may read.
-pub fn authorize<'a>(
-    state: &'a AppState,
-    headers: &HeaderMap,
-    survey: &str,
-) -> Result<&'a Survey, ApiError> {
+/// What the bearer key may read.
+pub fn read_scope(state: &AppState, headers: &HeaderMap) -> Result<ReadScope, ApiError> {
     let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -92,10 +89,19 @@ pub fn authorize<'a>(
         .map(str::trim)
         .filter(|key| !key.is_empty())
         .ok_or(ApiError::MissingKey)?;
-    let scope = state.surveys.read_scope(key).ok_or(ApiError::UnknownKey)?;
+    state.surveys.read_scope(key).ok_or(ApiError::UnknownKey)
+}
+
+/// Checks the bearer key and returns the survey it may read.
+pub fn authorize<'a>(
+    state: &'a AppState,
+    headers: &HeaderMap,
+    survey: &str,
+) -> Result<&'a Survey, ApiError> {
+    let scope = read_scope(state, headers)?;
     // A key for other surveys learns nothing, not even whether this survey exists.
     let may_read = SurveyId::parse(survey).is_some_and(|id| scope.includes(&id));
-    if !may_read && scope != crate::domain::survey::ReadScope::Everything {
+    if !may_read && scope != ReadScope::Everything {
         return Err(ApiError::KeyNotForSurvey(survey.to_owned()));
     }
     state
@@ -105,7 +111,7 @@ pub fn authorize<'a>(
 }
 
 /// `tag=agent:alice` as a counter dimension of this survey.
-fn dimension<'a>(survey: &Survey, tag: Option<&'a str>) -> Result<Dimension<'a>, ApiError> {
+pub fn dimension<'a>(survey: &Survey, tag: Option<&'a str>) -> Result<Dimension<'a>, ApiError> {
     let Some(tag) = tag else {
         return Ok(Dimension::All);
     };
@@ -118,6 +124,26 @@ fn dimension<'a>(survey: &Survey, tag: Option<&'a str>) -> Result<Dimension<'a>,
     Ok(Dimension::Tag(key, value))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/surveys/{survey}/summary",
+    tag = "read",
+    security(("read_key" = [])),
+    params(
+        ("survey" = String, Path, description = "Survey id"),
+        ("from" = Option<String>, Query, description = "First UTC day (YYYY-MM-DD), inclusive; default: 29 days before `to`"),
+        ("to" = Option<String>, Query, description = "Last UTC day, inclusive; default: today"),
+        ("tag" = Option<String>, Query, description = "Only responses with this tag, as `key:value`", example = "agent:alice"),
+    ),
+    responses(
+        (status = 200, description = "Responses, response rate, counts, average, CSAT and its 95% interval", body = pulsetap_wire::Summary),
+        (status = 400, description = "A malformed parameter", body = pulsetap_wire::ErrorBody),
+        (status = 401, description = "No key, or not a key of ours", body = pulsetap_wire::ErrorBody),
+        (status = 403, description = "The key may not read this survey", body = pulsetap_wire::ErrorBody),
+        (status = 404, description = "No such survey", body = pulsetap_wire::ErrorBody),
+        (status = 422, description = "A tag key the survey does not have", body = pulsetap_wire::ErrorBody),
+    )
+)]
 pub async fn summary(
     State(state): State<AppState>,
     Path(survey): Path<String>,
@@ -140,6 +166,27 @@ pub async fn summary(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/surveys/{survey}/timeseries",
+    tag = "read",
+    security(("read_key" = [])),
+    params(
+        ("survey" = String, Path, description = "Survey id"),
+        ("from" = Option<String>, Query, description = "First UTC day (YYYY-MM-DD), inclusive; default: 29 days before `to`"),
+        ("to" = Option<String>, Query, description = "Last UTC day, inclusive; default: today"),
+        ("tag" = Option<String>, Query, description = "Only responses with this tag, as `key:value`", example = "agent:alice"),
+        ("interval" = Option<String>, Query, description = "`day` (default) or `hour`"),
+    ),
+    responses(
+        (status = 200, description = "One bucket per day or hour of the range, each with its figures", body = pulsetap_wire::Timeseries),
+        (status = 400, description = "A malformed parameter", body = pulsetap_wire::ErrorBody),
+        (status = 401, description = "No key, or not a key of ours", body = pulsetap_wire::ErrorBody),
+        (status = 403, description = "The key may not read this survey", body = pulsetap_wire::ErrorBody),
+        (status = 404, description = "No such survey", body = pulsetap_wire::ErrorBody),
+        (status = 422, description = "A tag key the survey does not have", body = pulsetap_wire::ErrorBody),
+    )
+)]
 pub async fn timeseries(
     State(state): State<AppState>,
     Path(survey): Path<String>,
@@ -190,6 +237,26 @@ pub async fn timeseries(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/surveys/{survey}/breakdown",
+    tag = "read",
+    security(("read_key" = [])),
+    params(
+        ("survey" = String, Path, description = "Survey id"),
+        ("from" = Option<String>, Query, description = "First UTC day (YYYY-MM-DD), inclusive; default: 29 days before `to`"),
+        ("to" = Option<String>, Query, description = "Last UTC day, inclusive; default: today"),
+        ("by" = String, Query, description = "The tag key to group by", example = "agent"),
+    ),
+    responses(
+        (status = 200, description = "The figures per tag value; a group smaller than `min_group_size` is only marked `too_few`", body = pulsetap_wire::Breakdown),
+        (status = 400, description = "A malformed parameter", body = pulsetap_wire::ErrorBody),
+        (status = 401, description = "No key, or not a key of ours", body = pulsetap_wire::ErrorBody),
+        (status = 403, description = "The key may not read this survey", body = pulsetap_wire::ErrorBody),
+        (status = 404, description = "No such survey", body = pulsetap_wire::ErrorBody),
+        (status = 422, description = "A tag key the survey does not have", body = pulsetap_wire::ErrorBody),
+    )
+)]
 pub async fn breakdown(
     State(state): State<AppState>,
     Path(survey): Path<String>,
@@ -235,6 +302,16 @@ pub async fn breakdown(
 }
 
 /// Public and cacheable for a minute: what the widget shows. Never a secret.
+#[utoipa::path(
+    get,
+    path = "/v1/surveys/{survey}/widget",
+    tag = "widget",
+    params(("survey" = String, Path, description = "Survey id")),
+    responses(
+        (status = 200, description = "What the widget shows; public, cacheable for a minute", body = pulsetap_wire::WidgetConfig),
+        (status = 404, description = "No such survey", body = pulsetap_wire::ErrorBody),
+    )
+)]
 pub async fn widget_config(
     State(state): State<AppState>,
     Path(survey): Path<String>,

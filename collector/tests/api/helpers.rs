@@ -18,9 +18,14 @@ pub const SUPPORT_LEAD_KEY: &str = "support-lead-key";
 pub const OTHER_LEAD_KEY: &str = "sales-lead-key";
 pub const SECRET: &str = "a long random string for tests";
 
-/// Two open surveys and one that requires signatures.
+/// Two open surveys and one that requires signatures. The flood limit is lifted because every
+/// test client is the same visitor (127.0.0.1, one user agent); `hostile.rs` tests it.
 pub const CONFIG: &str = r#"
 read_keys = ["marketing-team-key"]
+
+[limits]
+visitor_requests_per_second = 100000
+visitor_burst = 100000
 
 [[survey]]
 id = "support"

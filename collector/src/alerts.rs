@@ -1,0 +1,313 @@
+//! Alert delivery: each unhappy rating is posted to its survey's webhook, at least once.
+//!
+//! `Store::record` puts an `AlertJob` in the `outbox` tree in the same transaction as the rating,
+//! so an alert exists exactly when its rating does, whatever crashes. This worker drains that
+//! tree: it posts each job with its `Idempotency-Key` (the same on every retry, so a receiver can
+//! drop repeats), deletes the job after a 2xx, and otherwise keeps it with a later
+//! `next_attempt_ms`, backing off exponentially. Both live in sled, so a restart carries on where
+//! the last run stopped instead of losing or re-sending everything at once.
+//!
+//! The worker sleeps until the earliest retry is due, and the live feed's broadcast (sent after
+//! every durable write) wakes it early when a new rating may have queued a job.
+
+use crate::domain::Surveys;
+use crate::store::{AlertJob, Store};
+use pulsetap_wire::ResponseRecord;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A webhook that has not answered by then is treated as down, so one dead receiver can't stall
+/// the others for long.
+const POST_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+/// A receiver that is down for a day is retried hourly, not hammered.
+const LONGEST_RETRY: Duration = Duration::from_secs(60 * 60);
+/// Posts in flight at once, so a backlog after an outage drains quickly but politely.
+const PARALLEL_POSTS: usize = 8;
+/// Jobs taken from the tree per round; the rest wait for the next round, which follows at once.
+const ROUND: usize = 64;
+/// Even with nothing due, look at the outbox this often: a safety net should a wake-up be missed.
+const IDLE_RECHECK: Duration = Duration::from_secs(60);
+
+/// What the webhook receives: Slack's `text` plus the whole response for other receivers.
+#[derive(Debug, Serialize)]
+pub struct AlertPayload<'a> {
+    pub text: String,
+    pub survey: &'a str,
+    pub idempotency_key: &'a str,
+    pub response: &'a ResponseRecord,
+}
+
+/// Starts the worker; it stops when `stopping` is cancelled. A post cut short by the stop is
+/// simply sent again by the next run: delivery is at least once, and the key makes it safe.
+pub fn start(
+    store: Store,
+    surveys: Arc<Surveys>,
+    wake: broadcast::Receiver<u64>,
+    stopping: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let client = match reqwest::Client::builder()
+            .timeout(POST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            // A redirect is not a delivery; following one would turn the POST into a GET.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("pulsetap-collector/", env!("CARGO_PKG_VERSION")))
+            .build()
+        {
+            Ok(client) => client,
+            Err(error) => {
+                tracing::error!(%error, "cannot build the HTTP client; alerts stay in the outbox");
+                return;
+            }
+        };
+        let worker = Worker {
+            store,
+            surveys,
+            client,
+        };
+        tokio::select! {
+            () = stopping.cancelled() => {}
+            () = worker.run(wake) => {}
+        }
+    })
+}
+
+struct Worker {
+    store: Store,
+    surveys: Arc<Surveys>,
+    client: reqwest::Client,
+}
+
+impl Worker {
+    async fn run(&self, mut wake: broadcast::Receiver<u64>) {
+        loop {
+            let pause = match self.deliver_round().await {
+                Ok(Some(next_ms)) => {
+                    let wait_ms = next_ms.saturating_sub(now_ms()).max(0);
+                    Duration::from_millis(wait_ms.unsigned_abs()).min(IDLE_RECHECK)
+                }
+                Ok(None) => IDLE_RECHECK,
+                Err(error) => {
+                    tracing::error!(%error, "cannot read the alert outbox");
+                    IDLE_RECHECK
+                }
+            };
+            tokio::select! {
+                woken = wake.recv() => {
+                    // Lagging only means many writes happened: the outbox holds them all.
+                    if let Err(RecvError::Closed) = woken {
+                        return;
+                    }
+                }
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    /// Posts the jobs that are due. Returns when the next one falls due, if any remain.
+    async fn deliver_round(&self) -> Result<Option<i64>, sled::Error> {
+        let now = now_ms();
+        let mut due = Vec::new();
+        let mut next: Option<i64> = None;
+        for entry in self.store.outbox().iter() {
+            let (key, value) = entry?;
+            let job: AlertJob = match serde_json::from_slice(&value) {
+                Ok(job) => job,
+                Err(error) => {
+                    // Retrying can't make it readable; keeping it would block nothing but
+                    // would log forever.
+                    tracing::error!(%error, "dropping an unreadable alert job");
+                    self.store.outbox().remove(&key)?;
+                    continue;
+                }
+            };
+            if job.next_attempt_ms > now {
+                next = Some(next.map_or(job.next_attempt_ms, |n| n.min(job.next_attempt_ms)));
+            } else if due.len() < ROUND {
+                due.push((key, job));
+            } else {
+                next = Some(now);
+            }
+        }
+
+        use futures::StreamExt;
+        let outcomes: Vec<_> = futures::stream::iter(due)
+            .map(|(key, job)| async move {
+                let result = self.post(&job).await;
+                (key, job, result)
+            })
+            .buffer_unordered(PARALLEL_POSTS)
+            .collect()
+            .await;
+
+        for (key, mut job, result) in outcomes {
+            match result {
+                Ok(()) => {
+                    self.store.outbox().remove(&key)?;
+                }
+                Err(reason) => {
+                    job.attempts = job.attempts.saturating_add(1);
+                    let delay = retry_delay(job.attempts);
+                    job.next_attempt_ms = now_ms().saturating_add(delay.as_millis() as i64);
+                    tracing::warn!(
+                        key = job.idempotency_key,
+                        attempts = job.attempts,
+                        retry_in_s = delay.as_secs(),
+                        %reason,
+                        "alert not delivered; will retry"
+                    );
+                    next = Some(next.map_or(job.next_attempt_ms, |n| n.min(job.next_attempt_ms)));
+                    let encoded = serde_json::to_vec(&job).expect("an alert job always serializes");
+                    self.store.outbox().insert(&key, encoded)?;
+                }
+            }
+        }
+        Ok(next)
+    }
+
+    async fn post(&self, job: &AlertJob) -> Result<(), String> {
+        let survey = self.surveys.get(&job.record.survey);
+        // The configured webhook wins over the one stored with the job, so fixing a wrong URL
+        // in the configuration also reaches alerts still waiting.
+        let webhook = survey
+            .and_then(|survey| survey.alert.as_ref())
+            .map_or(job.webhook.as_str(), |alert| alert.webhook.as_str());
+        let (emoji, label, max) = survey.map_or(("", "", 0), |survey| {
+            let index = usize::from(job.record.score.saturating_sub(1));
+            (
+                survey.scale.get(index).map_or("", String::as_str),
+                survey.labels.get(index).map_or("", String::as_str),
+                survey.max_score(),
+            )
+        });
+        let payload = AlertPayload {
+            text: alert_text(&job.record, emoji, label, max),
+            survey: &job.record.survey,
+            idempotency_key: &job.idempotency_key,
+            response: &job.record,
+        };
+        let response = self
+            .client
+            .post(webhook)
+            .header("Idempotency-Key", &job.idempotency_key)
+            .json(&payload)
+            .send()
+            .await
+            .map_err(|error| error.to_string())?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("the webhook answered {}", response.status()))
+        }
+    }
+}
+
+/// The one-line summary a person reads in the channel.
+///
+/// Slack reads `<…>` as links and mentions (`<!channel>` pings everyone) and `&` as an escape, so
+/// those three are escaped in everything a customer could have typed.
+pub fn alert_text(record: &ResponseRecord, emoji: &str, label: &str, max: u8) -> String {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut text = format!("Unhappy rating on {}: ", escape(&record.survey));
+    if !emoji.is_empty() {
+        text.push_str(emoji);
+        text.push(' ');
+    }
+    if !label.is_empty() {
+        text.push_str(&escape(label));
+        text.push(' ');
+    }
+    if max > 0 {
+        text.push_str(&format!("({}/{max})", record.score));
+    } else {
+        text.push_str(&format!("(score {})", record.score));
+    }
+    if let Some(interaction) = &record.interaction {
+        text.push_str(&format!(" for {}", escape(interaction)));
+    }
+    if !record.tags.is_empty() {
+        let tags: Vec<String> = record
+            .tags
+            .iter()
+            .map(|(key, value)| format!("{}={}", escape(key), escape(value)))
+            .collect();
+        text.push_str(&format!(" · {}", tags.join(", ")));
+    }
+    if let Some(comment) = record.comment.as_deref().filter(|c| !c.trim().is_empty()) {
+        text.push_str(&format!("\n> {}", escape(comment).replace('\n', "\n> ")));
+    }
+    text
+}
+
+/// 1 s, 2 s, 4 s … doubling per failed attempt, never more than an hour.
+pub fn retry_delay(attempts: u32) -> Duration {
+    let doublings = attempts.saturating_sub(1).min(20);
+    FIRST_RETRY
+        .saturating_mul(1 << doublings)
+        .min(LONGEST_RETRY)
+}
+
+fn now_ms() -> i64 {
+    crate::domain::calendar::unix_ms(OffsetDateTime::now_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(comment: Option<&str>) -> ResponseRecord {
+        ResponseRecord {
+            survey: "support".into(),
+            response_id: "r1".into(),
+            interaction: Some("chat-1".into()),
+            score: 1,
+            tags: [("agent".to_string(), "alice".to_string())].into(),
+            comment: comment.map(str::to_owned),
+            created_at: "2026-11-23T10:00:00Z".into(),
+            updated_at: "2026-11-23T10:00:00Z".into(),
+            history: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn retries_double_from_a_second_up_to_an_hour() {
+        assert_eq!(retry_delay(1), Duration::from_secs(1));
+        assert_eq!(retry_delay(2), Duration::from_secs(2));
+        assert_eq!(retry_delay(5), Duration::from_secs(16));
+        assert_eq!(retry_delay(13), LONGEST_RETRY);
+        assert_eq!(retry_delay(u32::MAX), LONGEST_RETRY);
+    }
+
+    #[test]
+    fn the_alert_text_names_the_score_the_tags_and_quotes_the_comment() {
+        let text = alert_text(&record(Some("Too slow")), "😠", "Awful", 5);
+        assert_eq!(
+            text,
+            "Unhappy rating on support: 😠 Awful (1/5) for chat-1 · agent=alice\n> Too slow"
+        );
+    }
+
+    #[test]
+    fn a_comment_cannot_mention_a_whole_slack_channel_or_forge_a_link() {
+        let text = alert_text(
+            &record(Some("<!channel> <https://evil|click> & co")),
+            "",
+            "",
+            5,
+        );
+        assert!(text.contains("&lt;!channel&gt; &lt;https://evil|click&gt; &amp; co"));
+        assert!(!text.contains("<!channel>"));
+    }
+}

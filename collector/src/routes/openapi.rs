@@ -1,0 +1,71 @@
+//! `GET /openapi.json`: the API described in OpenAPI 3, generated at compile time from the
+//! handlers' `#[utoipa::path]` attributes and the wire types' `ToSchema`, so it can't drift from
+//! the code the way a hand-kept file would.
+
+use super::{export, ingest, live, ops, read, surveys};
+use axum::Json;
+use std::sync::LazyLock;
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Pulsetap",
+        description = "Per-interaction one-tap emoji feedback: record ratings, read aggregates, export and follow responses live. Reads need `Authorization: Bearer <read key>`; a key for one survey reads only that survey."
+    ),
+    paths(
+        ingest::record_response,
+        ingest::record_impression,
+        read::widget_config,
+        surveys::list,
+        read::summary,
+        read::timeseries,
+        read::breakdown,
+        surveys::comments,
+        export::responses,
+        live::live,
+        ops::healthz,
+        ops::metrics,
+        openapi,
+    ),
+    modifiers(&ReadKey),
+    tags(
+        (name = "widget", description = "What the widget calls from customers' browsers"),
+        (name = "read", description = "What marketers read; every call needs a read key"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Declares the bearer scheme the `read` operations refer to as `read_key`.
+struct ReadKey;
+
+impl Modify for ReadKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "read_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A read key from the configuration (`read_keys`)"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3 description of this API", content_type = "application/json"))
+)]
+pub async fn openapi() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(&DOCUMENT)
+}
