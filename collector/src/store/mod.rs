@@ -204,9 +204,18 @@ impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         // sled's default page cache is 1 GiB; 64 MiB keeps the collector small on a shared box
         // while hot counters (the only thing reads touch) still stay cached.
+        //
+        // sled 0.34 can deadlock when a writer needs a new log segment while a file truncation
+        // (queued when GC frees the last segment) waits behind IO threads that need the
+        // segment accountant the writer holds. High-throughput mode collects garbage lazily and
+        // 4 MiB segments turn over 8x less often than the 512 KiB default, so truncations, and
+        // that window, become rare; `benches/aggregate_reads.rs` writes millions of ratings
+        // back to back to keep this honest.
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(64 * 1024 * 1024)
+            .mode(sled::Mode::HighThroughput)
+            .segment_size(4 * 1024 * 1024)
             .open()?;
         Ok(Self {
             responses: db.open_tree("responses")?,
@@ -311,9 +320,7 @@ impl Store {
                 for (key, delta) in deltas.into_iter().filter(|(_, delta)| *delta != 0) {
                     add_to_counter(counters, &key, delta)?;
                 }
-                for (tag, value) in &stored.tags {
-                    tag_values.insert(keys::tag_value(&stored.survey, tag, value), &[])?;
-                }
+                remember_tag_values(tag_values, &stored.survey, &stored.tags)?;
                 responses.insert(identity.as_slice(), encode(&stored))?;
 
                 let event = events.generate_id()?;
@@ -373,9 +380,7 @@ impl Store {
                 {
                     add_to_counter(counters, &counter, 1)?;
                 }
-                for (tag, value) in &stored.tags {
-                    tag_values.insert(keys::tag_value(survey.id.as_str(), tag, value), &[])?;
-                }
+                remember_tag_values(tag_values, survey.id.as_str(), &stored.tags)?;
                 Ok(true)
             },
         );
@@ -597,6 +602,22 @@ fn apply_change(
     }
     merged.updated_ms = now_ms;
     Ok(merged)
+}
+
+/// Notes each tag value for breakdowns. Most are already known: reading first spares a write
+/// (and the log space it would take) on nearly every rating.
+fn remember_tag_values(
+    tree: &TransactionalTree,
+    survey: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), Tx> {
+    for (tag, value) in tags {
+        let key = keys::tag_value(survey, tag, value);
+        if tree.get(&key)?.is_none() {
+            tree.insert(key, &[])?;
+        }
+    }
+    Ok(())
 }
 
 /// For transactions that never refuse: any abort would be an unreadable record.
