@@ -61,7 +61,8 @@ async fn main() {
             let n = stored;
             // A multiplicative hash spreads even the first ten thousand over all 90 days, so
             // every store size has counters on every day asked: only the volume differs.
-            let at = now - time::Duration::seconds((n.wrapping_mul(2_654_435_761) % (90 * 86_400)) as i64);
+            let at = now
+                - time::Duration::seconds((n.wrapping_mul(2_654_435_761) % (90 * 86_400)) as i64);
             let body = RecordResponse {
                 survey: "support".into(),
                 response_id: uuid::Uuid::new_v4().to_string(),
@@ -136,7 +137,13 @@ fn resident_megabytes() -> u64 {
     let kilobytes = status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
         .unwrap_or(0);
     kilobytes / 1024
 }

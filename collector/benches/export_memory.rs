@@ -1,1 +1,143 @@
-fn main() {}
+//! The export runs in bounded memory: streaming a million responses costs no more memory than
+//! streaming a few.
+//!
+//!     cargo bench -p pulsetap-collector --bench export_memory
+//!
+//! Fills a store with 1,000,000 responses (`PULSETAP_EXPORT_RESPONSES` for another number)
+//! through `Store::record`, then, for CSV and NDJSON, starts this same program again as a child
+//! process that opens the store and streams the export through the real router, discarding
+//! the bytes as a client would. The child reports its peak resident memory (`VmHWM` in
+//! `/proc/self/status`) once ready to serve and again after the export: a fresh process, so the
+//! fill's own memory can't hide in the figure.
+
+use axum::body::Body;
+use axum::http::Request;
+use futures::StreamExt;
+use pulsetap_collector::configuration;
+use pulsetap_collector::domain::Rating;
+use pulsetap_collector::routes::router;
+use pulsetap_collector::state::AppState;
+use pulsetap_collector::store::Store;
+use pulsetap_wire::RecordResponse;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+use time::OffsetDateTime;
+use tower::ServiceExt;
+
+const CONFIG: &str = r#"
+read_keys = ["bench"]
+[[survey]]
+id = "support"
+tags = ["agent", "channel"]
+"#;
+
+/// Set in the child: the data directory and the format to export.
+const CHILD_DATA: &str = "PULSETAP_EXPORT_CHILD_DATA";
+const CHILD_FORMAT: &str = "PULSETAP_EXPORT_CHILD_FORMAT";
+
+fn main() {
+    if let (Ok(data), Ok(format)) = (std::env::var(CHILD_DATA), std::env::var(CHILD_FORMAT)) {
+        return export_in_child(Path::new(&data), &format);
+    }
+    let responses: u64 = std::env::var("PULSETAP_EXPORT_RESPONSES")
+        .ok()
+        .map_or(1_000_000, |n| n.parse().expect("a number of responses"));
+    let dir = tempfile::tempdir().expect("a temp dir");
+
+    let started = Instant::now();
+    fill(dir.path(), responses);
+    println!(
+        "filled {responses} responses in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    for format in ["csv", "ndjson"] {
+        let output = Command::new(std::env::current_exe().expect("this program"))
+            .env(CHILD_DATA, dir.path())
+            .env(CHILD_FORMAT, format)
+            .output()
+            .expect("the child runs");
+        assert!(
+            output.status.success(),
+            "the export child failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        print!("{}", String::from_utf8_lossy(&output.stdout));
+    }
+}
+
+/// Ratings spread over 90 days, 20 agents and 3 channels, one in ten with a comment.
+fn fill(path: &Path, responses: u64) {
+    let surveys = configuration::parse(CONFIG).expect("the bench configuration is valid");
+    let survey = surveys.get("support").expect("the survey").clone();
+    let store = Store::open(path).expect("the store opens");
+    let now = OffsetDateTime::now_utc();
+    for n in 0..responses {
+        let at = now - time::Duration::seconds((n % (90 * 86_400)) as i64);
+        let body = RecordResponse {
+            survey: "support".into(),
+            response_id: uuid::Uuid::new_v4().to_string(),
+            score: 1 + (n * 7 % 5) as u8,
+            interaction: Some(format!("chat-{n}")),
+            sig: None,
+            tags: [
+                ("agent".to_string(), format!("agent-{}", n % 20)),
+                (
+                    "channel".to_string(),
+                    ["chat", "email", "web"][(n % 3) as usize].to_string(),
+                ),
+            ]
+            .into(),
+            comment: n
+                .is_multiple_of(10)
+                .then(|| "=HYPERLINK(\"x\") Kind and quick, thank you".to_string()),
+        };
+        let rating = Rating::parse(body, &survey).expect("a valid rating");
+        store.record(&survey, &rating, at).expect("recorded");
+    }
+    store.flush().expect("flushed");
+}
+
+#[tokio::main]
+async fn export_in_child(data: &Path, format: &str) {
+    let surveys = configuration::parse(CONFIG).expect("the bench configuration is valid");
+    let store = Store::open(data).expect("the store opens");
+    let app = router(AppState::new(surveys, store, None));
+    let ready_kib = peak_rss_kib();
+
+    let started = Instant::now();
+    let request = Request::get(format!("/v1/surveys/support/responses?format={format}"))
+        .header("authorization", "Bearer bench")
+        .body(Body::empty())
+        .expect("a request");
+    let response = app.oneshot(request).await.expect("an answer");
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body().into_data_stream();
+    let (mut bytes, mut lines) = (0u64, 0u64);
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.expect("the export streams to the end");
+        bytes += chunk.len() as u64;
+        lines += chunk.iter().filter(|&&byte| byte == b'\n').count() as u64;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let peak_kib = peak_rss_kib();
+    println!(
+        "{format:>6}: {lines} lines, {:.0} MiB in {seconds:.1} s; peak RSS {:.1} MiB \
+         ({:.1} MiB when ready, so the export itself added {:.1} MiB)",
+        bytes as f64 / 1_048_576.0,
+        peak_kib as f64 / 1024.0,
+        ready_kib as f64 / 1024.0,
+        peak_kib.saturating_sub(ready_kib) as f64 / 1024.0,
+    );
+}
+
+/// The process's peak resident set size so far, in KiB (Linux).
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("Linux /proc");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status")
+}

@@ -41,15 +41,23 @@ max_per_visitor_per_day = 1000000000
 
 #[tokio::main]
 async fn main() {
-    let seconds: u64 = std::env::var("PULSETAP_LOAD_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
+    let seconds: u64 = std::env::var("PULSETAP_LOAD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
     let phase = Duration::from_secs(seconds);
 
     let bare = start_bare().await;
     let data = tempfile::tempdir().unwrap();
     let collector = start_collector(data.path()).await;
 
-    println!("{CONNECTIONS} concurrent clients, {seconds}s per phase, realistic mix (new, retry, change, comment, anonymous)\n");
-    println!("{:<34} {:>10} {:>9} {:>9} {:>9} {:>8}", "", "ratings/s", "p50", "p99", "p99.9", "errors");
+    println!(
+        "{CONNECTIONS} concurrent clients, {seconds}s per phase, realistic mix (new, retry, change, comment, anonymous)\n"
+    );
+    println!(
+        "{:<34} {:>10} {:>9} {:>9} {:>9} {:>8}",
+        "", "ratings/s", "p50", "p99", "p99.9", "errors"
+    );
     let bare_max = drive(&bare, phase, None).await;
     bare_max.print("bare axum handler, max load");
     let collector_max = drive(&collector, phase, None).await;
@@ -68,8 +76,14 @@ async fn main() {
 async fn start_bare() -> String {
     async fn record(body: axum::body::Bytes) -> (StatusCode, Json<Value>) {
         match serde_json::from_slice::<RecordResponse>(&body) {
-            Ok(rating) => (StatusCode::CREATED, Json(json!({"status": "created", "response_id": rating.response_id}))),
-            Err(_) => (StatusCode::BAD_REQUEST, Json(json!({"error": "malformed_json"}))),
+            Ok(rating) => (
+                StatusCode::CREATED,
+                Json(json!({"status": "created", "response_id": rating.response_id})),
+            ),
+            Err(_) => (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": "malformed_json"})),
+            ),
         }
     }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -80,7 +94,11 @@ async fn start_bare() -> String {
 }
 
 async fn start_collector(data: &std::path::Path) -> String {
-    let state = AppState::new(configuration::parse(CONFIG).unwrap(), Store::open(data).unwrap(), None);
+    let state = AppState::new(
+        configuration::parse(CONFIG).unwrap(),
+        Store::open(data).unwrap(),
+        None,
+    );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(run(listener, state, std::future::pending()));
@@ -118,7 +136,9 @@ fn body_for(phase: u64, client: usize, n: u64, previous: &mut Option<Value>) -> 
             last["comment"] = json!("Quick and kind, thanks for sorting it out");
             last
         }
-        (4, _) => json!({"survey": "support", "response_id": uuid::Uuid::new_v4().to_string(), "score": 1 + (n % 5)}),
+        (4, _) => {
+            json!({"survey": "support", "response_id": uuid::Uuid::new_v4().to_string(), "score": 1 + (n % 5)})
+        }
         _ => json!({
             "survey": "support",
             "response_id": uuid::Uuid::new_v4().to_string(),
@@ -137,7 +157,10 @@ async fn drive(address: &str, length: Duration, rate: Option<f64>) -> Outcome {
     // Each phase rates interactions of its own, as a new wave of customers would.
     static PHASE: AtomicU64 = AtomicU64::new(0);
     let phase = PHASE.fetch_add(1, Ordering::Relaxed);
-    let client = reqwest::Client::builder().pool_max_idle_per_host(CONNECTIONS).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .build()
+        .unwrap();
     let url = format!("{address}/v1/responses");
     let errors = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -149,7 +172,10 @@ async fn drive(address: &str, length: Duration, rate: Option<f64>) -> Outcome {
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut previous = None;
-            let mut next_send = Instant::now() + gap.map_or(Duration::ZERO, |g| g.mul_f64(id as f64 / CONNECTIONS as f64));
+            let mut next_send = Instant::now()
+                + gap.map_or(Duration::ZERO, |g| {
+                    g.mul_f64(id as f64 / CONNECTIONS as f64)
+                });
             for n in 0.. {
                 if let Some(gap) = gap {
                     tokio::time::sleep_until(next_send.into()).await;
@@ -178,7 +204,10 @@ async fn drive(address: &str, length: Duration, rate: Option<f64>) -> Outcome {
     }
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort();
-    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)].as_secs_f64() * 1e3;
+    let at = |q: f64| {
+        latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)].as_secs_f64()
+            * 1e3
+    };
     let errors = errors.load(Ordering::Relaxed);
     Outcome {
         per_second: (latencies.len() as u64 - errors) as f64 / elapsed,

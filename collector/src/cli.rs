@@ -47,6 +47,9 @@ enum Command {
         #[arg(long, default_value = "")]
         tags: String,
     },
+    /// Sign email rating links in bulk: reads a CSV with an `interaction` column and one
+    /// column per tag, writes each row with its links and HTML snippet (CSV or NDJSON).
+    EmailLinks(crate::email::bulk::EmailLinksArgs),
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +144,7 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Command::EmailLinks(args) => crate::email::bulk::run(args),
     }
 }
 

@@ -77,11 +77,9 @@ pub fn parse(text: &str) -> Result<Surveys, (usize, String)> {
         per_second: limits.visitor_requests_per_second,
         burst: limits.visitor_burst,
     };
-    Ok(Surveys::new(
-        surveys,
-        file.read_keys.iter().map(|k| KeyDigest::of(k)).collect(),
-        flood_limit,
-    ))
+    let read_keys = file.read_keys.iter().map(|k| KeyDigest::of(k)).collect();
+    Ok(Surveys::new(surveys, read_keys, flood_limit)
+        .with_trusted_proxy(limits.trust_x_forwarded_for))
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -107,6 +105,8 @@ struct LimitsFile {
     visitor_requests_per_second: u32,
     #[serde(default = "default_burst")]
     visitor_burst: u32,
+    #[serde(default)]
+    trust_x_forwarded_for: bool,
 }
 
 impl Default for LimitsFile {
@@ -114,6 +114,7 @@ impl Default for LimitsFile {
         Self {
             visitor_requests_per_second: default_per_second(),
             visitor_burst: default_burst(),
+            trust_x_forwarded_for: false,
         }
     }
 }

@@ -29,6 +29,10 @@ pub enum ApiError {
     SignatureRequired,
     #[error("{0}")]
     Invalid(Invalid),
+    #[error(
+        "survey {0:?} has no secret, and email links must be signed: give it a `secret` in the configuration"
+    )]
+    NoSecret(String),
     #[error("this interaction was already answered from another device or page")]
     AlreadyAnswered,
     #[error("this answer can no longer be changed: the survey's edit window has closed")]
@@ -81,7 +85,9 @@ impl ApiError {
             | Self::SignatureRequired
             | Self::KeyNotForSurvey(_) => StatusCode::FORBIDDEN,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::AlreadyAnswered | Self::EditWindowClosed => StatusCode::CONFLICT,
+            Self::AlreadyAnswered | Self::EditWindowClosed | Self::NoSecret(_) => {
+                StatusCode::CONFLICT
+            }
             Self::VisitorLimit | Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::MissingKey | Self::UnknownKey => StatusCode::UNAUTHORIZED,
             Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -110,6 +116,7 @@ impl ApiError {
                 Invalid::TooManyTags(_) => "too_many_tags",
                 Invalid::CommentTooLong { .. } => "comment_too_long",
             },
+            Self::NoSecret(_) => "no_secret",
             Self::AlreadyAnswered => "already_answered",
             Self::EditWindowClosed => "edit_window_closed",
             Self::VisitorLimit => "visitor_limit",

@@ -5,7 +5,8 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: the `collector` command line (clap): `serve`, `check-config`, `audit`, `sign`.
+//! - [`cli`]: the `collector` command line (clap): `serve`, `check-config`, `audit`, `sign`,
+//!   `email-links`.
 //! - [`configuration`]: `pulsetap.toml` parsed straight into domain types, errors with a line.
 //! - [`startup`]: binds, builds the shared [`state::AppState`], runs until Ctrl-C or SIGTERM.
 //! - [`routes`]: `router(state)` and one module per area of the HTTP API.
@@ -15,6 +16,8 @@
 //! - [`visitor`]: the anonymous per-visitor daily limit (salted hash, no IP kept).
 //! - [`metrics`]: Prometheus counters and histograms.
 //! - [`error`]: `ApiError`, the one error type every handler returns.
+//! - [`email`]: the email channel: signed emoji links, the snippet for an email, the landing
+//!   pages they open, and the bulk signing behind `collector email-links`.
 //! - [`alerts`]: posts unhappy ratings from the store's outbox to webhooks, retrying until
 //!   delivered, across restarts.
 //!
@@ -27,6 +30,7 @@ pub mod alerts;
 pub mod cli;
 pub mod configuration;
 pub mod domain;
+pub mod email;
 pub mod error;
 pub mod metrics;
 pub mod routes;

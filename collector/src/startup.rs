@@ -6,10 +6,21 @@ use crate::domain::Surveys;
 use crate::routes::router;
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 /// Everything `collector serve` needs, after flags, environment and defaults are settled.
 #[derive(Debug, Clone)]
@@ -67,21 +78,68 @@ pub async fn run(
         state.live.subscribe(),
         state.stopping.clone(),
     );
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state.clone());
     let stopping = state.stopping.clone();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Live feeds never finish on their own; this ends them so the drain can complete.
-            stopping.cancel();
-        })
-        .await;
+    let served = serve_connections(listener, app, async move {
+        shutdown.await;
+        // Live feeds never finish on their own; this ends them so the drain can complete.
+        stopping.cancel();
+    })
+    .await;
     state.stopping.cancel();
     // The worker holds the store; it must be gone before a restart in this process reopens it.
     let _ = alerts.await;
     served?;
     state.store.flush().map_err(std::io::Error::other)?;
     tracing::info!("collector stopped; store flushed");
+    Ok(())
+}
+
+/// A client gets this long to send its request headers. axum's `serve` sets no such limit, so
+/// a slow-loris client could hold a connection (and a file descriptor) forever; hyper enforces
+/// it once it has a timer. The request body and handler are bounded by the router's timeout.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts connections until `shutdown` resolves, then lets every connection finish its
+/// requests in flight. Like `axum::serve`, plus the header read timeout.
+async fn serve_connections(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: wait a moment rather than spin.
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = app
+            .clone()
+            .map_request(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request.map(Body::new)
+            });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        tokio::spawn(graceful.watch(connection));
+    }
+    drop(listener);
+    graceful.shutdown().await;
     Ok(())
 }
 

@@ -171,10 +171,7 @@ mod tests {
         let allowed = (0..burst * 2)
             .filter(|_| limits.allow_request(flooder))
             .count() as u32;
-        assert!(
-            (burst..burst + 5).contains(&allowed),
-            "{allowed}"
-        );
+        assert!((burst..burst + 5).contains(&allowed), "{allowed}");
         assert!(limits.allow_request(limits.visitor(ip(), "person", NOON)));
     }
 }

@@ -166,6 +166,7 @@ pub struct Surveys {
     by_id: HashMap<String, Survey>,
     global_read_keys: Vec<KeyDigest>,
     flood_limit: FloodLimit,
+    trust_forwarded_for: bool,
 }
 
 impl Surveys {
@@ -178,11 +179,23 @@ impl Surveys {
             by_id: surveys.into_iter().map(|s| (s.id.to_string(), s)).collect(),
             global_read_keys,
             flood_limit,
+            trust_forwarded_for: false,
         }
     }
 
     pub fn flood_limit(&self) -> FloodLimit {
         self.flood_limit
+    }
+
+    /// Behind a TLS proxy every request comes from the proxy; with this set, the visitor's
+    /// address is the last one the proxy appended to `X-Forwarded-For`.
+    pub fn with_trusted_proxy(mut self, trust_forwarded_for: bool) -> Self {
+        self.trust_forwarded_for = trust_forwarded_for;
+        self
+    }
+
+    pub fn trusts_forwarded_for(&self) -> bool {
+        self.trust_forwarded_for
     }
 
     pub fn get(&self, id: &str) -> Option<&Survey> {

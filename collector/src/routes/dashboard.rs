@@ -18,8 +18,9 @@ const STYLE: &str = include_str!("dashboard/app.css");
 
 /// Only this origin's script and style; no inline script, no plugins, no framing, no forms
 /// posting elsewhere. `fetch()` goes to the same origin only.
-const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-     connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
 
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
@@ -54,7 +55,10 @@ fn served(content_type: &'static str, body: &'static str) -> impl IntoResponse {
                 HeaderValue::from_static("nosniff"),
             ),
             // The page URL holds nothing secret, but nothing it links to needs to know it.
-            (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
             // Revalidate every time, so a new collector's page and script arrive together.
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
             (

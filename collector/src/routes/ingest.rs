@@ -9,7 +9,7 @@ use crate::domain::{Rating, Survey};
 use crate::error::ApiError;
 use crate::metrics::{ReasonLabel, StatusLabel};
 use crate::state::AppState;
-use crate::store::{RecordError, Refusal};
+use crate::store::{RecordError, Recorded, Refusal};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -23,17 +23,31 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use time::OffsetDateTime;
 
 /// The client's address, used only inside the visitor hash and never kept.
-pub struct ClientAddress(IpAddr);
+pub struct ClientAddress(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        let address = parts
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        // The last X-Forwarded-For entry is the one our own proxy wrote; earlier ones come from
+        // the client and can say anything.
+        let forwarded = state
+            .surveys
+            .trusts_forwarded_for()
+            .then(|| parts.headers.get("x-forwarded-for"))
+            .flatten()
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.rsplit(',').next())
+            .and_then(|last| last.trim().parse::<IpAddr>().ok());
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|info| info.0.ip());
-        Ok(Self(address.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))))
+        Ok(Self(
+            forwarded
+                .or(peer)
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        ))
     }
 }
 
@@ -61,9 +75,19 @@ pub async fn record_response(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<WriteOutcome>), ApiError> {
     let result = ingest_response(&state, ip, &headers, body).await;
-    match &result {
-        Ok((_, Json(outcome))) => {
-            let status = match outcome.status {
+    count_outcome(
+        &state,
+        result.as_ref().map(|(_, Json(outcome))| outcome.status),
+    );
+    result
+}
+
+/// Counts what became of a rating in `/metrics`, whichever way it came in (this endpoint, the
+/// email confirm form).
+pub(crate) fn count_outcome(state: &AppState, outcome: Result<WriteStatus, &ApiError>) {
+    match outcome {
+        Ok(status) => {
+            let status = match status {
                 WriteStatus::Created => "created",
                 WriteStatus::Updated => "updated",
                 WriteStatus::Unchanged => "unchanged",
@@ -85,7 +109,6 @@ pub async fn record_response(
                 .inc();
         }
     }
-    result
 }
 
 async fn ingest_response(
@@ -113,28 +136,12 @@ async fn ingest_response(
     {
         return Err(ApiError::VisitorLimit);
     }
-    let recorded = state.store.record(survey, &rating, now);
+    let recorded = save_rating(state, survey, &rating, now).await;
     let created = matches!(&recorded, Ok(r) if r.status == WriteStatus::Created);
     if anonymous_and_new && !created {
         state.visitors.give_back(visitor, survey_id);
     }
-    let recorded = recorded.map_err(|error| match error {
-        RecordError::Refused(Refusal::AlreadyAnswered) => ApiError::AlreadyAnswered,
-        RecordError::Refused(Refusal::EditWindowClosed) => ApiError::EditWindowClosed,
-        RecordError::Refused(Refusal::SignedTagsChanged) => ApiError::BadSignature,
-        RecordError::Storage(error) => error.into(),
-    })?;
-
-    state
-        .commits
-        .durable()
-        .await
-        .map_err(crate::store::StoreError::Flush)?;
-
-    if let Some(event) = recorded.event {
-        // Nobody listening is fine: the live feed also replays from the events tree.
-        let _ = state.live.send(event);
-    }
+    let recorded = recorded?;
     let status = if recorded.status == WriteStatus::Created {
         StatusCode::CREATED
     } else {
@@ -147,6 +154,37 @@ async fn ingest_response(
             response_id: recorded.response.response_id,
         }),
     ))
+}
+
+/// The one store path of an accepted rating, whichever way it came in (this endpoint, the email
+/// confirm form): writes it with its counters, waits until it is durable, announces it live.
+pub(crate) async fn save_rating(
+    state: &AppState,
+    survey: &Survey,
+    rating: &Rating,
+    now: OffsetDateTime,
+) -> Result<Recorded, ApiError> {
+    let recorded = state
+        .store
+        .record(survey, rating, now)
+        .map_err(|error| match error {
+            RecordError::Refused(Refusal::AlreadyAnswered) => ApiError::AlreadyAnswered,
+            RecordError::Refused(Refusal::EditWindowClosed) => ApiError::EditWindowClosed,
+            RecordError::Refused(Refusal::SignedTagsChanged) => ApiError::BadSignature,
+            RecordError::Storage(error) => error.into(),
+        })?;
+
+    state
+        .commits
+        .durable()
+        .await
+        .map_err(crate::store::StoreError::Flush)?;
+
+    if let Some(event) = recorded.event {
+        // Nobody listening is fine: the live feed also replays from the events tree.
+        let _ = state.live.send(event);
+    }
+    Ok(recorded)
 }
 
 #[utoipa::path(
@@ -224,7 +262,7 @@ fn check_origin(survey: &Survey, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-fn user_agent(headers: &HeaderMap) -> &str {
+pub(crate) fn user_agent(headers: &HeaderMap) -> &str {
     headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())

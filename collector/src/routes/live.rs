@@ -189,11 +189,10 @@ impl Feed {
         };
         let store = self.store.clone();
         let prefix = self.prefix.clone();
-        let (events, last) = tokio::task::spawn_blocking(move || {
-            read_events(&store, &prefix, first, until)
-        })
-        .await
-        .map_err(|join| StoreError::Sled(join.to_string()))??;
+        let (events, last) =
+            tokio::task::spawn_blocking(move || read_events(&store, &prefix, first, until))
+                .await
+                .map_err(|join| StoreError::Sled(join.to_string()))??;
         // An empty read means nothing is left up to `until` (only gaps in the numbering).
         self.after = Some(last.unwrap_or(until));
         self.pending.extend(events);

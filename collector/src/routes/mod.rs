@@ -1,10 +1,15 @@
 //! `router(state)`: the whole HTTP API, callable from tests without a socket.
 
 mod assets;
+mod dashboard;
+mod email;
 mod export;
 mod ingest;
+mod live;
+pub mod openapi;
 mod ops;
 mod read;
+mod surveys;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -16,6 +21,7 @@ use std::time::Duration;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -48,6 +54,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/surveys/{survey}/timeseries", get(read::timeseries))
         .route("/v1/surveys/{survey}/breakdown", get(read::breakdown))
         .route("/v1/surveys/{survey}/responses", get(export::responses))
+        .route("/v1/surveys", get(surveys::list))
+        .route("/v1/surveys/{survey}/comments", get(surveys::comments))
+        // Never compressed: the compression layer leaves `text/event-stream` alone.
+        .route("/v1/surveys/{survey}/live", get(live::live))
+        .route("/v1/surveys/{survey}/email", get(email::email))
+        .layer(CompressionLayer::new());
+
+    let pages = dashboard::routes()
+        .route("/openapi.json", get(openapi::openapi))
         .layer(CompressionLayer::new());
 
     Router::new()
@@ -56,14 +71,23 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/surveys/{survey}/widget", get(read::widget_config))
         .layer(cors)
         .merge(assets::routes(state.assets.as_deref()))
+        .merge(pages)
+        .merge(email::routes())
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .fallback(|| async { ApiError::NotFound })
-        .layer(axum::middleware::map_response(json_for_bare_errors))
+        // Responses echo what customers typed (comments, tags); a browser must never sniff one
+        // into HTML.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        // Outside the timeout, so its 408 is rewritten too.
+        .layer(axum::middleware::map_response(json_for_bare_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -2,7 +2,7 @@
 //! handlers' `#[utoipa::path]` attributes and the wire types' `ToSchema`, so it can't drift from
 //! the code the way a hand-kept file would.
 
-use super::{export, ingest, live, ops, read, surveys};
+use super::{email, export, ingest, live, ops, read, surveys};
 use axum::Json;
 use std::sync::LazyLock;
 use utoipa::Modify;
@@ -25,6 +25,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         read::breakdown,
         surveys::comments,
         export::responses,
+        email::email,
         live::live,
         ops::healthz,
         ops::metrics,

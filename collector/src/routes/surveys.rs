@@ -145,15 +145,13 @@ impl Search {
         let end = self.before.unwrap_or(u64::MAX);
         let mut seen: HashSet<sled::IVec> = HashSet::new();
         let mut found = Vec::new();
-        let mut scanned = 0;
         let events = store.events().range(..end.to_be_bytes()).rev();
-        for entry in events {
+        for (scanned, entry) in events.enumerate() {
             let (key, identity) = entry?;
             let sequence = event_sequence(&key);
             if found.len() == self.limit || scanned == SCAN_BUDGET {
                 return Ok((found, Some(sequence + 1)));
             }
-            scanned += 1;
             if !identity.starts_with(&prefix) || !seen.insert(identity.clone()) {
                 continue;
             }

@@ -198,3 +198,39 @@ impl TestApp {
 pub fn rating(score: u8) -> Value {
     json!({"survey": "support", "response_id": new_id(), "score": score})
 }
+
+/// The links of one `support` email as a helpdesk fetches them (`format=json`).
+pub async fn email_links(
+    app: &TestApp,
+    interaction: &str,
+    tags: &str,
+) -> pulsetap_collector::email::EmailLinks {
+    let response = app
+        .client
+        .get(format!("{}/v1/surveys/support/email", app.address))
+        .query(&[
+            ("interaction", interaction),
+            ("tags", tags),
+            ("format", "json"),
+        ])
+        .bearer_auth(SUPPORT_LEAD_KEY)
+        .send()
+        .await
+        .expect("the collector answers");
+    assert_eq!(response.status(), 200, "the email endpoint answers");
+    response.json().await.expect("an email links body")
+}
+
+/// Posts the landing page's confirm form for one email link, as a browser without the widget
+/// does: the link's own parameters, and a comment.
+pub async fn confirm_link(app: &TestApp, link_url: &str, comment: &str) -> reqwest::Response {
+    let url = url::Url::parse(link_url).expect("a link is a URL");
+    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    form.push(("comment".into(), comment.into()));
+    app.client
+        .post(format!("{}{}/confirm", app.address, url.path()))
+        .form(&form)
+        .send()
+        .await
+        .expect("the collector answers")
+}

@@ -1,0 +1,532 @@
+//! Email links (CONTRACT §4): one signed link per emoji, a snippet to paste into an email, the
+//! pages those links open, and the bulk command that signs a helpdesk's tickets.
+//!
+//! Mail servers open every link of a message to scan it, and email clients run no script. So
+//! opening a link records nothing but an unconfirmed click: the landing page records the rating
+//! from the browser (the widget), or its form does when the browser can't run the widget. Each
+//! link's signature covers survey, score, interaction and tags, so an edited link is dead, not
+//! another rating.
+//!
+//! A link reads `{collector}/r/{survey}/{score}?i=<interaction>&t=<k=v,k=v>&s=<signature>`.
+
+pub mod bulk;
+mod html;
+pub mod pages;
+mod snippet;
+
+pub use html::escape;
+pub use snippet::snippet;
+
+use crate::domain::{Interaction, Rating, Score, Secret, Survey, TagSet};
+use crate::error::{ApiError, Invalid};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use pulsetap_wire::{RecordResponse, Tags};
+use serde::{Deserialize, Serialize};
+
+/// What a query value must escape. `=` and `,` are left as they are: they separate tags, a
+/// query value may hold them, and `t=agent=alice,channel=email` stays readable in a mail client's
+/// status bar. Everything else that is not unreserved is escaped, `+` included, which form
+/// decoders would read as a space.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'=')
+    .remove(b',');
+
+/// Why links can't be made, or why a link is not one of ours.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error(
+        "survey {0:?} has no secret, and email links must be signed: give it a `secret` in the configuration"
+    )]
+    NoSecret(String),
+    #[error("the link's signature does not match its survey, score, interaction and tags")]
+    BadSignature,
+    #[error(
+        "tag {0:?} can't go into an email link: keys may not hold ',' or '=', values may not hold ',', and neither may start or end with a space"
+    )]
+    TagNotWritable(String),
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+}
+
+impl From<LinkError> for ApiError {
+    fn from(error: LinkError) -> Self {
+        match error {
+            LinkError::NoSecret(survey) => ApiError::NoSecret(survey),
+            LinkError::BadSignature => ApiError::BadSignature,
+            LinkError::TagNotWritable(_) => ApiError::BadQuery(error.to_string()),
+            LinkError::Invalid(invalid) => ApiError::Invalid(invalid),
+        }
+    }
+}
+
+/// The collector as customers reach it: `https://feedback.example.com`, no trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    /// Only a scheme and host (and port): the landing page loads `/pulsetap.js` and posts to
+    /// `/r/…` from the root, so a collector behind a path prefix could not serve its links.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = url::Url::parse(text.trim())
+            .map_err(|error| format!("base URL {text:?} is not a URL: {error}"))?;
+        let plain = matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && url.username().is_empty()
+            && url.password().is_none();
+        if !plain {
+            return Err(format!(
+                "base URL {text:?} must be a scheme and host like \"https://feedback.example.com\", without a path"
+            ));
+        }
+        Ok(Self(url.origin().ascii_serialization()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One emoji of an email: its score, what it shows, and where it leads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Link {
+    pub score: u8,
+    pub emoji: String,
+    pub label: String,
+    pub url: String,
+}
+
+/// `GET /v1/surveys/{survey}/email?format=json`, and one line of `collector email-links
+/// --format ndjson`: every link of one email, and the snippet that shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EmailLinks {
+    pub survey: String,
+    pub interaction: String,
+    pub tags: Tags,
+    pub question: String,
+    /// Worst to best, one per emoji of the survey's scale.
+    pub links: Vec<Link>,
+    /// The snippet to paste into an email: a table of emoji links with inline styles.
+    pub html: String,
+}
+
+/// The signed parameters of a link as they arrive: `?i=…&t=…&s=…`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LinkQuery {
+    pub i: String,
+    #[serde(default)]
+    pub t: String,
+    pub s: String,
+}
+
+/// An invitation to rate one interaction by email: a survey that can sign, an interaction and
+/// its tags, all valid. Every link of one email comes from the same invitation.
+#[derive(Debug, Clone)]
+pub struct Invitation<'a> {
+    survey: &'a Survey,
+    secret: &'a Secret,
+    interaction: Interaction,
+    tags: TagSet,
+}
+
+impl<'a> Invitation<'a> {
+    pub fn new(survey: &'a Survey, interaction: &str, tags: Tags) -> Result<Self, LinkError> {
+        let secret = survey
+            .secret
+            .as_ref()
+            .ok_or_else(|| LinkError::NoSecret(survey.id.to_string()))?;
+        let interaction = Interaction::parse(interaction)?;
+        if let Some((key, _)) = tags.iter().find(|(key, value)| !writable(key, value)) {
+            return Err(LinkError::TagNotWritable(key.clone()));
+        }
+        let tags = TagSet::parse(tags, survey)?;
+        Ok(Self {
+            survey,
+            secret,
+            interaction,
+            tags,
+        })
+    }
+
+    /// The invitation a link was made for, and the score it stands for. The signature is
+    /// checked before anything else, so every edit (a score out of range included) is the same
+    /// `BadSignature`; only a link we did sign can then fail on content, when the configuration
+    /// changed since (a tag key removed, a shorter scale).
+    pub fn from_link(
+        survey: &'a Survey,
+        score: u8,
+        link: &LinkQuery,
+    ) -> Result<(Self, Score), LinkError> {
+        let secret = survey.secret.as_ref().ok_or(LinkError::BadSignature)?;
+        let tags = parse_tags_param(&link.t).ok_or(LinkError::BadSignature)?;
+        if !secret.verify_link(survey.id.as_str(), score, &link.i, &tags, &link.s) {
+            return Err(LinkError::BadSignature);
+        }
+        let score = Score::parse(score, survey)?;
+        Ok((Self::new(survey, &link.i, tags)?, score))
+    }
+
+    pub fn survey(&self) -> &'a Survey {
+        self.survey
+    }
+
+    pub fn interaction(&self) -> &str {
+        self.interaction.as_str()
+    }
+
+    pub fn tags(&self) -> &Tags {
+        self.tags.as_map()
+    }
+
+    /// The tags as `data-tags` and the `t` parameter write them: `agent=alice,channel=email`.
+    pub fn tags_text(&self) -> String {
+        let pairs: Vec<String> = self
+            .tags
+            .as_map()
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        pairs.join(",")
+    }
+
+    /// The signature of the interaction itself (not of one link), which lets the widget on the
+    /// landing page answer it and change the answer, as the signed owner.
+    pub fn interaction_sig(&self) -> String {
+        self.secret.sign_interaction(
+            self.survey.id.as_str(),
+            Some(self.interaction()),
+            self.tags(),
+        )
+    }
+
+    /// The signed parameters of the link for `score`.
+    pub fn link_query(&self, score: u8) -> LinkQuery {
+        LinkQuery {
+            i: self.interaction().to_owned(),
+            t: self.tags_text(),
+            s: self.secret.sign_link(
+                self.survey.id.as_str(),
+                score,
+                self.interaction(),
+                self.tags(),
+            ),
+        }
+    }
+
+    /// `/r/{survey}/{score}?i=…&t=…&s=…`, relative to the collector.
+    pub fn path(&self, score: u8) -> String {
+        let query = self.link_query(score);
+        let mut path = format!(
+            "/r/{}/{score}?i={}",
+            self.survey.id,
+            utf8_percent_encode(&query.i, QUERY_VALUE)
+        );
+        if !query.t.is_empty() {
+            path.push_str("&t=");
+            path.extend(utf8_percent_encode(&query.t, QUERY_VALUE));
+        }
+        path.push_str("&s=");
+        path.push_str(&query.s);
+        path
+    }
+
+    /// One link per emoji of the survey, worst to best.
+    pub fn links(&self, base: &BaseUrl) -> Vec<Link> {
+        self.survey
+            .scale
+            .iter()
+            .zip(&self.survey.labels)
+            .zip(1..=self.survey.max_score())
+            .map(|((emoji, label), score)| Link {
+                score,
+                emoji: emoji.clone(),
+                label: label.clone(),
+                url: format!("{}{}", base.as_str(), self.path(score)),
+            })
+            .collect()
+    }
+
+    /// Every link with the snippet that shows them.
+    pub fn email(&self, base: &BaseUrl) -> EmailLinks {
+        let links = self.links(base);
+        EmailLinks {
+            survey: self.survey.id.to_string(),
+            interaction: self.interaction().to_owned(),
+            tags: self.tags().clone(),
+            question: self.survey.question.clone(),
+            html: snippet(&self.survey.question, &links),
+            links,
+        }
+    }
+
+    /// The rating a confirmed link records: signed as the interaction's owner, so it may
+    /// change an earlier answer of the same interaction from any channel. `response_id` is
+    /// fresh: the signature, not the id, is what lets a later confirm change the answer.
+    pub fn rating(&self, score: Score, comment: Option<String>) -> Result<Rating, ApiError> {
+        let wire = RecordResponse {
+            survey: self.survey.id.to_string(),
+            response_id: uuid::Uuid::new_v4().to_string(),
+            score: score.get(),
+            interaction: Some(self.interaction().to_owned()),
+            sig: Some(self.interaction_sig()),
+            tags: self.tags().clone(),
+            comment,
+        };
+        Rating::parse(wire, self.survey)
+    }
+}
+
+/// `agent=alice,channel=email` as the helpdesk or the API caller writes tags: pairs without a
+/// key are refused rather than dropped, since a link must carry exactly the tags asked for.
+pub fn parse_tags_text(text: &str) -> Result<Tags, String> {
+    let mut tags = Tags::new();
+    for pair in text.split(',').filter(|pair| !pair.trim().is_empty()) {
+        let (key, value) = pair
+            .split_once('=')
+            .map(|(key, value)| (key.trim(), value.trim()))
+            .filter(|(key, _)| !key.is_empty())
+            .ok_or_else(|| {
+                format!("tags must look like agent=alice,channel=email, got {pair:?}")
+            })?;
+        if tags.insert(key.to_owned(), value.to_owned()).is_some() {
+            return Err(format!("tag {key:?} is given twice"));
+        }
+    }
+    Ok(tags)
+}
+
+/// The `t` parameter of a link, exactly as we wrote it; `None` when it can't be ours.
+fn parse_tags_param(text: &str) -> Option<Tags> {
+    let mut tags = Tags::new();
+    if text.is_empty() {
+        return Some(tags);
+    }
+    for pair in text.split(',') {
+        let (key, value) = pair.split_once('=')?;
+        if tags.insert(key.to_owned(), value.to_owned()).is_some() {
+            return None;
+        }
+    }
+    Some(tags)
+}
+
+/// Whether a tag survives `k=v,k=v` both here and in the widget's `data-tags` (which splits on
+/// `,` and the first `=`, and trims), so the widget sends exactly the tags that were signed.
+fn writable(key: &str, value: &str) -> bool {
+    let trimmed = |text: &str| text.trim() == text;
+    !key.contains([',', '=']) && !value.contains(',') && trimmed(key) && trimmed(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::configuration;
+
+    const CONFIG: &str = r#"
+[[survey]]
+id = "support"
+tags = ["agent", "channel"]
+secret = "a long random string for tests"
+
+[[survey]]
+id = "open"
+"#;
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn query_of(url: &str) -> LinkQuery {
+        let query = url.split_once('?').expect("a query").1;
+        decode_query(query)
+    }
+
+    /// Decodes a query the way axum's `Query` does.
+    fn decode_query(query: &str) -> LinkQuery {
+        let mut i = None;
+        let mut t = String::new();
+        let mut s = None;
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            match &*name {
+                "i" => i = Some(value.into_owned()),
+                "t" => t = value.into_owned(),
+                "s" => s = Some(value.into_owned()),
+                other => panic!("unexpected parameter {other}"),
+            }
+        }
+        LinkQuery {
+            i: i.expect("i"),
+            t,
+            s: s.expect("s"),
+        }
+    }
+
+    #[test]
+    fn every_link_reads_back_as_the_invitation_and_score_it_was_made_for() {
+        let surveys = configuration::parse(CONFIG).unwrap();
+        let survey = surveys.get("support").unwrap();
+        let base = BaseUrl::parse("https://feedback.example.com/").unwrap();
+        let invitation = Invitation::new(
+            survey,
+            "ticket 42 & co+",
+            tags(&[("agent", "Zoë = lead"), ("channel", "email")]),
+        )
+        .unwrap();
+        let links = invitation.links(&base);
+        assert_eq!(links.len(), 5);
+        for link in &links {
+            assert!(
+                link.url.starts_with(&format!(
+                    "https://feedback.example.com/r/support/{}?i=ticket%2042%20%26%20co%2B&t=agent=Zo%C3%AB%20=%20lead,channel=email&s=",
+                    link.score
+                )),
+                "{}",
+                link.url
+            );
+            let (back, score) =
+                Invitation::from_link(survey, link.score, &query_of(&link.url)).unwrap();
+            assert_eq!(score.get(), link.score);
+            assert_eq!(back.interaction(), "ticket 42 & co+");
+            assert_eq!(back.tags(), invitation.tags());
+        }
+    }
+
+    #[test]
+    fn an_edited_link_is_a_bad_signature_whatever_was_edited() {
+        let surveys = configuration::parse(CONFIG).unwrap();
+        let survey = surveys.get("support").unwrap();
+        let invitation = Invitation::new(survey, "T-1", tags(&[("agent", "alice")])).unwrap();
+        let good = invitation.link_query(5);
+        let edits = [
+            (4, good.clone()),
+            (9, good.clone()),
+            (
+                5,
+                LinkQuery {
+                    i: "T-2".into(),
+                    ..good.clone()
+                },
+            ),
+            (
+                5,
+                LinkQuery {
+                    t: "agent=bob".into(),
+                    ..good.clone()
+                },
+            ),
+            (
+                5,
+                LinkQuery {
+                    t: String::new(),
+                    ..good.clone()
+                },
+            ),
+            (
+                5,
+                LinkQuery {
+                    t: "agent=alice,agent=alice".into(),
+                    ..good.clone()
+                },
+            ),
+            (
+                5,
+                LinkQuery {
+                    s: good.s[..20].to_owned(),
+                    ..good.clone()
+                },
+            ),
+        ];
+        for (score, query) in edits {
+            assert!(
+                matches!(
+                    Invitation::from_link(survey, score, &query),
+                    Err(LinkError::BadSignature)
+                ),
+                "score {score}, {query:?}"
+            );
+        }
+        assert!(Invitation::from_link(survey, 5, &good).is_ok());
+    }
+
+    #[test]
+    fn a_survey_without_a_secret_can_make_no_links_and_accepts_none() {
+        let surveys = configuration::parse(CONFIG).unwrap();
+        let open = surveys.get("open").unwrap();
+        assert!(matches!(
+            Invitation::new(open, "T-1", Tags::new()),
+            Err(LinkError::NoSecret(_))
+        ));
+        let query = LinkQuery {
+            i: "T-1".into(),
+            t: String::new(),
+            s: "00".into(),
+        };
+        assert!(matches!(
+            Invitation::from_link(open, 5, &query),
+            Err(LinkError::BadSignature)
+        ));
+    }
+
+    #[test]
+    fn tags_the_widget_could_not_send_back_exactly_are_refused() {
+        let surveys = configuration::parse(CONFIG).unwrap();
+        let survey = surveys.get("support").unwrap();
+        for bad in ["a,b", " alice", "alice "] {
+            assert!(
+                matches!(
+                    Invitation::new(survey, "T-1", tags(&[("agent", bad)])),
+                    Err(LinkError::TagNotWritable(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            Invitation::new(survey, "T-1", tags(&[("team", "x")])),
+            Err(LinkError::Invalid(Invalid::UnknownTag(_)))
+        ));
+    }
+
+    #[test]
+    fn tag_text_is_trimmed_and_a_pair_without_a_key_is_an_error() {
+        assert_eq!(
+            parse_tags_text(" agent = alice ,channel=email,").unwrap(),
+            tags(&[("agent", "alice"), ("channel", "email")])
+        );
+        assert!(parse_tags_text("").unwrap().is_empty());
+        assert!(parse_tags_text("alice").is_err());
+        assert!(parse_tags_text("=alice").is_err());
+        assert!(parse_tags_text("agent=a,agent=b").is_err());
+    }
+
+    #[test]
+    fn a_base_url_is_an_origin_and_nothing_more() {
+        assert_eq!(
+            BaseUrl::parse("https://Feedback.Example.com/")
+                .unwrap()
+                .as_str(),
+            "https://feedback.example.com"
+        );
+        assert_eq!(
+            BaseUrl::parse("http://127.0.0.1:8080").unwrap().as_str(),
+            "http://127.0.0.1:8080"
+        );
+        for bad in [
+            "feedback.example.com",
+            "ftp://feedback.example.com",
+            "https://feedback.example.com/pulsetap",
+            "https://feedback.example.com/?x=1",
+            "https://user@feedback.example.com",
+        ] {
+            assert!(BaseUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The pages an email link opens: the landing page, the thank-you page after a form confirm,
+//! and a friendly page for every way a link can fail.
+//!
+//! Every page is rendered on the server from escaped values and sent with headers for a URL
+//! that carries a signature: never stored by a cache or a browser's history cache, never sent
+//! on as a referrer, never framed.
+
+use super::Invitation;
+use super::html::escape;
+use crate::domain::Score;
+use crate::error::{ApiError, Invalid};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+const STYLE: &str = include_str!("landing.css");
+
+/// `/r/landing.js`: reveals the confirm form when the widget can't run.
+pub const LANDING_SCRIPT: &str = include_str!("landing.js");
+
+/// Scripts only from here (the loader, the widget's module, `landing.js`), WebAssembly
+/// compilation for the widget, requests only back here, forms only to here. Styles may be
+/// inline: the widget puts its stylesheet in a `<style>` inside its shadow root, and that style
+/// has no nonce it could carry.
+const POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; \
+     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// What the customer sees after opening a link: the widget with their emoji chosen and the
+/// follow-up open. The widget records the rating as soon as it shows. Until then, and in a
+/// browser that can't run it, the host element's own content shows the choice (a shadow root
+/// hides it once attached), with a form that confirms on the server.
+pub fn landing(invitation: &Invitation<'_>, score: Score) -> String {
+    let survey = invitation.survey();
+    let value = score.get();
+    let (emoji, label) = face(invitation, score);
+    let query = invitation.link_query(value);
+    let body = format!(
+        r#"<div data-pulsetap="{survey_id}" data-interaction="{interaction}" data-sig="{sig}" data-tags="{tags}" data-score="{value}">
+<h1>{question}</h1>
+<p class="choice"><span class="emoji" aria-hidden="true">{emoji}</span><span>You picked <strong>{label}</strong>.</span></p>
+</div>
+<form class="fallback" method="post" action="/r/{survey_id}/{value}/confirm">
+<input type="hidden" name="i" value="{interaction}">
+<input type="hidden" name="t" value="{tags}">
+<input type="hidden" name="s" value="{link_sig}">
+<label for="comment">{follow_up} <span class="muted">(optional)</span></label>
+<textarea id="comment" name="comment" maxlength="{max_comment}" rows="4"></textarea>
+<button type="submit">Send my rating</button>
+</form>
+<div class="fallback">{others}</div>"#,
+        survey_id = escape(survey.id.as_str()),
+        interaction = escape(invitation.interaction()),
+        sig = escape(&invitation.interaction_sig()),
+        tags = escape(&invitation.tags_text()),
+        question = escape(&survey.question),
+        follow_up = escape(&survey.follow_up),
+        link_sig = escape(&query.s),
+        max_comment = crate::domain::rating::MAX_COMMENT_CHARS,
+        others = others(invitation, value),
+    );
+    let head = "<noscript><style>.fallback{display:block}</style></noscript>\n\
+                <script async src=\"/pulsetap.js\"></script>\n\
+                <script defer src=\"/r/landing.js\"></script>";
+    document(&survey.question, head, &body)
+}
+
+/// After the form confirmed a rating.
+pub fn thanks(invitation: &Invitation<'_>, score: Score, commented: bool) -> String {
+    let survey = invitation.survey();
+    let (emoji, label) = face(invitation, score);
+    let saved = if commented {
+        "Your rating and your comment are saved"
+    } else {
+        "Your rating is saved"
+    };
+    let body = format!(
+        r#"<p class="sign emoji" aria-hidden="true">{emoji}</p>
+<h1>{thank_you}</h1>
+<p>{saved}: <strong>{label}</strong>.</p>
+{others}"#,
+        thank_you = escape(&survey.thank_you),
+        others = others(invitation, score.get()),
+    );
+    document(&survey.thank_you, "", &body)
+}
+
+/// Every way following a link can fail, each with a page a customer understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// Not a link we signed: edited, or cut short by a mail client.
+    DamagedLink,
+    UnknownSurvey,
+    /// A link we signed, but the survey has changed since (a tag or an emoji removed).
+    Outdated,
+    EditWindowClosed,
+    CommentTooLong,
+    TooManyRequests,
+    Unavailable,
+}
+
+impl Problem {
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::DamagedLink => StatusCode::FORBIDDEN,
+            Self::UnknownSurvey => StatusCode::NOT_FOUND,
+            Self::Outdated => StatusCode::GONE,
+            Self::EditWindowClosed => StatusCode::CONFLICT,
+            Self::CommentTooLong => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn text(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::DamagedLink => (
+                "🔗",
+                "This link doesn't look right",
+                "It may have been changed, or cut short when it was copied. Nothing was recorded. \
+                 Please use the buttons in the original email.",
+            ),
+            Self::UnknownSurvey => (
+                "🔎",
+                "This survey doesn't exist any more",
+                "Nothing was recorded. Thank you for wanting to tell us how we did.",
+            ),
+            Self::Outdated => (
+                "🗓️",
+                "This link no longer works",
+                "The survey it belongs to has changed since the email was sent. Nothing was recorded.",
+            ),
+            Self::EditWindowClosed => (
+                "⏳",
+                "This rating can no longer be changed",
+                "It's been a while since you answered, so your earlier answer stays. Thank you!",
+            ),
+            Self::CommentTooLong => (
+                "✂️",
+                "Your comment is too long",
+                "Nothing was recorded. Please go back, shorten it to 2,000 characters and send it again.",
+            ),
+            Self::TooManyRequests => (
+                "✋",
+                "That was a lot of clicks",
+                "Nothing was recorded just now. Please wait a moment and try again.",
+            ),
+            Self::Unavailable => (
+                "🔧",
+                "We couldn't save your rating",
+                "Something went wrong on our side and nothing was recorded. Please try again in a moment.",
+            ),
+        }
+    }
+
+    pub fn page(self) -> Response {
+        let (sign, title, message) = self.text();
+        let body = format!(
+            "<p class=\"sign emoji\" aria-hidden=\"true\">{sign}</p>\n<h1>{title}</h1>\n<p class=\"muted\">{message}</p>"
+        );
+        respond(self.status(), document(title, "", &body))
+    }
+}
+
+impl From<&ApiError> for Problem {
+    fn from(error: &ApiError) -> Self {
+        match error {
+            ApiError::BadSignature | ApiError::SignatureRequired => Self::DamagedLink,
+            ApiError::UnknownSurvey(_) | ApiError::NotFound => Self::UnknownSurvey,
+            ApiError::EditWindowClosed | ApiError::AlreadyAnswered => Self::EditWindowClosed,
+            ApiError::VisitorLimit | ApiError::TooManyRequests => Self::TooManyRequests,
+            ApiError::Invalid(Invalid::CommentTooLong { .. }) => Self::CommentTooLong,
+            ApiError::Storage(_) => Self::Unavailable,
+            _ => Self::Outdated,
+        }
+    }
+}
+
+/// An HTML page with the headers every page behind a signed link needs.
+pub fn respond(status: StatusCode, html: String) -> Response {
+    (
+        status,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            // The page's URL holds the link's signature: no request from it may carry it away.
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(POLICY),
+            ),
+            (
+                HeaderName::from_static("x-robots-tag"),
+                HeaderValue::from_static("noindex, nofollow"),
+            ),
+            (
+                HeaderName::from_static("cross-origin-opener-policy"),
+                HeaderValue::from_static("same-origin"),
+            ),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// The emoji and label of a score.
+fn face(invitation: &Invitation<'_>, score: Score) -> (String, String) {
+    let survey = invitation.survey();
+    let index = usize::from(score.get()) - 1;
+    (escape(&survey.scale[index]), escape(&survey.labels[index]))
+}
+
+/// Every emoji of the survey as a link to its own landing page, the current one marked.
+fn others(invitation: &Invitation<'_>, current: u8) -> String {
+    let survey = invitation.survey();
+    let mut items = String::new();
+    for ((emoji, label), score) in survey
+        .scale
+        .iter()
+        .zip(&survey.labels)
+        .zip(1..=survey.max_score())
+    {
+        let marked = if score == current {
+            " aria-current=\"true\""
+        } else {
+            ""
+        };
+        items.push_str(&format!(
+            "<li><a href=\"{href}\" aria-label=\"{label}\" title=\"{label}\"{marked}><span class=\"emoji\" aria-hidden=\"true\">{emoji}</span></a></li>",
+            href = escape(&invitation.path(score)),
+            label = escape(label),
+            emoji = escape(emoji),
+        ));
+    }
+    format!(
+        "<nav class=\"others\" aria-label=\"Change your answer\"><p>Changed your mind? Pick another:</p><ul>{items}</ul></nav>"
+    )
+}
+
+fn document(title: &str, head: &str, body: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="robots" content="noindex, nofollow">
+<title>{title}</title>
+<style>
+{STYLE}</style>
+{head}
+</head>
+<body>
+<main>
+{body}
+</main>
+</body>
+</html>
+"#,
+        title = escape(title),
+    )
+}
