@@ -3,12 +3,13 @@
 //!
 //!     cargo bench -p pulsetap-collector --bench export_memory
 //!
-//! Fills a store with 1,000,000 responses (`PULSETAP_EXPORT_RESPONSES` for another number)
-//! through `Store::record`, then, for CSV and NDJSON, starts this same program again as a child
-//! process that opens the store and streams the export through the real router, discarding
-//! the bytes as a client would. The child reports its peak resident memory (`VmHWM` in
-//! `/proc/self/status`) once ready to serve and again after the export: a fresh process, so the
-//! fill's own memory can't hide in the figure.
+//! Fills a store through `Store::record` to 250,000 and then 1,000,000 responses
+//! (`PULSETAP_EXPORT_SIZES=10000,100000` for other steps). At each step, for CSV and NDJSON, it
+//! starts this same program again as a child process that opens the store and streams the
+//! export through the real router, discarding the bytes as a client would. The child reports its
+//! peak resident memory (`VmHWM` in `/proc/self/status`) once ready to serve and again after the
+//! export: a fresh process, so the fill's own memory can't hide in the figure. Bounded means the
+//! peak stays put while the store and the export grow fourfold.
 
 use axum::body::Body;
 use axum::http::Request;
@@ -38,42 +39,49 @@ const CHILD_FORMAT: &str = "PULSETAP_EXPORT_CHILD_FORMAT";
 
 fn main() {
     if let (Ok(data), Ok(format)) = (std::env::var(CHILD_DATA), std::env::var(CHILD_FORMAT)) {
-        return export_in_child(Path::new(&data), &format);
+        export_in_child(Path::new(&data), &format);
+        return;
     }
-    let responses: u64 = std::env::var("PULSETAP_EXPORT_RESPONSES")
-        .ok()
-        .map_or(1_000_000, |n| n.parse().expect("a number of responses"));
+    let sizes: Vec<u64> = std::env::var("PULSETAP_EXPORT_SIZES")
+        .unwrap_or_else(|_| "250000,1000000".into())
+        .split(',')
+        .map(|n| n.trim().parse().expect("sizes are numbers"))
+        .collect();
     let dir = tempfile::tempdir().expect("a temp dir");
 
-    let started = Instant::now();
-    fill(dir.path(), responses);
-    println!(
-        "filled {responses} responses in {:.0} s",
-        started.elapsed().as_secs_f64()
-    );
-
-    for format in ["csv", "ndjson"] {
-        let output = Command::new(std::env::current_exe().expect("this program"))
-            .env(CHILD_DATA, dir.path())
-            .env(CHILD_FORMAT, format)
-            .output()
-            .expect("the child runs");
-        assert!(
-            output.status.success(),
-            "the export child failed: {}",
-            String::from_utf8_lossy(&output.stderr)
+    let mut stored = 0;
+    for size in sizes {
+        let started = Instant::now();
+        fill(dir.path(), stored, size);
+        stored = size;
+        println!(
+            "{size} responses (filled in {:.0} s):",
+            started.elapsed().as_secs_f64()
         );
-        print!("{}", String::from_utf8_lossy(&output.stdout));
+        for format in ["csv", "ndjson"] {
+            let output = Command::new(std::env::current_exe().expect("this program"))
+                .env(CHILD_DATA, dir.path())
+                .env(CHILD_FORMAT, format)
+                .output()
+                .expect("the child runs");
+            assert!(
+                output.status.success(),
+                "the export child failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            print!("{}", String::from_utf8_lossy(&output.stdout));
+        }
     }
 }
 
-/// Ratings spread over 90 days, 20 agents and 3 channels, one in ten with a comment.
-fn fill(path: &Path, responses: u64) {
+/// Ratings `from..to` of a store spread over 90 days, 20 agents and 3 channels, one in ten with
+/// a comment that a spreadsheet would run as a formula.
+fn fill(path: &Path, from: u64, to: u64) {
     let surveys = configuration::parse(CONFIG).expect("the bench configuration is valid");
     let survey = surveys.get("support").expect("the survey").clone();
     let store = Store::open(path).expect("the store opens");
     let now = OffsetDateTime::now_utc();
-    for n in 0..responses {
+    for n in from..to {
         let at = now - time::Duration::seconds((n % (90 * 86_400)) as i64);
         let body = RecordResponse {
             survey: "support".into(),

@@ -26,9 +26,9 @@ const POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; 
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// What the customer sees after opening a link: the widget with their emoji chosen and the
-/// follow-up open. The widget records the rating as soon as it shows. Until then, and in a
-/// browser that can't run it, the host element's own content shows the choice (a shadow root
-/// hides it once attached), with a form that confirms on the server.
+/// follow-up open. The widget records the rating as soon as it shows; until then the host
+/// element's own content shows the choice (a shadow root hides it once attached). A browser that
+/// can't run the widget gets a card with the same choice and a form that confirms on the server.
 pub fn landing(invitation: &Invitation<'_>, score: Score) -> String {
     let survey = invitation.survey();
     let value = score.get();
@@ -36,10 +36,12 @@ pub fn landing(invitation: &Invitation<'_>, score: Score) -> String {
     let query = invitation.link_query(value);
     let body = format!(
         r#"<div data-pulsetap="{survey_id}" data-interaction="{interaction}" data-sig="{sig}" data-tags="{tags}" data-score="{value}">
+<p class="pending"><span class="emoji" aria-hidden="true">{emoji}</span><span>You picked <strong>{label}</strong>…</span></p>
+</div>
+<div class="fallback card">
 <h1>{question}</h1>
 <p class="choice"><span class="emoji" aria-hidden="true">{emoji}</span><span>You picked <strong>{label}</strong>.</span></p>
-</div>
-<form class="fallback" method="post" action="/r/{survey_id}/{value}/confirm">
+<form method="post" action="/r/{survey_id}/{value}/confirm">
 <input type="hidden" name="i" value="{interaction}">
 <input type="hidden" name="t" value="{tags}">
 <input type="hidden" name="s" value="{link_sig}">
@@ -47,7 +49,8 @@ pub fn landing(invitation: &Invitation<'_>, score: Score) -> String {
 <textarea id="comment" name="comment" maxlength="{max_comment}" rows="4"></textarea>
 <button type="submit">Send my rating</button>
 </form>
-<div class="fallback">{others}</div>"#,
+{others}
+</div>"#,
         survey_id = escape(survey.id.as_str()),
         interaction = escape(invitation.interaction()),
         sig = escape(&invitation.interaction_sig()),
@@ -58,7 +61,7 @@ pub fn landing(invitation: &Invitation<'_>, score: Score) -> String {
         max_comment = crate::domain::rating::MAX_COMMENT_CHARS,
         others = others(invitation, value),
     );
-    let head = "<noscript><style>.fallback{display:block}</style></noscript>\n\
+    let head = "<noscript><style>.fallback{display:block}[data-pulsetap]{display:none}</style></noscript>\n\
                 <script async src=\"/pulsetap.js\"></script>\n\
                 <script defer src=\"/r/landing.js\"></script>";
     document(&survey.question, head, &body)
@@ -74,10 +77,12 @@ pub fn thanks(invitation: &Invitation<'_>, score: Score, commented: bool) -> Str
         "Your rating is saved"
     };
     let body = format!(
-        r#"<p class="sign emoji" aria-hidden="true">{emoji}</p>
+        r#"<div class="card">
+<p class="sign emoji" aria-hidden="true">{emoji}</p>
 <h1>{thank_you}</h1>
 <p>{saved}: <strong>{label}</strong>.</p>
-{others}"#,
+{others}
+</div>"#,
         thank_you = escape(&survey.thank_you),
         others = others(invitation, score.get()),
     );
@@ -155,7 +160,7 @@ impl Problem {
     pub fn page(self) -> Response {
         let (sign, title, message) = self.text();
         let body = format!(
-            "<p class=\"sign emoji\" aria-hidden=\"true\">{sign}</p>\n<h1>{title}</h1>\n<p class=\"muted\">{message}</p>"
+            "<div class=\"card\">\n<p class=\"sign emoji\" aria-hidden=\"true\">{sign}</p>\n<h1>{title}</h1>\n<p class=\"muted\">{message}</p>\n</div>"
         );
         respond(self.status(), document(title, "", &body))
     }

@@ -31,7 +31,7 @@ async fn assert_refused_and_nothing_recorded(app: &TestApp, url: &str) {
     assert!(html.contains("This link doesn't look right"), "{html}");
     assert!(html.contains("Nothing was recorded"), "{html}");
     assert!(
-        !html.contains("data-pulsetap"),
+        !html.contains("<div data-pulsetap"),
         "no widget on a refused link"
     );
 

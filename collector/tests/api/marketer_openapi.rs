@@ -28,6 +28,7 @@ async fn the_openapi_document_describes_every_public_route_and_its_bodies() {
             "/v1/surveys",
             "/v1/surveys/{survey}/breakdown",
             "/v1/surveys/{survey}/comments",
+            "/v1/surveys/{survey}/email",
             "/v1/surveys/{survey}/live",
             "/v1/surveys/{survey}/responses",
             "/v1/surveys/{survey}/summary",

@@ -309,10 +309,15 @@
   function renderSummary(summary) {
     const max = state.survey.scale.length;
     $('kpi-responses').textContent = number.format(summary.responses);
-    $('kpi-impressions').textContent = `${number.format(summary.impressions)} widgets shown`
-      + (summary.unconfirmed_clicks ? ` · ${number.format(summary.unconfirmed_clicks)} unconfirmed email clicks` : '');
-    $('kpi-rate').textContent = summary.response_rate === null ? '—' : percent(summary.response_rate * 100);
-    $('kpi-rate-note').textContent = summary.response_rate === null ? 'no widget shown yet' : 'of widgets shown answered';
+    $('kpi-impressions').textContent = plural(summary.impressions, 'widget', 'widgets') + ' shown'
+      + (summary.unconfirmed_clicks ? ` · ${plural(summary.unconfirmed_clicks, 'unconfirmed email click', 'unconfirmed email clicks')}` : '');
+    const rate = summary.response_rate;
+    $('kpi-rate').textContent = rate === null ? '—' : percent(rate * 100);
+    // Ratings from email links and servers come without a widget impression, so the rate can
+    // pass 100%; say why rather than leave a puzzling figure.
+    $('kpi-rate-note').textContent = rate === null
+      ? 'no widget shown yet'
+      : rate > 1 ? 'more answers than widgets shown: email and API ratings count no impression' : 'of widgets shown were answered';
 
     const interval = $('kpi-csat-interval');
     if (summary.csat === null) {
@@ -399,7 +404,7 @@
     for (let score = max; score >= 1; score -= 1) {
       const swatch = el('i');
       swatch.style.background = scoreColour(score, max);
-      items.push(el('span', {}, swatch, emojiOf(score)));
+      items.push(el('span', {}, swatch, el('span', { class: 'emoji', text: emojiOf(score) })));
     }
     items.push(el('span', {}, el('i', { class: 'line' }), 'CSAT'));
     $('trend-legend').replaceChildren(...items);
@@ -484,7 +489,9 @@
       $('min-group').textContent = '';
       return;
     }
-    $('min-group').textContent = `groups under ${breakdown.min_group_size} responses stay hidden`;
+    $('min-group').textContent = breakdown.min_group_size > 1
+      ? `groups under ${breakdown.min_group_size} responses stay hidden`
+      : '';
     if (breakdown.groups.length === 0) {
       root.replaceChildren(el('p', { class: 'empty', text: `No ${breakdown.by} in this range yet.` }));
       return;
@@ -658,14 +665,15 @@
       renderComments();
     }
     const tags = Object.entries(record.tags).map(([key, value]) => `${key} ${value}`).join(', ');
-    toast(`New response: ${emojiOf(record.score)} ${labelOf(record.score)}${tags ? ` · ${tags}` : ''}`);
+    toast(el('span', { class: 'emoji', text: emojiOf(record.score) }),
+      ` New response: ${labelOf(record.score)}${tags ? ` · ${tags}` : ''}`);
     refreshSoon();
   }
 
   let toastTimer = null;
-  function toast(message) {
+  function toast(...parts) {
     const node = $('toast');
-    node.textContent = message;
+    node.replaceChildren(...parts);
     node.hidden = false;
     clearTimeout(toastTimer);
     toastTimer = setTimeout(() => { node.hidden = true; }, 3500);
@@ -700,6 +708,10 @@
   }
 
   // ---- wiring ----
+
+  function plural(count, one, many) {
+    return `${number.format(count)} ${count === 1 ? one : many}`;
+  }
 
   function capitalise(text) {
     return text ? text[0].toUpperCase() + text.slice(1) : text;
