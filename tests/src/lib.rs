@@ -1,0 +1,519 @@
+//! The world the browser tests run in: the real collector binary serving the built widget, a
+//! host page on another origin with hostile CSS, and a fresh headless Chromium driven over
+//! WebDriver.
+//!
+//! One [`World`] per test, each with its own data directory, ports and browser profile; the
+//! tests take turns (a global lock), since two Chromiums and two collectors on two cores make
+//! timing-dependent assertions flaky.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::elements::{Element, ElementRef};
+use fantoccini::{Client, ClientBuilder, Locator};
+use pulsetap_wire::{ResponseRecord, Summary};
+use serde_json::{Value, json};
+
+pub use fantoccini::key::Key;
+
+/// The survey every test rates.
+pub const SURVEY: &str = "support";
+/// The key that may read it.
+pub const READ_KEY: &str = "e2e-read-key";
+/// How long anything asynchronous (a mount, a delivery) may take before a test fails.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+type Pages = Arc<Mutex<HashMap<String, String>>>;
+
+/// Everything one test needs. Dropping it stops every process it started.
+pub struct World {
+    pub collector: Collector,
+    pub browser: Client,
+    host_port: u16,
+    pages: Pages,
+    chromedriver: Child,
+    dir: tempfile::TempDir,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl World {
+    /// Starts a collector on a fresh data directory, the host page server and a browser.
+    pub async fn new() -> World {
+        // An async lock: each test has its own runtime, and a failed test must not block the rest.
+        static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let turn = TURN.lock().await;
+        let dist = repo().join("widget/dist");
+        assert!(
+            dist.join("pulsetap.js").is_file(),
+            "{} has no built widget: run scripts/build-widget.sh first",
+            dist.display()
+        );
+        let binary = collector_binary();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+
+        let pages: Pages = Arc::default();
+        let host_port = serve_pages(Arc::clone(&pages));
+        let config = dir.path().join("pulsetap.toml");
+        std::fs::write(&config, collector_config(host_port)).expect("write the collector config");
+        let collector = Collector::start(binary, dir.path().join("data"), config, &dist);
+
+        let (chromedriver, driver_port) = start_chromedriver();
+        let browser = connect_browser(driver_port, &dir.path().join("chrome")).await;
+        World {
+            collector,
+            browser,
+            host_port,
+            pages,
+            chromedriver,
+            dir,
+            _turn: turn,
+        }
+    }
+
+    /// Serves a host page at `path` on the host origin and returns its URL. The page has
+    /// hostile CSS, records every error and unhandled rejection in `window.hostErrors`, and
+    /// ends with `body` (where `{collector}` stands for the collector's base URL).
+    pub fn page(&self, path: &str, body: &str) -> String {
+        let body = body.replace("{collector}", &self.collector.url(""));
+        let html = format!(
+            r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>A host page</title>
+<style>* {{ all: unset }} button {{ display: none }} body {{ display: block; padding: 24px; background: #eef0f3 }}</style>
+<script>
+  window.hostErrors = [];
+  addEventListener("error", (e) => hostErrors.push("error: " + e.message));
+  addEventListener("unhandledrejection", (e) => hostErrors.push("rejection: " + e.reason));
+</script>
+</head><body>
+<p>Thanks for chatting with us.</p>
+{body}
+</body></html>"#
+        );
+        self.pages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path.to_owned(), html);
+        format!("http://127.0.0.1:{}{path}", self.host_port)
+    }
+
+    /// The origin host pages are served from (allowed by the survey).
+    pub fn host_origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.host_port)
+    }
+
+    /// Opens a page made by [`World::page`].
+    pub async fn visit(&self, path: &str, body: &str) {
+        let url = self.page(path, body);
+        self.browser.goto(&url).await.expect("the host page loads");
+    }
+
+    /// Runs `script` in the page and returns its result.
+    pub async fn js(&self, script: &str) -> Value {
+        self.browser
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("{script}: {e}"))
+    }
+
+    /// The element a script returns (`return <element>`), e.g. one inside a shadow root.
+    pub async fn element(&self, script: &str) -> Option<Element> {
+        element_ref(&self.js(script).await)
+            .map(|id| Element::from_element_id(self.browser.clone(), id))
+    }
+
+    /// Waits until `script` returns an element and returns it.
+    pub async fn wait_for_element(&self, what: &str, script: &str) -> Element {
+        let start = Instant::now();
+        loop {
+            if let Some(element) = self.element(script).await {
+                return element;
+            }
+            assert!(start.elapsed() < PATIENCE, "{what} never appeared");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The emoji radio labelled `label` in the widget whose host `host` selects (a CSS
+    /// selector evaluated in the host page), once the widget has rendered.
+    pub async fn emoji(&self, host: &str, label: &str) -> Element {
+        let script = format!(
+            "const h = {host}; return h && h.shadowRoot && h.shadowRoot.querySelector('[role=radio][aria-label={label:?}]');"
+        );
+        self.wait_for_element(&format!("the {label} emoji"), &script)
+            .await
+    }
+
+    /// Evaluates `expression` with `root` bound to the shadow root of the widget host `host`.
+    pub async fn in_widget(&self, host: &str, expression: &str) -> Value {
+        self.js(&format!(
+            "const root = ({host}).shadowRoot; return {expression};"
+        ))
+        .await
+    }
+
+    /// Waits until `check` holds for the collector's summary, and returns that summary.
+    pub async fn wait_for_summary(&self, what: &str, check: impl Fn(&Summary) -> bool) -> Summary {
+        let start = Instant::now();
+        loop {
+            let summary = self.collector.summary();
+            if summary.as_ref().is_some_and(&check) {
+                return summary.unwrap_or_else(|| unreachable!());
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "{what}; the last summary was {summary:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Presses and releases each key in turn, on whatever has the focus (WebDriver actions,
+    /// as a person at a keyboard would).
+    pub async fn press(&self, keys: &[Key]) {
+        let mut actions = KeyActions::new("keyboard".into());
+        for &key in keys {
+            actions = actions
+                .then(KeyAction::Down { value: key.into() })
+                .then(KeyAction::Up { value: key.into() });
+        }
+        self.browser
+            .perform_actions(actions)
+            .await
+            .expect("the keys are pressed");
+    }
+
+    /// Fails the test if the host page saw any error or unhandled rejection.
+    pub async fn assert_host_saw_no_error(&self) {
+        let errors = self.js("return window.hostErrors;").await;
+        assert_eq!(errors, json!([]), "the host page saw errors");
+    }
+
+    /// Saves a PNG of `element` (the whole viewport without one) to
+    /// `tests/artifacts/<name>.png`, for a person to look at, and returns its path.
+    pub async fn screenshot(&self, element: Option<&Element>, name: &str) -> PathBuf {
+        let png = match element {
+            Some(element) => element.screenshot().await,
+            None => self.browser.screenshot().await,
+        };
+        let png = png.expect("a screenshot");
+        let dir = repo().join("tests/artifacts");
+        std::fs::create_dir_all(&dir).expect("create tests/artifacts");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write the screenshot");
+        path
+    }
+
+    /// Where this test keeps its files (collector data, browser profile).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Closes the browser session; the processes stop when the world is dropped.
+    pub async fn close(self) {
+        let _ = self.browser.clone().close().await;
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        // chromedriver leads its own process group (see `start_chromedriver`), which holds the
+        // browser too: killing the group leaves no Chromium behind, even when a test failed
+        // before it could close its session.
+        let group = format!("-{}", self.chromedriver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.chromedriver.kill();
+        let _ = self.chromedriver.wait();
+    }
+}
+
+/// The collector binary running on its own data directory and port.
+pub struct Collector {
+    binary: PathBuf,
+    data: PathBuf,
+    config: PathBuf,
+    assets: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Collector {
+    fn start(binary: PathBuf, data: PathBuf, config: PathBuf, assets: &Path) -> Collector {
+        let mut collector = Collector {
+            binary,
+            data,
+            config,
+            assets: assets.to_owned(),
+            port: free_port(),
+            child: None,
+        };
+        collector.restart();
+        collector
+    }
+
+    /// `{base}{path}`, the base ending in `/`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{path}", self.port)
+    }
+
+    /// Kills the process (as a crash would: no shutdown).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the process again on the same port and data, and waits until it answers.
+    pub fn restart(&mut self) {
+        self.kill();
+        let listen = format!("127.0.0.1:{}", self.port);
+        let child = Command::new(&self.binary)
+            .arg("serve")
+            .args(["--listen", &listen])
+            .arg("--data")
+            .arg(&self.data)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--assets")
+            .arg(&self.assets)
+            // Quiet unless something goes wrong, or unless asked for more.
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", self.binary.display()));
+        self.child = Some(child);
+        let start = Instant::now();
+        while get(&self.url("healthz"), None).is_none() {
+            assert!(
+                start.elapsed() < PATIENCE,
+                "the collector did not start on {listen}"
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `GET /v1/surveys/support/summary`, or `None` when the collector does not answer.
+    pub fn summary(&self) -> Option<Summary> {
+        let body = get(
+            &self.url(&format!("v1/surveys/{SURVEY}/summary")),
+            Some(READ_KEY),
+        )?;
+        Some(serde_json::from_str(&body).unwrap_or_else(|e| panic!("a summary: {e}: {body}")))
+    }
+
+    /// Every stored response with its comment (`GET …/responses?format=ndjson`).
+    pub fn responses(&self) -> Vec<ResponseRecord> {
+        let url = self.url(&format!("v1/surveys/{SURVEY}/responses?format=ndjson"));
+        let body = get(&url, Some(READ_KEY)).expect("the export answers");
+        body.lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+            .collect()
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A GET that returns the body of a 2xx answer, `None` otherwise (or when nothing listens).
+fn get(url: &str, key: Option<&str>) -> Option<String> {
+    let mut request = ureq::get(url);
+    if let Some(key) = key {
+        request = request.header("Authorization", &format!("Bearer {key}"));
+    }
+    request.call().ok()?.body_mut().read_to_string().ok()
+}
+
+fn collector_config(host_port: u16) -> String {
+    format!(
+        r#"read_keys = ["{READ_KEY}"]
+
+[limits]
+# Arrow keys move the choice and record each step; the tests are one busy visitor.
+visitor_requests_per_second = 1000
+visitor_burst = 1000
+
+[[survey]]
+id = "{SURVEY}"
+question = "How did we do today?"
+labels = ["Awful", "Bad", "Okay", "Good", "Great"]
+follow_up = "Anything we could do better?"
+thank_you = "Thank you!"
+allowed_origins = ["http://127.0.0.1:{host_port}"]
+tags = ["agent", "channel"]
+secret = "e2e secret, long enough"
+min_group_size = 1
+"#
+    )
+}
+
+/// The workspace root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Builds the collector binary once per test run, into the target directory this test binary
+/// lives in (so `CARGO_TARGET_DIR` and `--release` are honoured), and returns its path.
+fn collector_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("the test binary's path");
+            // <target>/<profile>/deps/<test binary>
+            let profile_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("the test binary is in <target>/<profile>/deps");
+            let release = profile_dir
+                .file_name()
+                .is_some_and(|name| name == "release");
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.current_dir(repo()).args([
+                "build",
+                "-p",
+                "pulsetap-collector",
+                "--bin",
+                "collector",
+            ]);
+            if release {
+                build.arg("--release");
+            }
+            let status = build.status().expect("run cargo build for the collector");
+            assert!(status.success(), "cargo build -p pulsetap-collector failed");
+            profile_dir.join("collector")
+        })
+        .clone()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+/// A tiny static server for host pages, on its own origin (another port than the collector).
+fn serve_pages(pages: Pages) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the host page server");
+    let port = listener.local_addr().expect("its address").port();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let pages = Arc::clone(&pages);
+            thread::spawn(move || answer(stream, &pages));
+        }
+    });
+    port
+}
+
+fn answer(mut stream: TcpStream, pages: &Pages) {
+    let mut request_line = String::new();
+    let mut reader = BufReader::new(&mut stream);
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    // Drain the headers so the browser sees a well-behaved server.
+    let mut header = String::new();
+    while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+        header.clear();
+    }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let path = path.split('?').next().unwrap_or(path);
+    let page = pages
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(path)
+        .cloned();
+    let (status, body) = match page {
+        Some(html) => ("200 OK", html),
+        None => ("404 Not Found", String::from("not found")),
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\ncontent-type: text/html; charset=utf-8\r\ncache-control: no-store\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+fn start_chromedriver() -> (Child, u16) {
+    let port = free_port();
+    let binary = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let child = Command::new(&binary)
+        .arg(format!("--port={port}"))
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("start {binary} (install chromium-driver, or set CHROMEDRIVER): {e}")
+        });
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < PATIENCE, "chromedriver did not start");
+        thread::sleep(Duration::from_millis(50));
+    }
+    (child, port)
+}
+
+async fn connect_browser(driver_port: u16, profile: &Path) -> Client {
+    let chrome = std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let args = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        "--hide-scrollbars",
+        "--window-size=1000,800",
+        "--force-device-scale-factor=1",
+    ]
+    .map(String::from)
+    .into_iter()
+    .chain([format!("--user-data-dir={}", profile.display())])
+    .collect::<Vec<_>>();
+    let capabilities = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": { "binary": chrome, "args": args },
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("a WebDriver session with headless Chromium")
+}
+
+/// The WebDriver reference in a script's result, if it returned an element.
+fn element_ref(value: &Value) -> Option<ElementRef> {
+    const KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+    value
+        .get(KEY)?
+        .as_str()
+        .map(|id| ElementRef::from(id.to_owned()))
+}
+
+/// A CSS locator, re-exported for tests that look up light-DOM elements.
+pub fn css(selector: &str) -> Locator<'_> {
+    Locator::Css(selector)
+}

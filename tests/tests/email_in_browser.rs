@@ -1,0 +1,161 @@
+//! An email rating link as a customer follows it: the collector's landing page in headless
+//! Chromium, with the real widget, against the real collector (CONTRACT §4). Run
+//! `scripts/build-widget.sh` first.
+
+use std::time::Instant;
+
+use pulsetap_e2e::{PATIENCE, READ_KEY, World};
+use serde_json::Value;
+
+/// The widget's host element on the landing page, as a JS expression.
+const HOST: &str = "document.querySelector('[data-pulsetap]')";
+
+fn count(summary: &pulsetap_wire::Summary, score: &str) -> u64 {
+    summary.figures.counts.get(score).copied().unwrap_or(0)
+}
+
+/// The five links of one email, as a helpdesk fetches them from the email endpoint.
+fn email_links(world: &World, interaction: &str, tags: &str) -> Vec<String> {
+    let url = world.collector.url(&format!(
+        "v1/surveys/support/email?format=json&interaction={interaction}&tags={tags}"
+    ));
+    let body = ureq::get(&url)
+        .header("Authorization", &format!("Bearer {READ_KEY}"))
+        .call()
+        .expect("the email endpoint answers")
+        .body_mut()
+        .read_to_string()
+        .expect("a body");
+    let email: Value = serde_json::from_str(&body).expect("email links as JSON");
+    email["links"]
+        .as_array()
+        .expect("a list of links")
+        .iter()
+        .map(|link| link["url"].as_str().expect("a link URL").to_owned())
+        .collect()
+}
+
+/// The label of the emoji the widget shows as chosen.
+async fn chosen(world: &World) -> Value {
+    world
+        .in_widget(
+            HOST,
+            "root.querySelector('[aria-checked=true]')?.getAttribute('aria-label')",
+        )
+        .await
+}
+
+#[tokio::test]
+async fn an_email_link_is_confirmed_by_its_page_takes_a_comment_and_another_emoji_changes_the_answer()
+ {
+    let world = World::new().await;
+    let links = email_links(&world, "T-4242", "agent=alice");
+    assert_eq!(links.len(), 5);
+
+    // The customer clicks 🙁 in the email: the page opens with it chosen and records it.
+    world
+        .browser
+        .goto(&links[1])
+        .await
+        .expect("the landing page loads");
+    world.emoji(HOST, "Bad").await;
+    assert_eq!(chosen(&world).await, "Bad");
+    let summary = world
+        .wait_for_summary("the landing page confirms the click", |s| {
+            count(s, "2") == 1
+        })
+        .await;
+    assert_eq!(summary.figures.responses, 1);
+    assert_eq!(summary.figures.unconfirmed_clicks, 1);
+    let follow_up = world
+        .in_widget(HOST, "root.querySelector('textarea').offsetHeight > 0")
+        .await;
+    assert_eq!(follow_up, true, "the follow-up comment is open");
+    let fallback = world
+        .js("return document.querySelector('form').getClientRects().length")
+        .await;
+    assert_eq!(
+        fallback, 0,
+        "the no-widget form stays hidden when the widget runs"
+    );
+
+    // A comment, sent from the widget on the landing page.
+    let area = world
+        .wait_for_element(
+            "the comment box",
+            &format!("return ({HOST}).shadowRoot.querySelector('textarea')"),
+        )
+        .await;
+    area.send_keys("The reply came fast").await.expect("typing");
+    world
+        .element(&format!(
+            "return ({HOST}).shadowRoot.querySelector('.send')"
+        ))
+        .await
+        .expect("a send button")
+        .click()
+        .await
+        .expect("send");
+    let start = Instant::now();
+    while world
+        .collector
+        .responses()
+        .first()
+        .and_then(|r| r.comment.clone())
+        .as_deref()
+        != Some("The reply came fast")
+    {
+        assert!(start.elapsed() < PATIENCE, "the comment never landed");
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+
+    // Back in the email, the customer clicks 😍 instead: a new page changes the same answer.
+    world
+        .browser
+        .goto(&links[4])
+        .await
+        .expect("the second landing page loads");
+    world.emoji(HOST, "Great").await;
+    assert_eq!(chosen(&world).await, "Great");
+    let summary = world
+        .wait_for_summary("the answer moves from 2 to 5", |s| count(s, "5") == 1)
+        .await;
+    assert_eq!(summary.figures.responses, 1, "one email, one response");
+    assert_eq!(count(&summary, "2"), 0);
+    assert_eq!(summary.figures.unconfirmed_clicks, 2);
+
+    let responses = world.collector.responses();
+    assert_eq!(responses.len(), 1);
+    let response = &responses[0];
+    assert_eq!(response.interaction.as_deref(), Some("T-4242"));
+    assert_eq!(
+        response.tags.get("agent").map(String::as_str),
+        Some("alice")
+    );
+    assert_eq!(response.comment.as_deref(), Some("The reply came fast"));
+    let history: Vec<u8> = response.history.iter().map(|change| change.score).collect();
+    assert_eq!(history, [2, 5]);
+    world.close().await;
+}
+
+#[tokio::test]
+async fn an_edited_email_link_shows_a_friendly_page_and_records_nothing_in_the_browser() {
+    let world = World::new().await;
+    let links = email_links(&world, "T-5151", "agent=alice");
+    let edited = links[4].replace("agent=alice", "agent=bob");
+
+    world.browser.goto(&edited).await.expect("the page loads");
+    let heading = world
+        .js("return document.querySelector('h1').textContent")
+        .await;
+    assert_eq!(heading, "This link doesn't look right");
+    let widgets = world
+        .js("return document.querySelectorAll('[data-pulsetap]').length")
+        .await;
+    assert_eq!(widgets, 0);
+    let summary = world.collector.summary().expect("a summary");
+    assert_eq!(summary.figures.responses, 0);
+    assert_eq!(summary.figures.unconfirmed_clicks, 0);
+    assert!(world.collector.responses().is_empty());
+    world.close().await;
+}

@@ -1,0 +1,210 @@
+/*
+ * Pulsetap loader, served by the collector at /pulsetap.js (CONTRACT §1).
+ *
+ *   <script async src="https://feedback.example.com/pulsetap.js" data-survey="support"></script>
+ *   <div data-pulsetap="support" data-interaction="chat-8842" data-tags="agent=alice"></div>
+ *
+ * To call the API before this async script has run, paste this stub first; the calls it queues
+ * are replayed once the loader runs:
+ *
+ *   window.pulsetap = window.pulsetap || {q: [],
+ *     open: function (o) { this.q.push(["open", o]) },
+ *     mount: function (e, o) { this.q.push(["mount", e, o]) }};
+ *
+ *   pulsetap.open({survey: "support", interaction: "chat-8842", sig: "…", tags: {agent: "alice"}});
+ *   pulsetap.mount(element, {survey: "support", score: 5});
+ *
+ * The widget itself (wasm, a Leptos component) draws the card and builds every request body
+ * from the wire types; this file is its platform layer: it finds the widgets, fetches their
+ * configuration, and delivers what the widget sends through a persistent outbox. Keeping the
+ * network and storage code here (a few hundred bytes of JS) instead of in the wasm keeps the
+ * widget inside its size budget, and lets a reload deliver a stranded rating without
+ * downloading the widget at all.
+ *
+ * Good guest rules: the only global is `window.pulsetap`; nothing here throws into the page;
+ * no cookies; with `localStorage.pulsetap_ignore` set it touches neither network nor DOM.
+ * scripts/build-widget.sh replaces the two asset names below with content-hashed ones.
+ */
+(() => {
+  const GLUE = "assets/pulsetap.js";
+  const WASM = "assets/pulsetap_bg.wasm";
+  // localStorage keys: a message waiting for delivery, and a rated interaction's response_id.
+  const OUTBOX = "pulsetap_outbox:";
+  const RID = "pulsetap_rid:";
+  const KEYS = ["interaction", "sig", "tags", "lang", "theme", "score"];
+
+  const w = window;
+  const d = document;
+  const stub = w.pulsetap;
+  const queue = (stub && stub.q) || [];
+  const api = (w.pulsetap = {open() {}, mount() {}});
+  const warn = (e) => {
+    try {
+      console.warn("pulsetap:", e);
+    } catch (_) {}
+  };
+  // Storage can be missing or throw (disabled, sandboxed, full); every access is guarded.
+  let store;
+  try {
+    store = localStorage;
+  } catch (_) {}
+  const stored = (key, value) => {
+    try {
+      return value === undefined ? store.getItem(key) : value === null ? store.removeItem(key) : store.setItem(key, value);
+    } catch (_) {}
+  };
+  if (stored("pulsetap_ignore") != null) return;
+
+  // The collector is wherever this script came from; everything else is relative to it.
+  const script = d.currentScript || d.querySelector("script[src*='pulsetap.js']");
+  if (!script) return;
+  const base = new URL("./", script.src).href;
+  const defaults = script.dataset;
+  const cors = {mode: "cors", credentials: "omit"};
+  let module;
+  let floating;
+  let started;
+  let sending;
+
+  // --- outbox: every POST waits here (and in localStorage) until the collector has it ------
+  // One entry per kind and response_id, so a newer tap replaces an undelivered older one and
+  // the collector, which counts a response_id once, never sees a rating twice.
+  const pending = {};
+  try {
+    for (const key of Object.keys(store)) if (key.startsWith(OUTBOX)) pending[key] = stored(key);
+  } catch (_) {}
+
+  const deliver = async () => {
+    if (sending) return;
+    sending = 1;
+    for (let delay = 1e3, key; (key = Object.keys(pending)[0]); ) {
+      const value = pending[key];
+      const at = value.indexOf("\n");
+      let status = 0;
+      try {
+        status = (
+          await fetch(base + value.slice(0, at), {
+            ...cors,
+            method: "POST",
+            headers: {"content-type": "application/json"},
+            body: value.slice(at + 1),
+          })
+        ).status;
+      } catch (_) {}
+      // Any answer but an outage (no answer, 5xx) or a rate limit (429) settles the message:
+      // a 4xx will not change by being sent again.
+      if (status > 199 && status < 500 && status != 429) {
+        if (status > 299) warn(status);
+        if (pending[key] == value) {
+          delete pending[key];
+          if (stored(key) == value) stored(key, null);
+        }
+        delay = 1e3;
+      } else {
+        await new Promise((wake) => setTimeout(wake, delay));
+        delay = Math.min(delay * 2, 3e4);
+      }
+    }
+    sending = 0;
+  };
+  const flush = () => deliver().catch(warn);
+  // What the widget calls: `key` names the message, `path` is under the collector.
+  const send = (key, path, body) => {
+    key = OUTBOX + key;
+    stored(key, (pending[key] = path + "\n" + body));
+    flush();
+  };
+
+  // --- identity: one response_id per shown widget, kept per interaction across reloads ---
+  const uuid = () =>
+    crypto.randomUUID
+      ? crypto.randomUUID()
+      : "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) =>
+          (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16),
+        );
+  const responseId = (o) => {
+    const key = o.interaction && RID + o.survey + "\n" + o.interaction;
+    let id = key && stored(key);
+    if (!id) {
+      id = uuid();
+      if (key) stored(key, id);
+    }
+    return id;
+  };
+
+  // --- mounting ------------------------------------------------------------------------------
+  // The wasm is fetched alongside the glue, and the glue compiles it while it streams in
+  // (WebAssembly.instantiateStreaming).
+  const load = () =>
+    (module ||= import(base + GLUE).then((glue) =>
+      glue.default({module_or_path: fetch(base + WASM, cors)}).then(() => glue),
+    ));
+
+  // Precedence: explicit options, then the element's data-*, then the script tag's data-*.
+  const options = (el, o, survey, extra) => {
+    o = o || {};
+    const data = (el && el.dataset) || {};
+    const merged = {
+      survey: String(o.survey || survey || defaults.survey || ""),
+      dir: ((el && el.closest("[dir]")) || d.documentElement).dir,
+    };
+    for (const key of KEYS) {
+      let value = o[key] != null ? o[key] : data[key] != null ? data[key] : defaults[key];
+      if (key == "tags" && value && typeof value == "object") {
+        value = Object.entries(value)
+          .map((pair) => pair.join("="))
+          .join(",");
+      }
+      if (value != null) merged[key] = String(value);
+    }
+    merged.response_id = responseId(merged);
+    return Object.assign(merged, extra);
+  };
+
+  const show = (host, o) => {
+    const config = fetch(base + "v1/surveys/" + encodeURIComponent(o.survey) + "/widget", cors).then(
+      (r) => (r.ok ? r.json() : Promise.reject(r.status)),
+    );
+    Promise.all([load(), config])
+      .then(([glue, c]) => host.isConnected && glue.mount(host, o, c, send))
+      .catch(warn);
+  };
+
+  const mount = (el, o) => {
+    if (el && el.nodeType == 1) show(el, options(el, o, el.dataset.pulsetap));
+  };
+
+  const open = (o, closed) => {
+    if (floating) floating.remove();
+    d.body.appendChild((floating = d.createElement("div")));
+    show(floating, options(null, o, "", {floating: 1, open: !closed}));
+  };
+
+  // Calls made before start() wait in the queue, as do the stub's.
+  const later = (f) => (...args) => {
+    try {
+      started ? f(...args) : queue.push(() => f(...args));
+    } catch (e) {
+      warn(e);
+    }
+  };
+  api.open = later((o) => open(o));
+  api.mount = later(mount);
+
+  const start = () => {
+    try {
+      started = 1;
+      // A rating an earlier visit could not deliver goes out now, widget or not.
+      flush();
+      const inline = d.querySelectorAll("[data-pulsetap]");
+      inline.forEach((el) => mount(el));
+      if (!inline.length && defaults.survey) open({}, 1);
+      for (const call of queue.splice(0)) {
+        typeof call == "function" ? call() : api[call[0]] && api[call[0]](call[1], call[2]);
+      }
+    } catch (e) {
+      warn(e);
+    }
+  };
+  d.readyState == "loading" ? d.addEventListener("DOMContentLoaded", start) : start();
+})();

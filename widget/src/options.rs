@@ -1,0 +1,90 @@
+//! The options of one mount, as the loader hands them over.
+
+use js_sys::Reflect;
+use pulsetap_wire::Tags;
+use wasm_bindgen::JsValue;
+
+/// What one widget shows and sends.
+///
+/// The loader merges the script tag's `data-*` defaults, the element's `data-*` attributes and
+/// the options of `pulsetap.mount`/`pulsetap.open` into one plain object of strings, so the
+/// precedence rules live in one place (the loader) and this side only reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    pub survey: String,
+    /// Made by the loader: a fresh UUID, or the one remembered for a rated interaction.
+    pub response_id: String,
+    pub interaction: Option<String>,
+    pub sig: Option<String>,
+    /// `key=value,…`, parsed by [`parse_tags`] where a body needs it.
+    pub tags: String,
+    pub lang: Option<String>,
+    /// `light`, `dark` or `auto`; `None` defers to the survey's configured theme.
+    pub theme: Option<String>,
+    pub rtl: bool,
+    /// A score chosen before the widget appeared (an email link): recorded as soon as shown.
+    pub score: Option<u8>,
+    /// A corner tab that opens the card, instead of a card inline in the page.
+    pub floating: bool,
+    /// Whether a floating widget starts with its card open (`pulsetap.open`).
+    pub open: bool,
+}
+
+impl Options {
+    /// Reads the loader's object; `None` without a survey or a response id, since such a
+    /// widget could record nothing.
+    pub fn from_js(object: &JsValue) -> Option<Self> {
+        let text = |key: &str| {
+            Reflect::get(object, &JsValue::from_str(key))
+                .ok()
+                .and_then(|v| v.as_string())
+                .filter(|v| !v.is_empty())
+        };
+        let flag =
+            |key: &str| Reflect::get(object, &JsValue::from_str(key)).is_ok_and(|v| v.is_truthy());
+        Some(Self {
+            survey: text("survey")?,
+            response_id: text("response_id")?,
+            interaction: text("interaction"),
+            sig: text("sig"),
+            tags: text("tags").unwrap_or_default(),
+            lang: text("lang"),
+            theme: text("theme"),
+            rtl: text("dir").is_some_and(|d| d.eq_ignore_ascii_case("rtl")),
+            score: text("score").and_then(|s| s.trim().parse().ok()),
+            floating: flag("floating"),
+            open: flag("open"),
+        })
+    }
+}
+
+/// Parses `data-tags` (`key=value,key2=value2`); pairs without a key are dropped rather than
+/// sent, since the collector would refuse the whole rating over one bad tag.
+pub fn parse_tags(text: &str) -> Tags {
+    let mut tags = Tags::new();
+    // A loop of inserts rather than `collect()`: collecting into a BTreeMap links a sort.
+    for (key, value) in text.split(',').filter_map(|pair| pair.split_once('=')) {
+        let key = key.trim();
+        if !key.is_empty() {
+            tags.insert(key.to_owned(), value.trim().to_owned());
+        }
+    }
+    tags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_parse_into_sorted_pairs_and_skip_pairs_without_a_key() {
+        let tags = parse_tags(" channel=chat, agent = alice ,=x,novalue,");
+        let pairs: Vec<_> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(pairs, [("agent", "alice"), ("channel", "chat")]);
+    }
+
+    #[test]
+    fn an_empty_tag_attribute_gives_no_tags() {
+        assert!(parse_tags("").is_empty());
+    }
+}
