@@ -44,10 +44,13 @@ pub fn load(path: &Path) -> Result<Surveys, ConfigError> {
 /// Parses configuration text; an error carries the byte offset it is about.
 pub fn parse(text: &str) -> Result<Surveys, (usize, String)> {
     let file: ConfigFile = toml::from_str(text).map_err(|error| {
-        (
-            error.span().map_or(0, |span| span.start),
-            error.message().to_owned(),
-        )
+        // The TOML parser leaves the message empty for some inputs (a stray control
+        // character, found by fuzzing); the user still deserves to know what is wrong.
+        let message = match error.message().trim() {
+            "" => "this is not valid TOML (look for a stray or invisible character)".to_owned(),
+            message => message.to_owned(),
+        };
+        (error.span().map_or(0, |span| span.start), message)
     })?;
     let mut seen = HashSet::new();
     let mut surveys = Vec::with_capacity(file.survey.len());
@@ -416,6 +419,15 @@ mod tests {
                 .1
                 .contains("origin")
         );
+    }
+
+    #[test]
+    fn a_stray_control_character_is_reported_with_a_message() {
+        // Found by `scripts/fuzz.sh` (target `config`): the parser's own message was empty.
+        let crash = include_bytes!("../../fuzz/corpus/config/regression-empty-message.toml");
+        let (line, message) = error_of(std::str::from_utf8(crash).unwrap());
+        assert_eq!(line, 1);
+        assert!(!message.is_empty());
     }
 
     #[test]

@@ -57,8 +57,14 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let Some(secret) = surveys.get("support").and_then(|survey| survey.secret.clone()) else {
-        eprintln!("error: {} has no `support` survey with a secret", args.config.display());
+    let Some(secret) = surveys
+        .get("support")
+        .and_then(|survey| survey.secret.clone())
+    else {
+        eprintln!(
+            "error: {} has no `support` survey with a secret",
+            args.config.display()
+        );
         return std::process::ExitCode::FAILURE;
     };
     let shop = Shop {
@@ -75,7 +81,10 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    println!("demo shop listening on http://{}", listener.local_addr().expect("bound"));
+    println!(
+        "demo shop listening on http://{}",
+        listener.local_addr().expect("bound")
+    );
     let served = axum::serve(listener, app(shop)).with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;
     });
@@ -90,11 +99,21 @@ async fn main() -> std::process::ExitCode {
 
 fn app(shop: Shop) -> Router {
     Router::new()
-        .route("/", get(|State(shop): State<Shop>| async move { page(&shop, "Home", include_str!("../pages/index.html"), &[]) }))
+        .route(
+            "/",
+            get(|State(shop): State<Shop>| async move {
+                page(&shop, "Home", include_str!("../pages/index.html"), &[])
+            }),
+        )
         .route(
             "/help/descaling",
             get(|State(shop): State<Shop>| async move {
-                page(&shop, "How to descale your kettle", include_str!("../pages/help.html"), &[])
+                page(
+                    &shop,
+                    "How to descale your kettle",
+                    include_str!("../pages/help.html"),
+                    &[],
+                )
             }),
         )
         .route("/chat", get(chat))
@@ -102,13 +121,28 @@ fn app(shop: Shop) -> Router {
         .route(
             "/install",
             get(|State(shop): State<Shop>| async move {
-                page(&shop, "Add Pulsetap to your site", include_str!("../pages/install.html"), &[])
+                page(
+                    &shop,
+                    "Add Pulsetap to your site",
+                    include_str!("../pages/install.html"),
+                    &[],
+                )
             }),
         )
         .route("/alerts", get(alerts))
         .route("/hooks/pulsetap-alert", post(receive_alert))
-        .route("/static/site.css", get(|| async { static_file("text/css", include_str!("../pages/site.css")) }))
-        .route("/static/chat.js", get(|| async { static_file("text/javascript", include_str!("../pages/chat.js")) }))
+        .route(
+            "/favicon.ico",
+            get(|| async { static_file("image/svg+xml", include_str!("../pages/favicon.svg")) }),
+        )
+        .route(
+            "/static/site.css",
+            get(|| async { static_file("text/css", include_str!("../pages/site.css")) }),
+        )
+        .route(
+            "/static/chat.js",
+            get(|| async { static_file("text/javascript", include_str!("../pages/chat.js")) }),
+        )
         .with_state(shop)
 }
 
@@ -116,9 +150,15 @@ fn app(shop: Shop) -> Router {
 /// `_HTML` (markup we made or the collector made for us).
 fn page(shop: &Shop, title: &str, content: &str, values: &[(&str, String)]) -> Response {
     let mut html = include_str!("../pages/layout.html").replacen("{{CONTENT_HTML}}", content, 1);
-    html = html.replace("{{COLLECTOR}}", &escape(&shop.collector)).replace("{{TITLE}}", &escape(title));
+    html = html
+        .replace("{{COLLECTOR}}", &escape(&shop.collector))
+        .replace("{{TITLE}}", &escape(title));
     for (name, value) in values {
-        let filled = if name.ends_with("_HTML") { value.clone() } else { escape(value) };
+        let filled = if name.ends_with("_HTML") {
+            value.clone()
+        } else {
+            escape(value)
+        };
         html = html.replace(&format!("{{{{{name}}}}}"), &filled);
     }
     let mut response = Html(html).into_response();
@@ -129,7 +169,9 @@ fn page(shop: &Shop, title: &str, content: &str, values: &[(&str, String)]) -> R
         c = shop.collector
     );
     if let Ok(value) = HeaderValue::from_str(&csp) {
-        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
     }
     response
 }
@@ -138,34 +180,61 @@ fn page(shop: &Shop, title: &str, content: &str, values: &[(&str, String)]) -> R
 /// the rating can't be moved to another chat or agent.
 async fn chat(State(shop): State<Shop>) -> Response {
     let interaction = format!("chat-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let tags: BTreeMap<String, String> =
-        [("agent".to_owned(), "maya".to_owned()), ("channel".to_owned(), "chat".to_owned())].into();
-    let sig = shop.secret.sign_interaction("support", Some(&interaction), &tags);
-    page(&shop, "Support chat", include_str!("../pages/chat.html"), &[("INTERACTION", interaction), ("SIG", sig)])
+    let tags: BTreeMap<String, String> = [
+        ("agent".to_owned(), "maya".to_owned()),
+        ("channel".to_owned(), "chat".to_owned()),
+    ]
+    .into();
+    let sig = shop
+        .secret
+        .sign_interaction("support", Some(&interaction), &tags);
+    page(
+        &shop,
+        "Support chat",
+        include_str!("../pages/chat.html"),
+        &[("INTERACTION", interaction), ("SIG", sig)],
+    )
 }
 
 /// A support email as the customer receives it, with the collector's emoji snippet at the end.
 async fn email(State(shop): State<Shop>) -> Response {
     let ticket = format!("ticket-{}", 1000 + uuid::Uuid::new_v4().as_u128() % 9000);
-    let url = format!("{}/v1/surveys/support/email?interaction={ticket}&tags=agent=sam,channel=email", shop.collector);
+    let url = format!(
+        "{}/v1/surveys/support/email?interaction={ticket}&tags=agent=sam,channel=email",
+        shop.collector
+    );
     let snippet = match shop.http.get(&url).bearer_auth(&shop.read_key).send().await {
         Ok(response) if response.status().is_success() => response.text().await.unwrap_or_default(),
         Ok(response) => format!("<p>The collector answered {} for the email snippet.</p>", response.status()),
         Err(_) => "<p>The collector is not running: start the demo with <code>./scripts/demo.sh</code>.</p>".to_owned(),
     };
-    page(&shop, "Support email", include_str!("../pages/email.html"), &[("TICKET", ticket), ("SNIPPET_HTML", snippet)])
+    page(
+        &shop,
+        "Support email",
+        include_str!("../pages/email.html"),
+        &[("TICKET", ticket), ("SNIPPET_HTML", snippet)],
+    )
 }
 
 async fn receive_alert(State(shop): State<Shop>, body: String) -> StatusCode {
-    let Ok(alert) = serde_json::from_str::<serde_json::Value>(&body) else { return StatusCode::BAD_REQUEST };
-    let mut alerts = shop.alerts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Ok(alert) = serde_json::from_str::<serde_json::Value>(&body) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let mut alerts = shop
+        .alerts
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     alerts.push_front(alert);
     alerts.truncate(50);
     StatusCode::NO_CONTENT
 }
 
 async fn alerts(State(shop): State<Shop>) -> Response {
-    let alerts = shop.alerts.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    let alerts = shop
+        .alerts
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
     let items: String = if alerts.is_empty() {
         "<li class=\"empty\">No unhappy customer yet. Rate the chat 😠 or 🙁 and this page shows it within seconds.</li>".into()
     } else {
@@ -177,11 +246,23 @@ async fn alerts(State(shop): State<Shop>) -> Response {
             })
             .collect()
     };
-    page(&shop, "Team inbox", include_str!("../pages/alerts.html"), &[("ALERTS_HTML", items)])
+    page(
+        &shop,
+        "Team inbox",
+        include_str!("../pages/alerts.html"),
+        &[("ALERTS_HTML", items)],
+    )
 }
 
 fn static_file(content_type: &'static str, body: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 fn escape(text: &str) -> String {

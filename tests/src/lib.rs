@@ -36,10 +36,9 @@ type Pages = Arc<Mutex<HashMap<String, String>>>;
 /// Everything one test needs. Dropping it stops every process it started.
 pub struct World {
     pub collector: Collector,
-    pub browser: Client,
+    pub browser: Browser,
     host_port: u16,
     pages: Pages,
-    chromedriver: Child,
     dir: tempfile::TempDir,
     _turn: tokio::sync::MutexGuard<'static, ()>,
 }
@@ -65,14 +64,12 @@ impl World {
         std::fs::write(&config, collector_config(host_port)).expect("write the collector config");
         let collector = Collector::start(binary, dir.path().join("data"), config, &dist);
 
-        let (chromedriver, driver_port) = start_chromedriver();
-        let browser = connect_browser(driver_port, &dir.path().join("chrome")).await;
+        let browser = Browser::start(dir.path().join("chrome")).await;
         World {
             collector,
             browser,
             host_port,
             pages,
-            chromedriver,
             dir,
             _turn: turn,
         }
@@ -117,38 +114,23 @@ impl World {
 
     /// Runs `script` in the page and returns its result.
     pub async fn js(&self, script: &str) -> Value {
-        self.browser
-            .execute(script, vec![])
-            .await
-            .unwrap_or_else(|e| panic!("{script}: {e}"))
+        self.browser.js(script).await
     }
 
     /// The element a script returns (`return <element>`), e.g. one inside a shadow root.
     pub async fn element(&self, script: &str) -> Option<Element> {
-        element_ref(&self.js(script).await)
-            .map(|id| Element::from_element_id(self.browser.clone(), id))
+        self.browser.element(script).await
     }
 
     /// Waits until `script` returns an element and returns it.
     pub async fn wait_for_element(&self, what: &str, script: &str) -> Element {
-        let start = Instant::now();
-        loop {
-            if let Some(element) = self.element(script).await {
-                return element;
-            }
-            assert!(start.elapsed() < PATIENCE, "{what} never appeared");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.browser.wait_for_element(what, script).await
     }
 
     /// The emoji radio labelled `label` in the widget whose host `host` selects (a CSS
     /// selector evaluated in the host page), once the widget has rendered.
     pub async fn emoji(&self, host: &str, label: &str) -> Element {
-        let script = format!(
-            "const h = {host}; return h && h.shadowRoot && h.shadowRoot.querySelector('[role=radio][aria-label={label:?}]');"
-        );
-        self.wait_for_element(&format!("the {label} emoji"), &script)
-            .await
+        self.browser.emoji(host, label).await
     }
 
     /// Evaluates `expression` with `root` bound to the shadow root of the widget host `host`.
@@ -218,11 +200,105 @@ impl World {
 
     /// Closes the browser session; the processes stop when the world is dropped.
     pub async fn close(self) {
-        let _ = self.browser.clone().close().await;
+        let _ = self.browser.client.clone().close().await;
     }
 }
 
-impl Drop for World {
+/// A headless Chromium session and the chromedriver that runs it. Derefs to the WebDriver
+/// client; dropping it stops both.
+pub struct Browser {
+    pub client: Client,
+    chromedriver: Child,
+}
+
+impl Browser {
+    /// Starts chromedriver and a fresh headless Chromium with its profile in `profile`.
+    pub async fn start(profile: PathBuf) -> Browser {
+        let (chromedriver, driver_port) = start_chromedriver();
+        let client = connect_browser(driver_port, &profile).await;
+        Browser {
+            client,
+            chromedriver,
+        }
+    }
+
+    /// Runs `script` in the page and returns its result.
+    pub async fn js(&self, script: &str) -> Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("{script}: {e}"))
+    }
+
+    /// The element a script returns (`return <element>`), e.g. one inside a shadow root.
+    pub async fn element(&self, script: &str) -> Option<Element> {
+        element_ref(&self.js(script).await)
+            .map(|id| Element::from_element_id(self.client.clone(), id))
+    }
+
+    /// Waits until `script` returns an element and returns it.
+    pub async fn wait_for_element(&self, what: &str, script: &str) -> Element {
+        let start = Instant::now();
+        loop {
+            if let Some(element) = self.element(script).await {
+                return element;
+            }
+            assert!(start.elapsed() < PATIENCE, "{what} never appeared");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The emoji radio labelled `label` in the widget whose host `host` selects (a CSS
+    /// selector evaluated in the host page), once the widget has rendered.
+    pub async fn emoji(&self, host: &str, label: &str) -> Element {
+        let script = format!(
+            "const h = {host}; return h && h.shadowRoot && h.shadowRoot.querySelector('[role=radio][aria-label={label:?}]');"
+        );
+        self.wait_for_element(&format!("the {label} emoji"), &script)
+            .await
+    }
+
+    /// What the browser logged at error level since the last call: script errors, failed
+    /// loads, content-security-policy violations, from the page and from the widget alike.
+    pub async fn console_errors(&self) -> Vec<String> {
+        /// chromedriver's log endpoint, which fantoccini has no method for.
+        #[derive(Debug)]
+        struct BrowserLog;
+        impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+            fn endpoint(
+                &self,
+                base: &url::Url,
+                session: Option<&str>,
+            ) -> Result<url::Url, url::ParseError> {
+                base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+            }
+            fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+                (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+            }
+        }
+        let log = self
+            .client
+            .issue_cmd(BrowserLog)
+            .await
+            .expect("chromedriver returns the browser log");
+        log.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+impl std::ops::Deref for Browser {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Drop for Browser {
     fn drop(&mut self) {
         // chromedriver leads its own process group (see `start_chromedriver`), which holds the
         // browser too: killing the group leaves no Chromium behind, even when a test failed
@@ -493,6 +569,7 @@ async fn connect_browser(driver_port: u16, profile: &Path) -> Client {
     let capabilities = json!({
         "browserName": "chrome",
         "goog:chromeOptions": { "binary": chrome, "args": args },
+        "goog:loggingPrefs": { "browser": "ALL" },
     });
     let serde_json::Value::Object(capabilities) = capabilities else {
         unreachable!()

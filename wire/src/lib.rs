@@ -169,13 +169,64 @@ pub struct Breakdown {
 
 /// One tag value of a breakdown. A group smaller than `min_group_size` carries no figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Group {
     pub value: String,
     /// `true` when the group is too small to report without singling out a customer.
     pub too_few: bool,
     #[serde(default, skip_serializing_if = "Option::is_none", flatten)]
     pub figures: Option<Figures>,
+}
+
+/// Written by hand: derived, the flattened `Option<Figures>` would read "null or figures" and
+/// no group (an object) would match. What travels is the value and `too_few`, plus every field
+/// of `Figures` unless `too_few` is true.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Group {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::Type;
+        use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Ref};
+        let group = ObjectBuilder::new()
+            .property("value", ObjectBuilder::new().schema_type(Type::String))
+            .required("value")
+            .property(
+                "too_few",
+                ObjectBuilder::new().schema_type(Type::Boolean).description(Some(
+                    "`true` when the group is too small to report without singling out a customer",
+                )),
+            )
+            .required("too_few");
+        let too_few = ObjectBuilder::new().property(
+            "too_few",
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .enum_values(Some([true])),
+        );
+        AllOfBuilder::new()
+            .item(group)
+            .item(
+                AnyOfBuilder::new()
+                    .item(Ref::from_schema_name("Figures"))
+                    .item(too_few),
+            )
+            .description(Some(
+                "One tag value of a breakdown. A group smaller than `min_group_size` carries no figures.",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Group {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("Figures".into(), Figures::schema()));
+        <Figures as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 /// One stored response as exports and the live feed show it.

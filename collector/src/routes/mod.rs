@@ -74,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .merge(email::routes())
         .route("/healthz", get(ops::healthz))
+        .route("/favicon.ico", get(ops::favicon))
         .route("/metrics", get(ops::metrics))
         .fallback(|| async { ApiError::NotFound })
         // Responses echo what customers typed (comments, tags); a browser must never sniff one

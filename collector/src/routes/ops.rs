@@ -32,3 +32,15 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         state.metrics.render(),
     )
 }
+
+/// Browsers ask every origin for `/favicon.ico`; answering spares the dashboard and the email
+/// landing page a 404 in their console.
+pub async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("favicon.svg"),
+    )
+}

@@ -68,4 +68,16 @@ async fn the_openapi_document_describes_every_public_route_and_its_bodies() {
         document["components"]["securitySchemes"]["read_key"]["scheme"],
         "bearer"
     );
+
+    // A breakdown group carries figures unless it is too small to report.
+    let group = &schemas["Group"]["allOf"];
+    assert_eq!(
+        group[0]["required"],
+        serde_json::json!(["value", "too_few"])
+    );
+    assert_eq!(group[1]["anyOf"][0]["$ref"], "#/components/schemas/Figures");
+    assert_eq!(
+        group[1]["anyOf"][1]["properties"]["too_few"]["enum"],
+        serde_json::json!([true])
+    );
 }

@@ -660,6 +660,7 @@
 
   function onLiveResponse(record) {
     if (!state.survey || record.survey !== state.survey.id) return;
+    followToday();
     if (record.comment && record.comment.trim() && matchesFilters(record)) {
       addComment(record, true);
       renderComments();
@@ -668,6 +669,14 @@
     toast(el('span', { class: 'emoji', text: emojiOf(record.score) }),
       ` New response: ${labelOf(record.score)}${tags ? ` · ${tags}` : ''}`);
     refreshSoon();
+  }
+
+  /// A dashboard left open on "last 7 days" past midnight (UTC) moves on with the calendar, or
+  /// today's responses would fall outside its range.
+  function followToday() {
+    const preset = document.querySelector('.chip[aria-pressed="true"]');
+    const now = today();
+    if (preset && state.to !== now) setRange(daysBefore(now, Number(preset.dataset.days) - 1), now);
   }
 
   let toastTimer = null;
