@@ -78,7 +78,7 @@ async fn main() {
                 ]
                 .into_iter()
                 .collect(),
-                comment: (n % 10 == 0).then(|| "Kind and quick, thank you".to_string()),
+                comment: n.is_multiple_of(10).then(|| "Kind and quick, thank you".to_string()),
             };
             store
                 .record(&survey, &Rating::parse(body, &survey).unwrap(), at)

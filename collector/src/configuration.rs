@@ -352,9 +352,7 @@ mod tests {
     use super::*;
 
     fn error_of(text: &str) -> (usize, String) {
-        let (offset, message) = parse(text)
-            .err()
-            .expect("the configuration should be refused");
+        let (offset, message) = parse(text).expect_err("the configuration should be refused");
         (line_of(text, offset), message)
     }
 

@@ -261,32 +261,57 @@ impl Browser {
     /// What the browser logged at error level since the last call: script errors, failed
     /// loads, content-security-policy violations, from the page and from the widget alike.
     pub async fn console_errors(&self) -> Vec<String> {
-        /// chromedriver's log endpoint, which fantoccini has no method for.
-        #[derive(Debug)]
-        struct BrowserLog;
-        impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
-            fn endpoint(
-                &self,
-                base: &url::Url,
-                session: Option<&str>,
-            ) -> Result<url::Url, url::ParseError> {
-                base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
-            }
-            fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-                (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
-            }
-        }
         let log = self
-            .client
-            .issue_cmd(BrowserLog)
-            .await
-            .expect("chromedriver returns the browser log");
+            .chromedriver_command("se/log", json!({"type": "browser"}))
+            .await;
         log.as_array()
             .into_iter()
             .flatten()
             .filter(|entry| entry["level"] == "SEVERE")
             .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
             .collect()
+    }
+
+    /// Runs a Chrome DevTools Protocol command (e.g. `Network.clearBrowserCache`).
+    pub async fn devtools(&self, command: &str, params: Value) -> Value {
+        self.chromedriver_command(
+            "goog/cdp/execute",
+            json!({"cmd": command, "params": params}),
+        )
+        .await
+    }
+
+    /// A chromedriver extension endpoint of this session, which fantoccini has no method for.
+    async fn chromedriver_command(&self, path: &'static str, body: Value) -> Value {
+        #[derive(Debug)]
+        struct Extension {
+            path: &'static str,
+            body: String,
+        }
+        impl fantoccini::wd::WebDriverCompatibleCommand for Extension {
+            fn endpoint(
+                &self,
+                base: &url::Url,
+                session: Option<&str>,
+            ) -> Result<url::Url, url::ParseError> {
+                base.join(&format!(
+                    "session/{}/{}",
+                    session.unwrap_or_default(),
+                    self.path
+                ))
+            }
+            fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+                (http::Method::POST, Some(self.body.clone()))
+            }
+        }
+        let command = Extension {
+            path,
+            body: body.to_string(),
+        };
+        self.client
+            .issue_cmd(command)
+            .await
+            .unwrap_or_else(|e| panic!("chromedriver {path}: {e}"))
     }
 }
 

@@ -7,7 +7,7 @@
 
 use crate::state::AppState;
 use axum::Router;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use std::path::Path;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -42,5 +42,11 @@ pub fn routes(assets: Option<&Path>) -> Router<AppState> {
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=31536000, immutable"),
         ));
-    loader.merge(hashed).layer(cross_origin)
+    // Lets host pages measure what the widget costs them (Resource Timing sizes and phases
+    // are hidden cross-origin without it).
+    let timing = SetResponseHeaderLayer::overriding(
+        HeaderName::from_static("timing-allow-origin"),
+        HeaderValue::from_static("*"),
+    );
+    loader.merge(hashed).layer(cross_origin).layer(timing)
 }

@@ -68,7 +68,7 @@ pub async fn responses(
         }
     };
     // Unlike the aggregate reads, an export with no dates means everything.
-    let range = match (query.from_raw(), query.to_raw()) {
+    let range = match (query.first_day(), query.last_day()) {
         (None, None) => None,
         (from, to) => Some(DayRange::parse(
             Some(from.unwrap_or("1970-01-01")),

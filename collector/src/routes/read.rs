@@ -32,11 +32,13 @@ pub struct ReadQuery {
 }
 
 impl ReadQuery {
-    pub fn from_raw(&self) -> Option<&str> {
+    /// `from` as given, unparsed (an export treats a missing one differently).
+    pub fn first_day(&self) -> Option<&str> {
         self.from.as_deref()
     }
 
-    pub fn to_raw(&self) -> Option<&str> {
+    /// `to` as given, unparsed.
+    pub fn last_day(&self) -> Option<&str> {
         self.to.as_deref()
     }
 }
