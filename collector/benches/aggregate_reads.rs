@@ -78,7 +78,9 @@ async fn main() {
                 ]
                 .into_iter()
                 .collect(),
-                comment: n.is_multiple_of(10).then(|| "Kind and quick, thank you".to_string()),
+                comment: n
+                    .is_multiple_of(10)
+                    .then(|| "Kind and quick, thank you".to_string()),
             };
             store
                 .record(&survey, &Rating::parse(body, &survey).unwrap(), at)
