@@ -127,7 +127,8 @@ pub struct Figures {
     pub csat: Option<f64>,
     /// Wilson 95% interval of `csat`, in percent.
     pub csat_ci95: Option<[f64; 2]>,
-    /// Email links opened (by a person or a mail server's scanner) and not confirmed.
+    /// Email links opened (by a person or a mail server's link scanner), whether or not a
+    /// rating followed. Never counted as responses.
     pub unconfirmed_clicks: u64,
 }
 
