@@ -82,7 +82,12 @@ pub async fn spawn_app_on(data: TempDir, config: &str) -> TestApp {
     }));
     TestApp {
         address,
-        client: reqwest::Client::new(),
+        // The collector drops a connection that sends no request headers for 10 s (slow-loris
+        // guard), idle keep-alive ones included; a client must not reuse one that old.
+        client: reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(5))
+            .build()
+            .expect("a client"),
         state,
         data: Some(data),
         shutdown: Some(shutdown),
