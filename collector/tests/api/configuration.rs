@@ -1,6 +1,5 @@
 //! The `collector` binary's configuration handling (CONTRACT §5).
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 fn collector() -> Command {
@@ -71,11 +70,7 @@ fn environment_variables_configure_the_server_and_sigterm_stops_it_cleanly() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let address = crate::helpers::listening_address(&mut child);
     let widget = reqwest::blocking::get(format!("{address}/v1/surveys/env/widget")).unwrap();
     assert_eq!(
         widget.status(),

@@ -4,7 +4,6 @@
 use crate::helpers::*;
 use serde_json::json;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,16 +18,7 @@ fn start_collector(config: &std::path::Path, data: &std::path::Path) -> (Child, 
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .expect("the listening line")
-        .to_owned();
+    let address = listening_address(&mut child);
     (child, address)
 }
 

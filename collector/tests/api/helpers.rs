@@ -239,3 +239,22 @@ pub async fn confirm_link(app: &TestApp, link_url: &str, comment: &str) -> reqwe
         .await
         .expect("the collector answers")
 }
+
+/// The base URL a `collector serve` child prints once it listens (its stdout must be piped).
+pub fn listening_address(child: &mut std::process::Child) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut line = String::new();
+    BufReader::new(
+        child
+            .stdout
+            .take()
+            .expect("the collector's stdout is piped"),
+    )
+    .read_line(&mut line)
+    .expect("the collector prints its address");
+    line.trim()
+        .rsplit(' ')
+        .next()
+        .expect("the listening line")
+        .to_owned()
+}
