@@ -15,7 +15,7 @@ use pulsetap_collector::configuration;
 use pulsetap_collector::domain::Rating;
 use pulsetap_collector::routes::router;
 use pulsetap_collector::state::AppState;
-use pulsetap_collector::store::Store;
+use pulsetap_collector::store::{Store, Write};
 use pulsetap_wire::RecordResponse;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -58,34 +58,26 @@ async fn main() {
     for size in sizes {
         let fill_started = Instant::now();
         while stored < size {
-            let n = stored;
-            // A multiplicative hash spreads even the first ten thousand over all 90 days, so
-            // every store size has counters on every day asked: only the volume differs.
-            let at = now
-                - time::Duration::seconds((n.wrapping_mul(2_654_435_761) % (90 * 86_400)) as i64);
-            let body = RecordResponse {
-                survey: "support".into(),
-                response_id: uuid::Uuid::new_v4().to_string(),
-                score: 1 + (n * 7 % 5) as u8,
-                interaction: Some(format!("chat-{n}")),
-                sig: None,
-                tags: [
-                    ("agent".to_string(), format!("agent-{}", n % 20)),
-                    (
-                        "channel".to_string(),
-                        ["chat", "email", "web"][(n % 3) as usize].to_string(),
-                    ),
-                ]
-                .into_iter()
-                .collect(),
-                comment: n
-                    .is_multiple_of(10)
-                    .then(|| "Kind and quick, thank you".to_string()),
-            };
-            store
-                .record(&survey, &Rating::parse(body, &survey).unwrap(), at)
-                .unwrap();
-            stored += 1;
+            // Batches of a thousand, as the writer thread commits them under load: ten million
+            // responses fill in minutes rather than the hour one transaction each would take.
+            let batch: Vec<(Rating, OffsetDateTime)> = (stored..size.min(stored + 1_000))
+                .map(|n| {
+                    let (body, at) = rating_number(n, now);
+                    (Rating::parse(body, &survey).unwrap(), at)
+                })
+                .collect();
+            let writes: Vec<Write<'_>> = batch
+                .iter()
+                .map(|(rating, at)| Write {
+                    survey: &survey,
+                    rating,
+                    now: *at,
+                })
+                .collect();
+            for result in store.record_all(&writes) {
+                result.unwrap();
+            }
+            stored += batch.len() as u64;
         }
         store.flush().unwrap();
         let mut medians = Vec::new();
@@ -131,6 +123,33 @@ async fn main() {
             }
         }
     }
+}
+
+/// The n-th stored rating and when it arrived.
+fn rating_number(n: u64, now: OffsetDateTime) -> (RecordResponse, OffsetDateTime) {
+    // A multiplicative hash spreads even the first ten thousand over all 90 days, so every
+    // store size has counters on every day asked: only the volume differs.
+    let at = now - time::Duration::seconds((n.wrapping_mul(2_654_435_761) % (90 * 86_400)) as i64);
+    let body = RecordResponse {
+        survey: "support".into(),
+        response_id: uuid::Uuid::new_v4().to_string(),
+        score: 1 + (n * 7 % 5) as u8,
+        interaction: Some(format!("chat-{n}")),
+        sig: None,
+        tags: [
+            ("agent".to_string(), format!("agent-{}", n % 20)),
+            (
+                "channel".to_string(),
+                ["chat", "email", "web"][(n % 3) as usize].to_string(),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+        comment: n
+            .is_multiple_of(10)
+            .then(|| "Kind and quick, thank you".to_string()),
+    };
+    (body, at)
 }
 
 /// This process's resident memory: the store and the app it serves, as the collector holds them.

@@ -28,6 +28,11 @@ use tokio::net::TcpListener;
 /// with its own connection; group commit turns their concurrency into shared flushes.
 const CONNECTIONS: usize = 256;
 
+/// The collector binary's allocator, so the collector here is the one that ships; the bare
+/// handler gets it too, keeping the comparison fair.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CONFIG: &str = r#"
 read_keys = ["bench"]
 [limits]

@@ -4,6 +4,7 @@ use crate::domain::Surveys;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::group_commit::GroupCommit;
+use crate::store::writer::Writer;
 use crate::visitor::VisitorLimits;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +16,8 @@ pub struct AppState {
     pub surveys: Arc<Surveys>,
     pub store: Store,
     pub commits: GroupCommit,
+    /// Where ratings are written: batched, and answered once durable.
+    pub writer: Writer,
     pub visitors: Arc<VisitorLimits>,
     pub metrics: Arc<Metrics>,
     /// The built widget (`pulsetap.js` and `assets/`), when there is one.
@@ -27,7 +30,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state and starts the group-commit task: call inside a tokio runtime.
+    /// Builds the state and starts the writer and group-commit tasks: call inside a tokio
+    /// runtime.
     pub fn new(surveys: Surveys, store: Store, assets: Option<PathBuf>) -> Self {
         let metrics = Arc::new(Metrics::default());
         let observed = metrics.clone();
@@ -40,10 +44,13 @@ impl AppState {
         );
         let (live, _) = broadcast::channel(1024);
         let visitors = Arc::new(VisitorLimits::new(surveys.flood_limit()));
+        let surveys = Arc::new(surveys);
+        let writer = Writer::start(store.clone(), surveys.clone());
         Self {
-            surveys: Arc::new(surveys),
+            surveys,
             store,
             commits,
+            writer,
             visitors,
             metrics,
             assets,

@@ -252,7 +252,7 @@ async fn save(
         return Err(ApiError::TooManyRequests);
     }
     let rating = invitation.rating(score, Some(comment))?;
-    ingest::save_rating(state, invitation.survey(), &rating, now).await
+    ingest::save_rating(state, invitation.survey(), rating, now).await
 }
 
 /// The link in the path and query, checked: anything not signed by us is a damaged link; a

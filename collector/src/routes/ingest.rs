@@ -136,7 +136,7 @@ async fn ingest_response(
     {
         return Err(ApiError::VisitorLimit);
     }
-    let recorded = save_rating(state, survey, &rating, now).await;
+    let recorded = save_rating(state, survey, rating, now).await;
     let created = matches!(&recorded, Ok(r) if r.status == WriteStatus::Created);
     if anonymous_and_new && !created {
         state.visitors.give_back(visitor, survey_id);
@@ -161,24 +161,19 @@ async fn ingest_response(
 pub(crate) async fn save_rating(
     state: &AppState,
     survey: &Survey,
-    rating: &Rating,
+    rating: Rating,
     now: OffsetDateTime,
 ) -> Result<Recorded, ApiError> {
     let recorded = state
-        .store
-        .record(survey, rating, now)
+        .writer
+        .record(survey.id.clone(), rating, now)
+        .await
         .map_err(|error| match error {
             RecordError::Refused(Refusal::AlreadyAnswered) => ApiError::AlreadyAnswered,
             RecordError::Refused(Refusal::EditWindowClosed) => ApiError::EditWindowClosed,
             RecordError::Refused(Refusal::SignedTagsChanged) => ApiError::BadSignature,
             RecordError::Storage(error) => error.into(),
         })?;
-
-    state
-        .commits
-        .durable()
-        .await
-        .map_err(crate::store::StoreError::Flush)?;
 
     if let Some(event) = recorded.event {
         // Nobody listening is fine: the live feed also replays from the events tree.

@@ -13,6 +13,7 @@
 
 pub mod group_commit;
 pub mod keys;
+pub mod writer;
 
 use crate::domain::calendar::{from_unix_ms, rfc3339, unix_ms};
 use crate::domain::figures::Tally;
@@ -22,8 +23,10 @@ use keys::{Dimension, Grain, Metric};
 use pulsetap_wire::{ResponseRecord, ScoreChange, WriteStatus};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
-use std::collections::{BTreeMap, HashMap};
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use time::OffsetDateTime;
 
@@ -240,24 +243,28 @@ impl Store {
         &self.events
     }
 
-    /// Records a rating: creates it, updates it, or leaves it unchanged, moving every counter
-    /// it touches in the same transaction. Not yet durable: see `GroupCommit`.
+    /// Records one rating: see `record_all`.
     pub fn record(
         &self,
         survey: &Survey,
         rating: &Rating,
         now: OffsetDateTime,
     ) -> Result<Recorded, RecordError> {
-        let subject = &rating.subject;
-        let identity = keys::identity(
-            survey.id.as_str(),
-            subject.interaction.as_ref().map(|i| i.as_str()),
-            subject.response_id.as_str(),
-        );
-        let now_ms = unix_ms(now);
-        let edit_window_ms = i64::try_from(survey.edit_window.as_millis()).unwrap_or(i64::MAX);
-        let alert_max = survey.alert.as_ref().map(|alert| alert.max_score);
+        self.record_all(&[Write {
+            survey,
+            rating,
+            now,
+        }])
+        .pop()
+        .expect("one result per write")
+    }
 
+    /// Records ratings in order, in one transaction: each creates its response, updates it, or
+    /// leaves it unchanged, and is refused on its own without stopping the others. Every
+    /// counter they move is summed first and written once, so a batch of ratings on the same
+    /// day costs a handful of counter writes, not a dozen per rating. Not yet durable: see
+    /// `GroupCommit`.
+    pub fn record_all(&self, writes: &[Write<'_>]) -> Vec<Result<Recorded, RecordError>> {
         let outcome = (
             &self.responses,
             &self.counters,
@@ -265,96 +272,46 @@ impl Store {
             &self.events,
             &self.outbox,
         )
-            .transaction(|(responses, counters, tag_values, events, outbox)| {
-                let existing = match responses.get(&identity)? {
-                    Some(bytes) => Some(
-                        decode::<StoredResponse>(&bytes)
-                            .map_err(|_| Tx::Abort(Abort::Unreadable))?,
-                    ),
-                    None => None,
-                };
-                let (status, stored, previous) = match existing {
-                    None => {
-                        let created = StoredResponse {
-                            survey: survey.id.to_string(),
-                            response_id: subject.response_id.as_str().to_owned(),
-                            interaction: subject
-                                .interaction
-                                .as_ref()
-                                .map(|i| i.as_str().to_owned()),
-                            score: rating.score.get(),
-                            tags: subject.tags.as_map().clone(),
-                            comment: rating.comment.as_ref().map(|c| c.as_str().to_owned()),
-                            signed: subject.signed,
-                            created_ms: now_ms,
-                            updated_ms: now_ms,
-                            history: vec![(rating.score.get(), now_ms)],
-                        };
-                        (WriteStatus::Created, created, None)
+            .transaction(
+                |(responses, counters, tag_values, events, outbox)| -> Result<_, Tx> {
+                    let mut batch = Batch::default();
+                    let mut results = Vec::with_capacity(writes.len());
+                    for write in writes {
+                        results.push(apply(write, responses, events, outbox, &mut batch)?);
                     }
-                    Some(old) => {
-                        let merged = apply_change(&old, subject, rating, now_ms)?;
-                        if merged.same_answer(&old) {
-                            return Ok(Recorded {
-                                status: WriteStatus::Unchanged,
-                                response: old,
-                                event: None,
-                            });
+                    for (key, delta) in batch.counter_deltas {
+                        if delta != 0 {
+                            add_to_counter(counters, &key, delta)?;
                         }
-                        if now_ms.saturating_sub(old.created_ms) > edit_window_ms {
-                            return Err(Tx::Abort(Abort::Refused(Refusal::EditWindowClosed)));
+                    }
+                    for key in batch.tag_values {
+                        if tag_values.get(&key)?.is_none() {
+                            tag_values.insert(key, &[])?;
                         }
-                        (WriteStatus::Updated, merged, Some(old))
                     }
-                };
-
-                let mut deltas: HashMap<Vec<u8>, i64> = HashMap::new();
-                if let Some(old) = &previous {
-                    for key in old.counter_keys() {
-                        *deltas.entry(key).or_default() -= 1;
-                    }
-                }
-                for key in stored.counter_keys() {
-                    *deltas.entry(key).or_default() += 1;
-                }
-                for (key, delta) in deltas.into_iter().filter(|(_, delta)| *delta != 0) {
-                    add_to_counter(counters, &key, delta)?;
-                }
-                remember_tag_values(tag_values, &stored.survey, &stored.tags)?;
-                responses.insert(identity.as_slice(), encode(&stored))?;
-
-                let event = events.generate_id()?;
-                events.insert(&event.to_be_bytes(), identity.as_slice())?;
-
-                let score_moved = previous
-                    .as_ref()
-                    .is_none_or(|old| old.score != stored.score);
-                if let (Some(max), Some(alert)) = (alert_max, &survey.alert)
-                    && stored.score <= max
-                    && score_moved
-                {
-                    let job = AlertJob {
-                        webhook: alert.webhook.clone(),
-                        idempotency_key: format!("{}-{event}", stored.survey),
-                        record: stored.to_record(),
-                        attempts: 0,
-                        next_attempt_ms: now_ms,
-                    };
-                    outbox.insert(&event.to_be_bytes(), encode(&job))?;
-                }
-                Ok(Recorded {
-                    status,
-                    response: stored,
-                    event: Some(event),
+                    Ok(results)
+                },
+            );
+        match outcome {
+            Ok(results) => results
+                .into_iter()
+                .map(|result| {
+                    result.map_err(|abort| match abort {
+                        Abort::Refused(refusal) => RecordError::Refused(refusal),
+                        Abort::Unreadable => {
+                            RecordError::Storage(StoreError::Corrupt("response".into()))
+                        }
+                    })
                 })
-            });
-        outcome.map_err(|error| match error {
-            TransactionError::Abort(Abort::Refused(refusal)) => RecordError::Refused(refusal),
-            TransactionError::Abort(Abort::Unreadable) => {
-                RecordError::Storage(StoreError::Corrupt("response".into()))
+                .collect(),
+            Err(error) => {
+                let error = storage_error(error);
+                writes
+                    .iter()
+                    .map(|_| Err(RecordError::Storage(error.clone())))
+                    .collect()
             }
-            TransactionError::Storage(error) => RecordError::Storage(error.into()),
-        })
+        }
     }
 
     /// Counts an impression once per response_id. Returns whether it was new.
@@ -571,15 +528,138 @@ impl Store {
     }
 }
 
+/// One rating to record: the survey it belongs to and when it arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct Write<'a> {
+    pub survey: &'a Survey,
+    pub rating: &'a Rating,
+    pub now: OffsetDateTime,
+}
+
+/// What the ratings of one transaction add up to, written once at its end.
+#[derive(Default)]
+struct Batch {
+    counter_deltas: HashMap<Vec<u8>, i64>,
+    tag_values: BTreeSet<Vec<u8>>,
+}
+
+/// Applies one rating inside a `record_all` transaction. A refusal is this rating's answer,
+/// not a reason to abort the others; only storage errors stop the transaction.
+fn apply(
+    write: &Write<'_>,
+    responses: &TransactionalTree,
+    events: &TransactionalTree,
+    outbox: &TransactionalTree,
+    batch: &mut Batch,
+) -> Result<Result<Recorded, Abort>, UnabortableTransactionError> {
+    let Write {
+        survey,
+        rating,
+        now,
+    } = *write;
+    let subject = &rating.subject;
+    let identity = keys::identity(
+        survey.id.as_str(),
+        subject.interaction.as_ref().map(|i| i.as_str()),
+        subject.response_id.as_str(),
+    );
+    let now_ms = unix_ms(now);
+    let edit_window_ms = i64::try_from(survey.edit_window.as_millis()).unwrap_or(i64::MAX);
+
+    // An earlier rating of this batch with the same identity is seen here too: a transaction
+    // reads its own writes.
+    let existing = match responses.get(&identity)? {
+        Some(bytes) => match decode::<StoredResponse>(&bytes) {
+            Ok(old) => Some(old),
+            Err(_) => return Ok(Err(Abort::Unreadable)),
+        },
+        None => None,
+    };
+    let (status, stored, previous) = match existing {
+        None => {
+            let created = StoredResponse {
+                survey: survey.id.to_string(),
+                response_id: subject.response_id.as_str().to_owned(),
+                interaction: subject.interaction.as_ref().map(|i| i.as_str().to_owned()),
+                score: rating.score.get(),
+                tags: subject.tags.as_map().clone(),
+                comment: rating.comment.as_ref().map(|c| c.as_str().to_owned()),
+                signed: subject.signed,
+                created_ms: now_ms,
+                updated_ms: now_ms,
+                history: vec![(rating.score.get(), now_ms)],
+            };
+            (WriteStatus::Created, created, None)
+        }
+        Some(old) => {
+            let merged = match apply_change(&old, subject, rating, now_ms) {
+                Ok(merged) => merged,
+                Err(refusal) => return Ok(Err(Abort::Refused(refusal))),
+            };
+            if merged.same_answer(&old) {
+                return Ok(Ok(Recorded {
+                    status: WriteStatus::Unchanged,
+                    response: old,
+                    event: None,
+                }));
+            }
+            if now_ms.saturating_sub(old.created_ms) > edit_window_ms {
+                return Ok(Err(Abort::Refused(Refusal::EditWindowClosed)));
+            }
+            (WriteStatus::Updated, merged, Some(old))
+        }
+    };
+
+    if let Some(old) = &previous {
+        for key in old.counter_keys() {
+            *batch.counter_deltas.entry(key).or_default() -= 1;
+        }
+    }
+    for key in stored.counter_keys() {
+        *batch.counter_deltas.entry(key).or_default() += 1;
+    }
+    for (tag, value) in &stored.tags {
+        batch
+            .tag_values
+            .insert(keys::tag_value(&stored.survey, tag, value));
+    }
+    responses.insert(identity.as_slice(), encode(&stored))?;
+
+    let event = events.generate_id()?;
+    events.insert(&event.to_be_bytes(), identity.as_slice())?;
+
+    let score_moved = previous
+        .as_ref()
+        .is_none_or(|old| old.score != stored.score);
+    if let Some(alert) = &survey.alert
+        && stored.score <= alert.max_score
+        && score_moved
+    {
+        let job = AlertJob {
+            webhook: alert.webhook.clone(),
+            idempotency_key: format!("{}-{event}", stored.survey),
+            record: stored.to_record(),
+            attempts: 0,
+            next_attempt_ms: now_ms,
+        };
+        outbox.insert(&event.to_be_bytes(), encode(&job))?;
+    }
+    Ok(Ok(Recorded {
+        status,
+        response: stored,
+        event: Some(event),
+    }))
+}
+
 /// Applies a later write of the same identity to what is stored.
 fn apply_change(
     old: &StoredResponse,
     subject: &Subject,
     rating: &Rating,
     now_ms: i64,
-) -> Result<StoredResponse, Tx> {
+) -> Result<StoredResponse, Refusal> {
     if old.response_id != subject.response_id.as_str() && !subject.signed {
-        return Err(Tx::Abort(Abort::Refused(Refusal::AlreadyAnswered)));
+        return Err(Refusal::AlreadyAnswered);
     }
     // Tags left out of a later write (a comment sent on its own, say) keep their values.
     let tags = if subject.tags.is_empty() {
@@ -588,7 +668,7 @@ fn apply_change(
         subject.tags.as_map().clone()
     };
     if old.signed && !subject.signed && tags != old.tags {
-        return Err(Tx::Abort(Abort::Refused(Refusal::SignedTagsChanged)));
+        return Err(Refusal::SignedTagsChanged);
     }
     let mut merged = old.clone();
     merged.tags = tags;

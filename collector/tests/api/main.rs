@@ -5,6 +5,7 @@ mod helpers;
 
 mod aggregates;
 mod auth;
+mod batched_writes;
 mod configuration;
 mod durability;
 mod email_cli;
