@@ -49,7 +49,7 @@ async fn main() {
     let app = router(state);
 
     println!(
-        "{:>12} {:>12} {:>12} {:>12}   (median of 200 reads, 30 days each)",
+        "{:>12} {:>12} {:>12} {:>12}   (median of 1,000 reads, 30 days each)",
         "responses", READS[0].0, READS[1].0, READS[2].0
     );
     let now = OffsetDateTime::now_utc();
@@ -82,8 +82,8 @@ async fn main() {
         store.flush().unwrap();
         let mut medians = Vec::new();
         for (_, path) in READS {
-            let mut times = Vec::with_capacity(200);
-            for _ in 0..200 {
+            let mut times = Vec::with_capacity(1_000);
+            for _ in 0..1_000 {
                 let request = Request::get(path)
                     .header("authorization", "Bearer bench")
                     .body(Body::empty())

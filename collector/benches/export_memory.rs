@@ -20,7 +20,7 @@ use pulsetap_collector::configuration;
 use pulsetap_collector::domain::Rating;
 use pulsetap_collector::routes::router;
 use pulsetap_collector::state::AppState;
-use pulsetap_collector::store::Store;
+use pulsetap_collector::store::{Store, Write};
 use pulsetap_wire::RecordResponse;
 use std::path::Path;
 use std::process::Command;
@@ -83,7 +83,7 @@ fn fill(path: &Path, from: u64, to: u64) {
     let survey = surveys.get("support").expect("the survey").clone();
     let store = Store::open(path).expect("the store opens");
     let now = OffsetDateTime::now_utc();
-    for n in from..to {
+    let rating_number = |n: u64| {
         let at = now - time::Duration::seconds((n % (90 * 86_400)) as i64);
         let body = RecordResponse {
             survey: "support".into(),
@@ -103,8 +103,23 @@ fn fill(path: &Path, from: u64, to: u64) {
                 .is_multiple_of(10)
                 .then(|| "=HYPERLINK(\"x\") Kind and quick, thank you".to_string()),
         };
-        let rating = Rating::parse(body, &survey).expect("a valid rating");
-        store.record(&survey, &rating, at).expect("recorded");
+        (Rating::parse(body, &survey).expect("a valid rating"), at)
+    };
+    // In batches, as the collector's writer thread commits them under load.
+    for first in (from..to).step_by(1_000) {
+        let batch: Vec<(Rating, OffsetDateTime)> =
+            (first..to.min(first + 1_000)).map(rating_number).collect();
+        let writes: Vec<Write<'_>> = batch
+            .iter()
+            .map(|(rating, at)| Write {
+                survey: &survey,
+                rating,
+                now: *at,
+            })
+            .collect();
+        for result in store.record_all(&writes) {
+            result.expect("recorded");
+        }
     }
     store.flush().expect("flushed");
 }

@@ -11,8 +11,9 @@
 //! - [`startup`]: binds, builds the shared [`state::AppState`], runs until Ctrl-C or SIGTERM.
 //! - [`routes`]: `router(state)` and one module per area of the HTTP API.
 //! - [`domain`]: surveys, ratings, signatures, days, figures: values valid by construction.
-//! - [`store`]: sled trees, the single transaction that writes a response with its counters,
-//!   and group commit so acknowledged writes are on disk.
+//! - [`store`]: sled trees; the transaction that writes a batch of responses with their
+//!   counters; the writer thread that batches ratings and flushes before answering; group commit
+//!   for the other writes.
 //! - [`visitor`]: the anonymous per-visitor daily limit (salted hash, no IP kept).
 //! - [`metrics`]: Prometheus counters and histograms.
 //! - [`error`]: `ApiError`, the one error type every handler returns.
@@ -23,8 +24,8 @@
 //!
 //! A rating travels: `routes::ingest` parses the JSON, finds the survey, checks the origin,
 //! turns the body into a `domain::Rating` (or a clear 4xx), takes the visitor allowance,
-//! `store::Store::record` writes it and its counters atomically, `GroupCommit` waits for the
-//! shared fsync, and only then is `201`/`200` sent.
+//! `store::writer` writes it with every rating waiting beside it in one atomic transaction and
+//! one fsync, and only then is `201`/`200` sent.
 
 pub mod alerts;
 pub mod cli;

@@ -51,12 +51,12 @@ impl Default for Metrics {
         );
         registry.register(
             "flush_seconds",
-            "Time of one group-commit flush to disk",
+            "Time of one flush to disk (a batch of ratings, or a group commit)",
             flush_seconds.clone(),
         );
         registry.register(
             "flush_batch_size",
-            "Writers served by one group-commit flush",
+            "Ratings or other writes made durable by one flush",
             flush_batch_size.clone(),
         );
         Self {

@@ -3,7 +3,7 @@
 use crate::domain::Surveys;
 use crate::metrics::Metrics;
 use crate::store::Store;
-use crate::store::group_commit::GroupCommit;
+use crate::store::group_commit::{FlushObserver, GroupCommit};
 use crate::store::writer::Writer;
 use crate::visitor::VisitorLimits;
 use std::path::PathBuf;
@@ -35,17 +35,15 @@ impl AppState {
     pub fn new(surveys: Surveys, store: Store, assets: Option<PathBuf>) -> Self {
         let metrics = Arc::new(Metrics::default());
         let observed = metrics.clone();
-        let commits = GroupCommit::start(
-            store.db().clone(),
-            Arc::new(move |seconds, batch| {
-                observed.flush_seconds.observe(seconds);
-                observed.flush_batch_size.observe(batch as f64);
-            }),
-        );
+        let observe_flush: FlushObserver = Arc::new(move |seconds, batch| {
+            observed.flush_seconds.observe(seconds);
+            observed.flush_batch_size.observe(batch as f64);
+        });
+        let commits = GroupCommit::start(store.db().clone(), observe_flush.clone());
         let (live, _) = broadcast::channel(1024);
         let visitors = Arc::new(VisitorLimits::new(surveys.flood_limit()));
         let surveys = Arc::new(surveys);
-        let writer = Writer::start(store.clone(), surveys.clone());
+        let writer = Writer::start(store.clone(), surveys.clone(), observe_flush);
         Self {
             surveys,
             store,

@@ -11,9 +11,11 @@
 //! benchmark machine (BENCHMARKS.md). A pipelined variant, applying the next batch during the
 //! flush on other threads, measured slower: the hand-offs cost more than the overlap gained.
 
+use super::group_commit::FlushObserver;
 use super::{RecordError, Recorded, Store, StoreError, Write};
 use crate::domain::{Rating, SurveyId, Surveys};
 use std::sync::Arc;
+use std::time::Instant;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
@@ -43,8 +45,8 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Starts the writer thread. It ends when every `Writer` handle is dropped, after answering
-    /// everything queued.
-    pub fn start(store: Store, surveys: Arc<Surveys>) -> Self {
+    /// everything queued. `observe` hears each flush's latency and how many ratings it covered.
+    pub fn start(store: Store, surveys: Arc<Surveys>, observe: FlushObserver) -> Self {
         let (queue, mut waiting) = mpsc::unbounded_channel::<Job>();
         std::thread::Builder::new()
             .name("pulsetap-writer".into())
@@ -52,7 +54,9 @@ impl Writer {
                 let mut batch = Vec::with_capacity(MAX_BATCH);
                 while waiting.blocking_recv_many(&mut batch, MAX_BATCH) > 0 {
                     let results = apply(&store, &surveys, &batch);
+                    let flush_started = Instant::now();
                     let durable = store.flush();
+                    observe(flush_started.elapsed().as_secs_f64(), batch.len());
                     for (job, result) in batch.drain(..).zip(results) {
                         let result = match (&durable, result) {
                             (Err(error), Ok(_)) => {
