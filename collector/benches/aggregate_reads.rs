@@ -15,11 +15,14 @@ use pulsetap_collector::configuration;
 use pulsetap_collector::domain::Rating;
 use pulsetap_collector::routes::router;
 use pulsetap_collector::state::AppState;
-use pulsetap_collector::store::{Store, Write};
+use pulsetap_collector::store::Store;
 use pulsetap_wire::RecordResponse;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tower::ServiceExt;
+
+mod support;
+use support::record_in_batches;
 
 const CONFIG: &str = r#"
 read_keys = ["bench"]
@@ -57,29 +60,11 @@ async fn main() {
     let mut baseline: Option<Vec<Duration>> = None;
     for size in sizes {
         let fill_started = Instant::now();
-        while stored < size {
-            // Batches of a thousand, as the writer thread commits them under load: ten million
-            // responses fill in minutes rather than the hour one transaction each would take.
-            let batch: Vec<(Rating, OffsetDateTime)> = (stored..size.min(stored + 1_000))
-                .map(|n| {
-                    let (body, at) = rating_number(n, now);
-                    (Rating::parse(body, &survey).unwrap(), at)
-                })
-                .collect();
-            let writes: Vec<Write<'_>> = batch
-                .iter()
-                .map(|(rating, at)| Write {
-                    survey: &survey,
-                    rating,
-                    now: *at,
-                })
-                .collect();
-            for result in store.record_all(&writes) {
-                result.unwrap();
-            }
-            stored += batch.len() as u64;
-        }
-        store.flush().unwrap();
+        record_in_batches(&store, &survey, stored, size, |n| {
+            let (body, at) = rating_number(n, now);
+            (Rating::parse(body, &survey).unwrap(), at)
+        });
+        stored = stored.max(size);
         let mut medians = Vec::new();
         for (_, path) in READS {
             let mut times = Vec::with_capacity(1_000);

@@ -3,10 +3,10 @@
 //!
 //!     cargo bench -p pulsetap-collector --bench export_memory
 //!
-//! Fills a store through `Store::record` to 250,000 and then 1,000,000 responses
-//! (`PULSETAP_EXPORT_SIZES=10000,100000` for other steps). At each step, for CSV and NDJSON, it
-//! starts this same program again as a child process that opens the store and streams the
-//! export through the real router, discarding the bytes as a client would. The child reports its
+//! Fills a store in batches, as the writer thread commits them, to 250,000 and then 1,000,000
+//! responses (`PULSETAP_EXPORT_SIZES=10000,100000` for other steps). At each step, for CSV and
+//! NDJSON, it starts this same program again as a child process that opens the store and streams
+//! the export through the real router, discarding the bytes as a client would. The child reports its
 //! peak resident memory (`VmHWM` in `/proc/self/status`) once ready to serve and again after the
 //! export: a fresh process, so the fill's own memory can't hide in the figure. A third child
 //! only walks the store, without serialising or sending anything: the difference between it and
@@ -20,13 +20,16 @@ use pulsetap_collector::configuration;
 use pulsetap_collector::domain::Rating;
 use pulsetap_collector::routes::router;
 use pulsetap_collector::state::AppState;
-use pulsetap_collector::store::{Store, Write};
+use pulsetap_collector::store::Store;
 use pulsetap_wire::RecordResponse;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 use time::OffsetDateTime;
 use tower::ServiceExt;
+
+mod support;
+use support::record_in_batches;
 
 const CONFIG: &str = r#"
 read_keys = ["bench"]
@@ -105,23 +108,7 @@ fn fill(path: &Path, from: u64, to: u64) {
         };
         (Rating::parse(body, &survey).expect("a valid rating"), at)
     };
-    // In batches, as the collector's writer thread commits them under load.
-    for first in (from..to).step_by(1_000) {
-        let batch: Vec<(Rating, OffsetDateTime)> =
-            (first..to.min(first + 1_000)).map(rating_number).collect();
-        let writes: Vec<Write<'_>> = batch
-            .iter()
-            .map(|(rating, at)| Write {
-                survey: &survey,
-                rating,
-                now: *at,
-            })
-            .collect();
-        for result in store.record_all(&writes) {
-            result.expect("recorded");
-        }
-    }
-    store.flush().expect("flushed");
+    record_in_batches(&store, &survey, from, to, rating_number);
 }
 
 #[tokio::main]

@@ -3,8 +3,9 @@
 
 use crate::helpers::*;
 use pulsetap_collector::domain::Rating;
-use pulsetap_collector::store::{RecordError, Refusal, Write};
+use pulsetap_collector::store::{RecordError, Recorded, Refusal, Write};
 use pulsetap_wire::{RecordResponse, WriteStatus};
+use time::OffsetDateTime;
 use time::macros::datetime;
 
 fn rating(app: &TestApp, response_id: &str, interaction: &str, score: u8) -> Rating {
@@ -21,17 +22,13 @@ fn rating(app: &TestApp, response_id: &str, interaction: &str, score: u8) -> Rat
     Rating::parse(body, survey).unwrap()
 }
 
-#[tokio::test]
-async fn a_refused_rating_in_a_batch_leaves_the_others_recorded() {
-    let app = spawn_app().await;
+/// Records `ratings` to the support survey in one transaction, as the writer thread does.
+fn record_batch(
+    app: &TestApp,
+    ratings: &[Rating],
+    now: OffsetDateTime,
+) -> Vec<Result<Recorded, RecordError>> {
     let survey = app.state.surveys.get("support").unwrap();
-    let now = datetime!(2026-11-10 12:00 UTC);
-    let first = new_id();
-    let ratings = [
-        rating(&app, &first, "chat-1", 5),
-        rating(&app, &new_id(), "chat-1", 1),
-        rating(&app, &new_id(), "chat-2", 4),
-    ];
     let writes: Vec<Write<'_>> = ratings
         .iter()
         .map(|rating| Write {
@@ -40,8 +37,21 @@ async fn a_refused_rating_in_a_batch_leaves_the_others_recorded() {
             now,
         })
         .collect();
+    app.state.store.record_all(&writes)
+}
 
-    let results = app.state.store.record_all(&writes);
+#[tokio::test]
+async fn a_refused_rating_in_a_batch_leaves_the_others_recorded() {
+    let app = spawn_app().await;
+    let now = datetime!(2026-11-10 12:00 UTC);
+    let first = new_id();
+    let ratings = [
+        rating(&app, &first, "chat-1", 5),
+        rating(&app, &new_id(), "chat-1", 1),
+        rating(&app, &new_id(), "chat-2", 4),
+    ];
+
+    let results = record_batch(&app, &ratings, now);
 
     assert_eq!(results[0].as_ref().unwrap().status, WriteStatus::Created);
     assert!(matches!(
@@ -65,7 +75,6 @@ async fn a_refused_rating_in_a_batch_leaves_the_others_recorded() {
 #[tokio::test]
 async fn one_identity_changed_within_a_batch_is_created_then_updated_and_counted_once() {
     let app = spawn_app().await;
-    let survey = app.state.surveys.get("support").unwrap();
     let now = datetime!(2026-11-10 12:00 UTC);
     let id = new_id();
     let ratings = [
@@ -73,19 +82,8 @@ async fn one_identity_changed_within_a_batch_is_created_then_updated_and_counted
         rating(&app, &id, "chat-1", 5),
         rating(&app, &id, "chat-1", 5),
     ];
-    let writes: Vec<Write<'_>> = ratings
-        .iter()
-        .map(|rating| Write {
-            survey,
-            rating,
-            now,
-        })
-        .collect();
 
-    let statuses: Vec<WriteStatus> = app
-        .state
-        .store
-        .record_all(&writes)
+    let statuses: Vec<WriteStatus> = record_batch(&app, &ratings, now)
         .into_iter()
         .map(|result| result.unwrap().status)
         .collect();
@@ -107,7 +105,7 @@ async fn one_identity_changed_within_a_batch_is_created_then_updated_and_counted
     let stored = app
         .state
         .store
-        .find("support", Some("chat-1"), "r")
+        .find("support", Some("chat-1"), &id)
         .unwrap();
     let history: Vec<u8> = stored.unwrap().history.iter().map(|(s, _)| *s).collect();
     assert_eq!(history, [2, 5]);
