@@ -7,8 +7,8 @@
 //! `next_attempt_ms`, backing off exponentially. Both live in sled, so a restart carries on where
 //! the last run stopped instead of losing or re-sending everything at once.
 //!
-//! The worker sleeps until the earliest retry is due, and the live feed's broadcast (sent after
-//! every durable write) wakes it early when a new rating may have queued a job.
+//! The worker sleeps until the earliest retry is due, and is woken early when a durable rating
+//! has queued a job (`AppState::alerts_queued`).
 
 use crate::domain::Surveys;
 use crate::store::{AlertJob, Store};
@@ -17,8 +17,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
-use tokio::sync::broadcast;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -50,7 +49,7 @@ pub struct AlertPayload<'a> {
 pub fn start(
     store: Store,
     surveys: Arc<Surveys>,
-    wake: broadcast::Receiver<u64>,
+    wake: Arc<Notify>,
     stopping: CancellationToken,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -87,7 +86,7 @@ struct Worker {
 }
 
 impl Worker {
-    async fn run(&self, mut wake: broadcast::Receiver<u64>) {
+    async fn run(&self, wake: Arc<Notify>) {
         loop {
             let pause = match self.deliver_round().await {
                 Ok(Some(next_ms)) => {
@@ -100,13 +99,9 @@ impl Worker {
                     IDLE_RECHECK
                 }
             };
+            // A notification sent while a round ran is kept as a permit, so none is missed.
             tokio::select! {
-                woken = wake.recv() => {
-                    // Lagging only means many writes happened: the outbox holds them all.
-                    if let Err(RecvError::Closed) = woken {
-                        return;
-                    }
-                }
+                () = wake.notified() => {}
                 () = tokio::time::sleep(pause) => {}
             }
         }

@@ -75,7 +75,7 @@ pub async fn run(
     let alerts = alerts::start(
         state.store.clone(),
         state.surveys.clone(),
-        state.live.subscribe(),
+        state.alerts_queued.clone(),
         state.stopping.clone(),
     );
     let app = router(state.clone());

@@ -179,6 +179,9 @@ pub(crate) async fn save_rating(
         // Nobody listening is fine: the live feed also replays from the events tree.
         let _ = state.live.send(event);
     }
+    if recorded.alert_queued {
+        state.alerts_queued.notify_one();
+    }
     Ok(recorded)
 }
 

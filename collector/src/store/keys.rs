@@ -4,6 +4,7 @@
 //! contain (the domain refuses control characters), so a prefix never matches a longer field.
 //! Numbers are big-endian so byte order is numeric order and a date range is a range scan.
 
+use super::counts::Metric;
 use crate::domain::figures::MAX_SCALE;
 
 /// How finely a counter buckets time.
@@ -13,41 +14,11 @@ pub enum Grain {
     Hour,
 }
 
-/// What a counter counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Metric {
-    /// Responses, one counter per score.
-    Response,
-    /// Widgets shown (score byte unused, 0).
-    Impression,
-    /// Email links opened and not (yet) confirmed, per score.
-    UnconfirmedClick,
-}
-
 impl Grain {
     fn byte(self) -> u8 {
         match self {
             Self::Day => b'd',
             Self::Hour => b'h',
-        }
-    }
-}
-
-impl Metric {
-    fn byte(self) -> u8 {
-        match self {
-            Self::Response => b'r',
-            Self::Impression => b'i',
-            Self::UnconfirmedClick => b'u',
-        }
-    }
-
-    fn from_byte(byte: u8) -> Option<Self> {
-        match byte {
-            b'r' => Some(Self::Response),
-            b'i' => Some(Self::Impression),
-            b'u' => Some(Self::UnconfirmedClick),
-            _ => None,
         }
     }
 }
@@ -74,19 +45,10 @@ fn counter_prefix(survey: &str, dimension: &Dimension<'_>, grain: Grain) -> Vec<
     key
 }
 
-/// `survey \0 dimension \0 grain bucket:u32 metric score`.
-pub fn counter(
-    survey: &str,
-    dimension: &Dimension<'_>,
-    grain: Grain,
-    bucket: u32,
-    metric: Metric,
-    score: u8,
-) -> Vec<u8> {
+/// `survey \0 dimension \0 grain bucket:u32`; its value is a `counts::Counts`.
+pub fn counter(survey: &str, dimension: &Dimension<'_>, grain: Grain, bucket: u32) -> Vec<u8> {
     let mut key = counter_prefix(survey, dimension, grain);
     key.extend_from_slice(&bucket.to_be_bytes());
-    key.push(metric.byte());
-    key.push(score);
     key
 }
 
@@ -98,22 +60,29 @@ pub fn counter_range(
     from: u32,
     to: u32,
 ) -> (Vec<u8>, Vec<u8>) {
-    let prefix = counter_prefix(survey, dimension, grain);
-    let mut start = prefix.clone();
-    start.extend_from_slice(&from.to_be_bytes());
-    let mut end = prefix;
-    end.extend_from_slice(&to.to_be_bytes());
-    end.extend_from_slice(&[0xff, 0xff]);
-    (start, end)
+    (
+        counter(survey, dimension, grain, from),
+        counter(survey, dimension, grain, to),
+    )
 }
 
-/// Bucket, metric and score of a counter key.
-pub fn counter_tail(key: &[u8]) -> Option<(u32, Metric, u8)> {
-    let tail = key.get(key.len().checked_sub(6)?..)?;
-    let bucket = u32::from_be_bytes(tail[..4].try_into().ok()?);
-    let score = tail[5];
-    (usize::from(score) <= MAX_SCALE).then_some(())?;
-    Some((bucket, Metric::from_byte(tail[4])?, score))
+/// The bucket of a counter key.
+pub fn counter_bucket(key: &[u8]) -> Option<u32> {
+    let tail = key.get(key.len().checked_sub(4)?..)?;
+    Some(u32::from_be_bytes(tail.try_into().ok()?))
+}
+
+/// A counter key of stores written before one value held every count of a bucket:
+/// `… bucket:u32 metric score`, with a u64 value. Gives today's key, the metric and the score.
+pub fn legacy_counter(key: &[u8]) -> Option<(&[u8], Metric, u8)> {
+    let (key, tail) = key.split_at(key.len().checked_sub(2)?);
+    let metric = match tail[0] {
+        b'r' => Metric::Response,
+        b'i' => Metric::Impression,
+        b'u' => Metric::UnconfirmedClick,
+        _ => return None,
+    };
+    (usize::from(tail[1]) <= MAX_SCALE).then_some((key, metric, tail[1]))
 }
 
 /// The identity of a response: `(survey, interaction)` when there is one, else
@@ -168,20 +137,13 @@ mod tests {
         let all = Dimension::All;
         let (start, end) = counter_range("s", &all, Grain::Day, 10, 12);
         let inside = |bucket| {
-            let key = counter("s", &all, Grain::Day, bucket, Metric::Response, 5);
+            let key = counter("s", &all, Grain::Day, bucket);
             start <= key && key <= end
         };
         assert!(!inside(9));
         assert!(inside(10) && inside(11) && inside(12));
         assert!(!inside(13));
-        let tagged = counter(
-            "s",
-            &Dimension::Tag("agent", "a"),
-            Grain::Day,
-            11,
-            Metric::Response,
-            5,
-        );
+        let tagged = counter("s", &Dimension::Tag("agent", "a"), Grain::Day, 11);
         assert!(
             !(start <= tagged && tagged <= end),
             "a tag's counters are not in the survey's range"
@@ -190,15 +152,19 @@ mod tests {
 
     #[test]
     fn a_counter_key_decodes_back() {
-        let key = counter(
-            "s",
-            &Dimension::Tag("agent", "alice"),
-            Grain::Hour,
-            499_000,
-            Metric::Impression,
-            0,
+        let key = counter("s", &Dimension::Tag("agent", "alice"), Grain::Hour, 499_000);
+        assert_eq!(counter_bucket(&key), Some(499_000));
+    }
+
+    #[test]
+    fn a_legacy_counter_key_names_todays_key_metric_and_score() {
+        let key = counter("s", &Dimension::All, Grain::Day, 20_000);
+        let mut legacy = key.clone();
+        legacy.extend_from_slice(b"r\x04");
+        assert_eq!(
+            legacy_counter(&legacy),
+            Some((key.as_slice(), Metric::Response, 4))
         );
-        assert_eq!(counter_tail(&key), Some((499_000, Metric::Impression, 0)));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! Trees:
 //! - `responses`: identity → the response with its history (JSON).
-//! - `counters`: (survey, dimension, grain, bucket, metric, score) → u64. Reads touch only these.
+//! - `counters`: (survey, dimension, grain, bucket) → every count of that bucket (`counts`).
+//!   Reads touch only these.
 //! - `tag_values`: every tag value seen, so a breakdown knows its groups without a scan.
 //! - `impressions`: (survey, response_id) → when and with which tags a widget was shown.
 //! - `events`: a sequence number per new or changed response, for the live feed.
@@ -12,6 +13,7 @@
 //! leave the aggregates disagreeing with the responses. Ratings arrive through `writer`, which
 //! batches them into one transaction and one flush; impressions and clicks use `GroupCommit`.
 
+pub mod counts;
 pub mod group_commit;
 pub mod keys;
 pub mod writer;
@@ -20,7 +22,8 @@ use crate::domain::calendar::{from_unix_ms, rfc3339, unix_ms};
 use crate::domain::figures::Tally;
 use crate::domain::rating::Subject;
 use crate::domain::{Day, Hour, Rating, Survey};
-use keys::{Dimension, Grain, Metric};
+use counts::{Counts, Delta, Metric};
+use keys::{Dimension, Grain};
 use pulsetap_wire::{ResponseRecord, ScoreChange, WriteStatus};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
@@ -28,6 +31,7 @@ use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::convert::Infallible;
 use std::path::Path;
 use time::OffsetDateTime;
 
@@ -92,16 +96,9 @@ impl StoredResponse {
             && self.signed == other.signed
     }
 
-    /// Every response counter this response adds one to.
+    /// Every counter key whose count of this response's score it adds one to.
     fn counter_keys(&self) -> Vec<Vec<u8>> {
-        let created = from_unix_ms(self.created_ms);
-        counter_keys_for(
-            &self.survey,
-            &self.tags,
-            created,
-            Metric::Response,
-            self.score,
-        )
+        counter_keys_for(&self.survey, &self.tags, from_unix_ms(self.created_ms))
     }
 
     pub fn to_record(&self) -> ResponseRecord {
@@ -131,8 +128,6 @@ fn counter_keys_for(
     survey: &str,
     tags: &BTreeMap<String, String>,
     at: OffsetDateTime,
-    metric: Metric,
-    score: u8,
 ) -> Vec<Vec<u8>> {
     let (day, hour) = (Day::of(at).0, Hour::of(at).0);
     let dimensions =
@@ -140,8 +135,8 @@ fn counter_keys_for(
     dimensions
         .flat_map(|dimension| {
             [
-                keys::counter(survey, &dimension, Grain::Day, day, metric, score),
-                keys::counter(survey, &dimension, Grain::Hour, hour, metric, score),
+                keys::counter(survey, &dimension, Grain::Day, day),
+                keys::counter(survey, &dimension, Grain::Hour, hour),
             ]
         })
         .collect()
@@ -154,6 +149,8 @@ pub struct Recorded {
     pub response: StoredResponse,
     /// The live-feed sequence number, when the response is new or changed.
     pub event: Option<u64>,
+    /// An alert for this rating waits in the outbox.
+    pub alert_queued: bool,
 }
 
 /// An alert waiting in the outbox.
@@ -179,8 +176,9 @@ pub struct Audit {
     pub responses: u64,
     pub impressions: u64,
     pub counters_checked: u64,
-    /// Counters whose stored value differs from a recount: `(key, stored, recounted)`.
-    pub mismatches: Vec<(Vec<u8>, u64, u64)>,
+    /// Counters whose stored counts differ from a recount: `(key, stored, recounted)`, both
+    /// without unconfirmed clicks, which no record backs.
+    pub mismatches: Vec<(Vec<u8>, Tally, Tally)>,
 }
 
 #[derive(Debug, Clone)]
@@ -194,15 +192,13 @@ pub struct Store {
     outbox: sled::Tree,
 }
 
-/// Why a record transaction stopped without writing.
-#[derive(Debug, Clone, Copy)]
-enum Abort {
-    Refused(Refusal),
-    /// A record we wrote ourselves no longer decodes: corruption, not the client's fault.
-    Unreadable,
-}
+/// Key in the default tree saying how the `counters` tree is laid out; see `upgrade_counters`.
+const COUNTERS_FORMAT: &[u8] = b"counters-format";
+const COUNTERS_FORMAT_BUCKETS: &[u8] = b"buckets";
 
-type Tx = ConflictableTransactionError<Abort>;
+/// No transaction here aborts on purpose: a refusal is one rating's answer, not a reason to
+/// undo the others, so only storage errors end one early.
+type Tx = ConflictableTransactionError<Infallible>;
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -222,7 +218,7 @@ impl Store {
             .mode(sled::Mode::HighThroughput)
             .segment_size(4 * 1024 * 1024)
             .open()?;
-        Ok(Self {
+        let store = Self {
             responses: db.open_tree("responses")?,
             counters: db.open_tree("counters")?,
             tag_values: db.open_tree("tag_values")?,
@@ -230,7 +226,48 @@ impl Store {
             events: db.open_tree("events")?,
             outbox: db.open_tree("outbox")?,
             db,
-        })
+        };
+        store.upgrade_counters()?;
+        Ok(store)
+    }
+
+    /// Stores written before one counter value held every count of a bucket kept a u64 per
+    /// (bucket, metric, score). Folds those into today's values, once: the store records that it
+    /// is done, so later opens cost one read. The fold is one atomic batch, so a crash leaves
+    /// either the old counters or the new ones, and running it again finds nothing left to fold.
+    fn upgrade_counters(&self) -> Result<(), StoreError> {
+        if self.db.get(COUNTERS_FORMAT)?.as_deref() == Some(COUNTERS_FORMAT_BUCKETS) {
+            return Ok(());
+        }
+        let mut folded: BTreeMap<Vec<u8>, Delta> = BTreeMap::new();
+        let mut upgrade = sled::Batch::default();
+        for entry in self.counters.iter() {
+            let (key, value) = entry?;
+            if value.len() != 8 {
+                continue;
+            }
+            let Some((bucket_key, metric, score)) = keys::legacy_counter(&key) else {
+                continue;
+            };
+            let count = u64::from_be_bytes(value.as_ref().try_into().expect("8 bytes"));
+            let count = i64::try_from(count).unwrap_or(i64::MAX);
+            folded
+                .entry(bucket_key.to_vec())
+                .or_default()
+                .add(metric, score, count);
+            upgrade.remove(key);
+        }
+        for (key, delta) in folded {
+            let current = self
+                .counters
+                .get(&key)?
+                .map_or_else(Counts::default, |value| Counts::decode(&value));
+            upgrade.insert(key, delta.applied_to(current).encode());
+        }
+        self.counters.apply_batch(upgrade)?;
+        self.db.insert(COUNTERS_FORMAT, COUNTERS_FORMAT_BUCKETS)?;
+        self.db.flush()?;
+        Ok(())
     }
 
     pub fn db(&self) -> &sled::Db {
@@ -282,30 +319,16 @@ impl Store {
                         results.push(apply(write, responses, events, outbox, &mut batch)?);
                     }
                     for (key, delta) in batch.counter_deltas {
-                        if delta != 0 {
-                            add_to_counter(counters, &key, delta)?;
+                        if !delta.is_zero() {
+                            add_to_counter(counters, &key, &delta)?;
                         }
                     }
-                    for key in batch.tag_values {
-                        if tag_values.get(&key)?.is_none() {
-                            tag_values.insert(key, &[])?;
-                        }
-                    }
+                    remember_tag_values(tag_values, batch.tag_values)?;
                     Ok(results)
                 },
             );
         match outcome {
-            Ok(results) => results
-                .into_iter()
-                .map(|result| {
-                    result.map_err(|abort| match abort {
-                        Abort::Refused(refusal) => RecordError::Refused(refusal),
-                        Abort::Unreadable => {
-                            RecordError::Storage(StoreError::Corrupt("response".into()))
-                        }
-                    })
-                })
-                .collect(),
+            Ok(results) => results,
             Err(error) => {
                 let error = storage_error(error);
                 writes
@@ -334,12 +357,12 @@ impl Store {
                     return Ok(false);
                 }
                 impressions.insert(key.as_slice(), encode(&stored))?;
-                for counter in
-                    counter_keys_for(survey.id.as_str(), &stored.tags, now, Metric::Impression, 0)
-                {
-                    add_to_counter(counters, &counter, 1)?;
+                let mut shown = Delta::default();
+                shown.add(Metric::Impression, 0, 1);
+                for counter in counter_keys_for(survey.id.as_str(), &stored.tags, now) {
+                    add_to_counter(counters, &counter, &shown)?;
                 }
-                remember_tag_values(tag_values, survey.id.as_str(), &stored.tags)?;
+                remember_tag_values(tag_values, tag_value_keys(survey.id.as_str(), &stored.tags))?;
                 Ok(true)
             },
         );
@@ -354,16 +377,12 @@ impl Store {
         tags: &BTreeMap<String, String>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let counters = counter_keys_for(
-            survey.id.as_str(),
-            tags,
-            now,
-            Metric::UnconfirmedClick,
-            score,
-        );
+        let counters = counter_keys_for(survey.id.as_str(), tags, now);
+        let mut clicked = Delta::default();
+        clicked.add(Metric::UnconfirmedClick, score, 1);
         let outcome = self.counters.transaction(|tree| -> Result<(), Tx> {
             for counter in &counters {
-                add_to_counter(tree, counter, 1)?;
+                add_to_counter(tree, counter, &clicked)?;
             }
             Ok(())
         });
@@ -384,17 +403,10 @@ impl Store {
         let mut tallies: BTreeMap<u32, Tally> = BTreeMap::new();
         for entry in self.counters.range(start..=end) {
             let (key, value) = entry?;
-            let Some((bucket, metric, score)) = keys::counter_tail(&key) else {
+            let Some(bucket) = keys::counter_bucket(&key) else {
                 continue;
             };
-            let count = read_u64(&value);
-            let tally = tallies.entry(bucket).or_default();
-            match metric {
-                Metric::Response if score >= 1 => tally.by_score[usize::from(score) - 1] += count,
-                Metric::Impression => tally.impressions += count,
-                Metric::UnconfirmedClick => tally.unconfirmed_clicks += count,
-                Metric::Response => {}
-            }
+            tallies.insert(bucket, Counts::decode(&value).tally());
         }
         Ok(tallies)
     }
@@ -472,14 +484,17 @@ impl Store {
     /// Recounts every response and impression counter from the stored records and compares.
     /// A healthy store has no mismatch, whatever crashed while it was written.
     pub fn audit(&self) -> Result<Audit, StoreError> {
-        let mut expected: HashMap<Vec<u8>, u64> = HashMap::new();
+        let mut expected: HashMap<Vec<u8>, Delta> = HashMap::new();
         let mut audit = Audit::default();
         for value in self.responses.iter().values() {
             let response: StoredResponse =
                 decode(&value?).map_err(|_| StoreError::Corrupt("response".into()))?;
             audit.responses += 1;
             for key in response.counter_keys() {
-                *expected.entry(key).or_default() += 1;
+                expected
+                    .entry(key)
+                    .or_default()
+                    .add(Metric::Response, response.score, 1);
             }
         }
         for entry in self.impressions.iter() {
@@ -489,37 +504,33 @@ impl Store {
             let survey_len = key.iter().position(|&b| b == 0).unwrap_or(key.len());
             let survey = String::from_utf8_lossy(&key[..survey_len]);
             audit.impressions += 1;
-            for counter in counter_keys_for(
-                &survey,
-                &impression.tags,
-                from_unix_ms(impression.at_ms),
-                Metric::Impression,
-                0,
-            ) {
-                *expected.entry(counter).or_default() += 1;
+            let at = from_unix_ms(impression.at_ms);
+            for counter in counter_keys_for(&survey, &impression.tags, at) {
+                expected
+                    .entry(counter)
+                    .or_default()
+                    .add(Metric::Impression, 0, 1);
             }
         }
         for entry in self.counters.iter() {
             let (key, value) = entry?;
-            let Some((_, metric, _)) = keys::counter_tail(&key) else {
-                continue;
-            };
-            if metric == Metric::UnconfirmedClick {
-                continue;
-            }
             audit.counters_checked += 1;
-            let stored = read_u64(&value);
-            let recounted = expected.remove(key.as_ref()).unwrap_or(0);
+            let stored = Counts::decode(&value).without_clicks();
+            let recounted = expected
+                .remove(key.as_ref())
+                .map_or_else(Counts::default, |delta| delta.applied_to(Counts::default()));
             if stored != recounted {
-                audit.mismatches.push((key.to_vec(), stored, recounted));
+                audit
+                    .mismatches
+                    .push((key.to_vec(), stored.tally(), recounted.tally()));
             }
         }
-        audit.mismatches.extend(
-            expected
-                .into_iter()
-                .filter(|(_, n)| *n > 0)
-                .map(|(key, n)| (key, 0, n)),
-        );
+        audit
+            .mismatches
+            .extend(expected.into_iter().map(|(key, delta)| {
+                let recounted = delta.applied_to(Counts::default());
+                (key, Tally::default(), recounted.tally())
+            }));
         Ok(audit)
     }
 
@@ -541,7 +552,7 @@ pub struct Write<'a> {
 /// What the ratings of one transaction add up to, written once at its end.
 #[derive(Default)]
 struct Batch {
-    counter_deltas: HashMap<Vec<u8>, i64>,
+    counter_deltas: HashMap<Vec<u8>, Delta>,
     tag_values: BTreeSet<Vec<u8>>,
 }
 
@@ -553,7 +564,7 @@ fn apply(
     events: &TransactionalTree,
     outbox: &TransactionalTree,
     batch: &mut Batch,
-) -> Result<Result<Recorded, Abort>, UnabortableTransactionError> {
+) -> Result<Result<Recorded, RecordError>, UnabortableTransactionError> {
     let Write {
         survey,
         rating,
@@ -573,7 +584,12 @@ fn apply(
     let existing = match responses.get(&identity)? {
         Some(bytes) => match decode::<StoredResponse>(&bytes) {
             Ok(old) => Some(old),
-            Err(_) => return Ok(Err(Abort::Unreadable)),
+            // A record we wrote ourselves no longer decodes: corruption, not the client's fault.
+            Err(_) => {
+                return Ok(Err(RecordError::Storage(StoreError::Corrupt(
+                    "response".into(),
+                ))));
+            }
         },
         None => None,
     };
@@ -596,17 +612,18 @@ fn apply(
         Some(old) => {
             let merged = match apply_change(&old, subject, rating, now_ms) {
                 Ok(merged) => merged,
-                Err(refusal) => return Ok(Err(Abort::Refused(refusal))),
+                Err(refusal) => return Ok(Err(RecordError::Refused(refusal))),
             };
             if merged.same_answer(&old) {
                 return Ok(Ok(Recorded {
                     status: WriteStatus::Unchanged,
                     response: old,
                     event: None,
+                    alert_queued: false,
                 }));
             }
             if now_ms.saturating_sub(old.created_ms) > edit_window_ms {
-                return Ok(Err(Abort::Refused(Refusal::EditWindowClosed)));
+                return Ok(Err(RecordError::Refused(Refusal::EditWindowClosed)));
             }
             (WriteStatus::Updated, merged, Some(old))
         }
@@ -614,17 +631,17 @@ fn apply(
 
     if let Some(old) = &previous {
         for key in old.counter_keys() {
-            *batch.counter_deltas.entry(key).or_default() -= 1;
+            let delta = batch.counter_deltas.entry(key).or_default();
+            delta.add(Metric::Response, old.score, -1);
         }
     }
     for key in stored.counter_keys() {
-        *batch.counter_deltas.entry(key).or_default() += 1;
+        let delta = batch.counter_deltas.entry(key).or_default();
+        delta.add(Metric::Response, stored.score, 1);
     }
-    for (tag, value) in &stored.tags {
-        batch
-            .tag_values
-            .insert(keys::tag_value(&stored.survey, tag, value));
-    }
+    batch
+        .tag_values
+        .extend(tag_value_keys(&stored.survey, &stored.tags));
     responses.insert(identity.as_slice(), encode(&stored))?;
 
     let event = events.generate_id()?;
@@ -633,10 +650,11 @@ fn apply(
     let score_moved = previous
         .as_ref()
         .is_none_or(|old| old.score != stored.score);
-    if let Some(alert) = &survey.alert
-        && stored.score <= alert.max_score
-        && score_moved
-    {
+    let alert_queued = survey
+        .alert
+        .as_ref()
+        .is_some_and(|alert| stored.score <= alert.max_score && score_moved);
+    if let Some(alert) = survey.alert.as_ref().filter(|_| alert_queued) {
         let job = AlertJob {
             webhook: alert.webhook.clone(),
             idempotency_key: format!("{}-{event}", stored.survey),
@@ -650,6 +668,7 @@ fn apply(
         status,
         response: stored,
         event: Some(event),
+        alert_queued,
     }))
 }
 
@@ -686,15 +705,22 @@ fn apply_change(
     Ok(merged)
 }
 
+/// The `tag_values` keys of a response's or impression's tags.
+fn tag_value_keys<'a>(
+    survey: &'a str,
+    tags: &'a BTreeMap<String, String>,
+) -> impl Iterator<Item = Vec<u8>> + 'a {
+    tags.iter()
+        .map(move |(tag, value)| keys::tag_value(survey, tag, value))
+}
+
 /// Notes each tag value for breakdowns. Most are already known: reading first spares a write
 /// (and the log space it would take) on nearly every rating.
 fn remember_tag_values(
     tree: &TransactionalTree,
-    survey: &str,
-    tags: &BTreeMap<String, String>,
+    keys: impl IntoIterator<Item = Vec<u8>>,
 ) -> Result<(), Tx> {
-    for (tag, value) in tags {
-        let key = keys::tag_value(survey, tag, value);
+    for key in keys {
         if tree.get(&key)?.is_none() {
             tree.insert(key, &[])?;
         }
@@ -702,29 +728,24 @@ fn remember_tag_values(
     Ok(())
 }
 
-/// For transactions that never refuse: any abort would be an unreadable record.
-fn storage_error(error: TransactionError<Abort>) -> StoreError {
+fn storage_error(error: TransactionError<Infallible>) -> StoreError {
     match error {
-        TransactionError::Abort(_) => {
-            StoreError::Corrupt("a stored record could not be read".into())
-        }
+        TransactionError::Abort(never) => match never {},
         TransactionError::Storage(error) => error.into(),
     }
 }
 
-fn add_to_counter(tree: &TransactionalTree, key: &[u8], delta: i64) -> Result<(), Tx> {
-    let current = tree.get(key)?.map_or(0, |value| read_u64(&value));
-    let next = current.saturating_add_signed(delta);
-    if next == 0 {
+fn add_to_counter(tree: &TransactionalTree, key: &[u8], delta: &Delta) -> Result<(), Tx> {
+    let current = tree
+        .get(key)?
+        .map_or_else(Counts::default, |value| Counts::decode(&value));
+    let next = delta.applied_to(current);
+    if next.is_zero() {
         tree.remove(key)?;
     } else {
-        tree.insert(key, &next.to_be_bytes())?;
+        tree.insert(key, next.encode())?;
     }
     Ok(())
-}
-
-fn read_u64(bytes: &[u8]) -> u64 {
-    bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -733,4 +754,55 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, serde_json::Error> {
     serde_json::from_slice(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_of_an_older_store_are_folded_into_buckets_once_and_keep_their_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = 20_000;
+        let all = keys::counter("support", &Dimension::All, Grain::Day, day);
+        let ana = keys::counter("support", &Dimension::Tag("agent", "ana"), Grain::Day, day);
+        {
+            let store = Store::open(dir.path()).unwrap();
+            // What a store written before today's layout held: a u64 per metric and score.
+            for (bucket, metric_and_score, count) in [
+                (&all, b"r\x05", 3u64),
+                (&all, b"r\x01", 1),
+                (&all, b"i\x00", 7),
+                (&all, b"u\x02", 2),
+                (&ana, b"r\x05", 3),
+            ] {
+                let key = [bucket.as_slice(), metric_and_score].concat();
+                store.counters.insert(key, &count.to_be_bytes()).unwrap();
+            }
+            store.db.remove(COUNTERS_FORMAT).unwrap();
+        }
+
+        for _ in 0..2 {
+            let store = Store::open(dir.path()).unwrap();
+            let survey = store
+                .total("support", &Dimension::All, Day(day), Day(day))
+                .unwrap();
+            assert_eq!(survey.by_score[..5], [1, 0, 0, 0, 3]);
+            assert_eq!((survey.impressions, survey.unconfirmed_clicks), (7, 2));
+            let agent = store
+                .total(
+                    "support",
+                    &Dimension::Tag("agent", "ana"),
+                    Day(day),
+                    Day(day),
+                )
+                .unwrap();
+            assert_eq!(agent.by_score[..5], [0, 0, 0, 0, 3]);
+            assert_eq!(
+                store.counters.len(),
+                2,
+                "one value per bucket, nothing left over"
+            );
+        }
+    }
 }
