@@ -9,7 +9,7 @@ use crate::domain::{Rating, Survey};
 use crate::error::ApiError;
 use crate::metrics::{ReasonLabel, StatusLabel};
 use crate::state::AppState;
-use crate::store::{RecordError, Recorded, Refusal};
+use crate::store::{RecordError, Recorded, Refusal, StoreError};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -128,7 +128,8 @@ async fn ingest_response(
         return Err(ApiError::TooManyRequests);
     }
     let survey_id = survey.id.as_str();
-    let anonymous_and_new = rating.subject.interaction.is_none() && is_new(state, survey, &rating)?;
+    let anonymous_and_new =
+        rating.subject.interaction.is_none() && is_new(state, survey, &rating).await?;
     if anonymous_and_new
         && !state
             .visitors
@@ -214,11 +215,7 @@ pub async fn record_impression(
         return Err(ApiError::TooManyRequests);
     }
     if state.store.record_impression(survey, &subject, now)? {
-        state
-            .commits
-            .durable()
-            .await
-            .map_err(crate::store::StoreError::Flush)?;
+        state.commits.durable().await.map_err(StoreError::Flush)?;
         state.metrics.impressions_accepted.inc();
     }
     Ok(StatusCode::NO_CONTENT)
@@ -267,11 +264,15 @@ pub(crate) fn user_agent(headers: &HeaderMap) -> &str {
         .unwrap_or("")
 }
 
-fn is_new(state: &AppState, survey: &Survey, rating: &Rating) -> Result<bool, ApiError> {
-    let existing = state.store.find(
-        survey.id.as_str(),
-        None,
-        rating.subject.response_id.as_str(),
-    )?;
+/// Whether nothing is stored yet under this anonymous rating's id. The read runs on the blocking
+/// pool: once sled has run a transaction, every read waits while the writer's runs, and a
+/// runtime thread waiting there serves none of its other connections meanwhile.
+async fn is_new(state: &AppState, survey: &Survey, rating: &Rating) -> Result<bool, ApiError> {
+    let store = state.store.clone();
+    let survey = survey.id.to_string();
+    let response_id = rating.subject.response_id.as_str().to_owned();
+    let existing = tokio::task::spawn_blocking(move || store.find(&survey, None, &response_id))
+        .await
+        .map_err(|stopped| StoreError::Sled(stopped.to_string()))??;
     Ok(existing.is_none())
 }
