@@ -202,9 +202,9 @@ type Tx = ConflictableTransactionError<Infallible>;
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        // sled's default page cache is 1 GiB; 32 MiB keeps the collector under 150 MB resident
-        // at a million responses (178 MB with 64 MiB) while the hot counters, the only thing
-        // reads touch, still stay cached.
+        // sled's default page cache is 1 GiB; with 32 MiB the collector holds 125-156 MB
+        // resident at a million responses (178 MB with 64 MiB; BENCHMARKS.md) while the hot
+        // counters, the only thing reads touch, still stay cached.
         //
         // sled 0.34 can deadlock when a writer needs a new log segment while a file truncation
         // (queued when GC frees the last segment) waits behind IO threads that need the
