@@ -1,5 +1,6 @@
-//! Alerts: an unhappy rating is posted to the survey's webhook at least once, with a stable
-//! `Idempotency-Key`, even when the receiver is down and the collector restarts meanwhile.
+//! Alerts: an unhappy rating is posted to the survey's webhook within seconds, at least once,
+//! with a stable `Idempotency-Key`, even when the receiver is down and the collector restarts
+//! meanwhile.
 
 use crate::helpers::*;
 use axum::Router;
@@ -158,4 +159,31 @@ async fn every_alert_arrives_after_the_receiver_was_down_across_a_restart() {
             "the full response is attached as typed"
         );
     }
+}
+
+#[tokio::test]
+async fn an_unhappy_rating_reaches_a_listening_webhook_within_seconds() {
+    let port = free_port().await;
+    let received = Received::default();
+    start_receiver(port, received.clone()).await;
+    let app = spawn_app_with(&config_with_webhook(port)).await;
+    // Long enough for the worker to find the outbox empty and go to sleep: from here only the
+    // rating's wake-up (not its minute-long idle recheck) can bring it back in time.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let unhappy = json!({"survey": "support", "response_id": new_id(), "score": 1,
+                         "interaction": "chat-late", "tags": {"agent": "alice"}});
+    assert_eq!(app.post_response(&unhappy).await.status(), 201);
+
+    let delivered = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Some((_, body)) = received.requests.lock().unwrap().first().cloned() {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the alert arrives within 5 s of the rating");
+    assert_eq!(delivered["response"]["interaction"], "chat-late");
 }
