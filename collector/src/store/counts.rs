@@ -9,11 +9,11 @@
 use crate::domain::figures::{MAX_SCALE, Tally};
 
 /// Responses by score (`1..=MAX_SCALE`), then impressions, then unconfirmed clicks.
-pub const SLOTS: usize = MAX_SCALE + 2;
+const SLOTS: usize = MAX_SCALE + 2;
 const IMPRESSIONS: usize = MAX_SCALE;
 const UNCONFIRMED_CLICKS: usize = MAX_SCALE + 1;
 /// Bytes of a stored value.
-pub const VALUE_LEN: usize = SLOTS * 8;
+const VALUE_LEN: usize = SLOTS * 8;
 
 /// What a count counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
