@@ -7,6 +7,8 @@
 //! The crate depends on `serde` alone so the widget pays for nothing it does not use; the
 //! `openapi` feature (the collector's) adds `utoipa::ToSchema` for the API description.
 
+pub mod tags;
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -84,17 +86,43 @@ pub struct ErrorBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetConfig {
     pub survey: String,
+    /// What the survey measures: `csat` (an emoji scale), `nps` (0 to 10) or `ces` (1 to 7).
+    #[serde(default = "csat")]
+    pub kind: String,
+    /// The language of the texts (a BCP 47 tag such as `fr` or `pt-BR`): the first language the
+    /// widget asked for that the survey has, or `null` for the survey's default texts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
     pub question: String,
-    /// The emoji, worst to best; a tap on the i-th (0-based) records score i + 1.
+    /// What each button shows, lowest score first: emoji for `csat`, `"0"` … `"10"` for `nps`,
+    /// `"1"` … `"7"` for `ces`. A tap on the i-th (0-based) records score `first_score + i`.
     pub scale: Vec<String>,
-    /// One label per emoji, read aloud by screen readers and shown on hover.
+    /// One label per button, read aloud by screen readers and shown on hover.
     pub labels: Vec<String>,
+    /// The score of the first button: 0 for `nps`, 1 otherwise.
+    #[serde(default = "one")]
+    pub first_score: u8,
+    /// Words under the two ends of the scale ("Not likely" … "Very likely"); empty when the
+    /// buttons speak for themselves (emoji).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub low_label: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub high_label: String,
     pub follow_up: String,
     pub thank_you: String,
     /// `light`, `dark` or `auto` (follow `prefers-color-scheme`).
     pub theme: String,
-    /// Lowest score that counts as satisfied; the widget picks its reaction from it.
+    /// Lowest score that counts as satisfied (a promoter, for `nps`); the widget picks its
+    /// reaction from it.
     pub satisfied_min: u8,
+}
+
+fn csat() -> String {
+    "csat".into()
+}
+
+fn one() -> u8 {
+    1
 }
 
 /// `GET /v1/surveys/{survey}/summary`.

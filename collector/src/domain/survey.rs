@@ -90,9 +90,14 @@ impl Survey {
     pub fn widget_config(&self) -> pulsetap_wire::WidgetConfig {
         pulsetap_wire::WidgetConfig {
             survey: self.id.to_string(),
+            kind: "csat".into(),
+            lang: None,
             question: self.question.clone(),
             scale: self.scale.clone(),
             labels: self.labels.clone(),
+            first_score: 1,
+            low_label: String::new(),
+            high_label: String::new(),
             follow_up: self.follow_up.clone(),
             thank_you: self.thank_you.clone(),
             theme: self.theme.as_str().to_owned(),
