@@ -2,9 +2,8 @@
 
 use crate::configuration;
 use crate::startup::{Settings, serve};
-use crate::store::Store;
+use crate::store::{Backend, EmbeddedStore};
 use clap::{Args, Parser, Subcommand};
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -99,7 +98,8 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
             }
             Err(error) => fail(&error),
         },
-        Command::Audit { data } => match Store::open(&data).and_then(|store| store.audit()) {
+        Command::Audit { data } => match EmbeddedStore::open(&data).and_then(|store| store.audit())
+        {
             Ok(audit) => {
                 println!(
                     "{} responses, {} impressions, {} counters checked, {} mismatches",
@@ -133,11 +133,10 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
                 );
                 return ExitCode::FAILURE;
             };
-            let tags: BTreeMap<String, String> = tags
-                .split(',')
-                .filter_map(|pair| pair.split_once('='))
-                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-                .collect();
+            let tags = match pulsetap_wire::tags::parse(&tags) {
+                Ok(tags) => tags,
+                Err(error) => return fail(&error),
+            };
             println!(
                 "{}",
                 secret.sign_interaction(&survey, interaction.as_deref(), &tags)

@@ -4,8 +4,9 @@
 //! `<file>:<line>: <what is wrong>`, and a broken file stops the server from starting: running
 //! with half a configuration would silently drop ratings.
 
+use crate::domain::api_key::KeyDigest;
 use crate::domain::figures::MAX_SCALE;
-use crate::domain::survey::{FloodLimit, KeyDigest};
+use crate::domain::survey::FloodLimit;
 use crate::domain::{Alert, Secret, Survey, SurveyId, Surveys, Theme};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashSet};

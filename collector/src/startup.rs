@@ -5,7 +5,7 @@ use crate::configuration::{self, ConfigError};
 use crate::domain::Surveys;
 use crate::routes::router;
 use crate::state::AppState;
-use crate::store::{Store, StoreError};
+use crate::store::{EmbeddedStore, StoreError};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -18,6 +18,7 @@ use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
@@ -48,7 +49,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         Some(path) => configuration::load(path)?,
         None => Surveys::default(),
     };
-    let store = Store::open(&settings.data)?;
+    let store = EmbeddedStore::open(&settings.data)?;
     if settings.assets.is_none() {
         tracing::warn!(
             "no widget assets found: /pulsetap.js will answer 404 until scripts/build-widget.sh has run"
@@ -56,7 +57,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     }
     let listener = TcpListener::bind(settings.listen).await?;
     let address = listener.local_addr()?;
-    let state = AppState::new(surveys, store, settings.assets);
+    let state = AppState::new(surveys, Arc::new(store), settings.assets);
     tracing::info!(surveys = state.surveys.iter().count(), data = %settings.data.display(), "collector ready");
     // Scripts and tests wait for this exact line to know the server is up.
     println!("pulsetap collector listening on http://{address}");
@@ -75,7 +76,6 @@ pub async fn run(
     let alerts = alerts::start(
         state.store.clone(),
         state.surveys.clone(),
-        state.alerts_queued.clone(),
         state.stopping.clone(),
     );
     let app = router(state.clone());
@@ -90,7 +90,7 @@ pub async fn run(
     // The worker holds the store; it must be gone before a restart in this process reopens it.
     let _ = alerts.await;
     served?;
-    state.store.flush().map_err(std::io::Error::other)?;
+    state.store.durable().await.map_err(std::io::Error::other)?;
     tracing::info!("collector stopped; store flushed");
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Integration tests of the collector's HTTP API (CONTRACT §2–3), each against a real server on
+//! Integration tests of the collector's HTTP API (docs/api.md), each against a real server on
 //! port 0 with its own temporary data directory.
 
 mod helpers;
