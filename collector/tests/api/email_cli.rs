@@ -211,6 +211,18 @@ fn email_links(config: &str, tickets: &str, more: &[&str]) -> Command {
     command
 }
 
+/// Runs `command` with `input` on its stdin, as `cat tickets.csv | collector … --csv -` would.
+fn with_stdin(command: &mut Command, input: &[u8]) -> Output {
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// A thousand good tickets, then a bad one (an interaction with a control character).
 fn tickets_with_a_bad_last_row() -> String {
     let mut csv = String::from("interaction,agent\n");
@@ -259,18 +271,10 @@ fn a_bad_row_leaves_a_redirected_output_empty_and_an_existing_output_untouched()
     assert_eq!(left.len(), 4, "no temporary file is left behind: {left:?}");
 
     // The same bad CSV on stdin.
-    let mut child = email_links(&config, "-", &[])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        &mut child.stdin.take().unwrap(),
+    let output = with_stdin(
+        &mut email_links(&config, "-", &[]),
         tickets_with_a_bad_last_row().as_bytes(),
-    )
-    .unwrap();
-    let output = child.wait_with_output().unwrap();
+    );
     assert!(!output.status.success());
     assert!(output.stdout.is_empty(), "nothing on stdout");
     assert!(String::from_utf8_lossy(&output.stderr).contains("stdin: line 1002:"));
@@ -281,17 +285,10 @@ fn csv_from_stdin_and_a_complete_output_file_are_written_as_before() {
     let dir = tempfile::tempdir().unwrap();
     let config = write(dir.path(), "pulsetap.toml", CONFIG);
     let out = dir.path().join("links.csv");
-    let mut child = email_links(&config, "-", &["--output", out.to_str().unwrap()])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        &mut child.stdin.take().unwrap(),
+    let output = with_stdin(
+        &mut email_links(&config, "-", &["--output", out.to_str().unwrap()]),
         b"interaction,agent\nT-1,alice\nT-2,bob\n",
-    )
-    .unwrap();
-    let output = child.wait_with_output().unwrap();
+    );
     assert!(
         output.status.success(),
         "{}",
