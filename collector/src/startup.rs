@@ -17,7 +17,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
@@ -50,7 +50,7 @@ pub enum StartupError {
 }
 
 /// Loads the configuration, checks the assets, opens the store, binds, and serves until Ctrl-C
-/// or SIGTERM. Everything that can be wrong with the settings is found before the data
+/// or SIGTERM. A broken configuration or a `--assets` without a widget stops it before the data
 /// directory is created. What would leave a server that answers but can't do its job (no
 /// surveys, no widget) is warned about loudly, since the server may still be wanted for
 /// reading old data.
@@ -76,17 +76,17 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     let store = Store::open(&settings.data)?;
     let listener = TcpListener::bind(settings.listen).await?;
     let address = listener.local_addr()?;
-    let shown = |path: &Option<PathBuf>| match path {
+    let shown = |path: Option<&Path>| match path {
         Some(path) => std::fs::canonicalize(path)
-            .unwrap_or_else(|_| path.clone())
+            .unwrap_or_else(|_| path.to_owned())
             .display()
             .to_string(),
         None => "none".to_owned(),
     };
     tracing::info!(
-        config = %shown(&settings.config),
-        data = %shown(&Some(settings.data.clone())),
-        assets = %shown(&settings.assets),
+        config = %shown(settings.config.as_deref()),
+        data = %shown(Some(&settings.data)),
+        assets = %shown(settings.assets.as_deref()),
         surveys = surveys.iter().count(),
         "collector ready"
     );
