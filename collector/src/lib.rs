@@ -6,7 +6,7 @@
 //! # Layout
 //!
 //! - [`cli`]: the `collector` command line (clap): `serve`, `check-config`, `audit`, `sign`,
-//!   `email-links`.
+//!   `email-links` (the bulk signer of email links, `cli::email_links`).
 //! - [`configuration`]: `pulsetap.toml` parsed straight into domain types, errors with a line.
 //! - [`startup`]: binds, builds the shared [`state::AppState`], runs until Ctrl-C or SIGTERM.
 //! - [`routes`]: the HTTP layer: `router(state)`, `ApiError`, extractors, one module per area.
@@ -16,7 +16,7 @@
 //! - [`alerts`]: posts unhappy ratings from the store's outbox to webhooks, retrying until
 //!   delivered, across restarts.
 //! - [`email`]: the email channel's links: signing and checking them, the snippet for an email,
-//!   the pages they open, and the bulk signing behind `collector email-links`.
+//!   the pages they open.
 //! - [`store`]: one interface over the storage engine (the embedded sled store): every write
 //!   through one writer thread, every read off the async runtime.
 //! - [`metrics`]: Prometheus counters and histograms.

@@ -1,5 +1,6 @@
-//! Email links: one signed link per emoji, a snippet to paste into an email, the
-//! pages those links open, and the bulk command that signs a helpdesk's tickets.
+//! Email links: one signed link per emoji, a snippet to paste into an email, and the pages
+//! those links open. (`collector email-links`, which signs a helpdesk's tickets in bulk, is
+//! `cli::email_links`.)
 //!
 //! Mail servers open every link of a message to scan it, and email clients run no script. So
 //! opening a link records nothing but an unconfirmed click: the landing page records the rating
@@ -9,7 +10,6 @@
 //!
 //! A link reads `{collector}/r/{survey}/{score}?i=<interaction>&t=<k=v,k=v>&s=<signature>`.
 
-pub mod bulk;
 mod html;
 pub mod pages;
 mod snippet;

@@ -16,6 +16,9 @@ use time::OffsetDateTime;
 pub enum StoreError {
     #[error("storage error: {0}")]
     Engine(String),
+    /// Another process (a running collector) holds the store.
+    #[error("the store is in use by another process (a running collector)")]
+    InUse,
     #[error("a stored record could not be read: {0}")]
     Corrupt(String),
     #[error("the write could not be made durable: {0}")]

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod aggregates;
+mod audit_cli;
 mod auth;
 mod batched_writes;
 mod configuration;
@@ -21,3 +22,5 @@ mod marketer_export;
 mod marketer_live;
 mod marketer_openapi;
 mod recording;
+mod serve_cli;
+mod sign_cli;

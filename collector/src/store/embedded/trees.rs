@@ -40,7 +40,14 @@ impl EmbeddedStore {
             .cache_capacity(32 * 1024 * 1024)
             .mode(sled::Mode::HighThroughput)
             .segment_size(4 * 1024 * 1024)
-            .open()?;
+            .open()
+            .map_err(|error| match error {
+                // sled says a running collector holds the files only in an IO error's text.
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    StoreError::InUse
+                }
+                other => other.into(),
+            })?;
         let store = Self {
             responses: db.open_tree("responses")?,
             counters: db.open_tree("counters")?,
