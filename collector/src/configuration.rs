@@ -126,8 +126,10 @@ pub fn parse(text: &str) -> Result<Surveys, Problem> {
             *setting = *value.get_ref();
         }
     }
-    let read_keys = key_digests(&file.read_keys)?;
+    let read_keys = key_digests("read_keys", &file.read_keys)?;
+    let write_keys = key_digests("write_keys", &file.write_keys)?;
     Ok(Surveys::new(surveys, read_keys, flood_limit)
+        .with_write_keys(write_keys)
         .with_trusted_proxy(limits.trust_x_forwarded_for))
 }
 
@@ -135,29 +137,32 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-/// Checks `read_keys` and keeps only their digests. A key is sent as
-/// `Authorization: Bearer <key>`, and the collector trims what follows `Bearer`; so an empty
-/// key, spaces at either end, or a character a header can't carry make a key nobody can use,
-/// or (empty) one that looks like "no key".
-fn key_digests(keys: &[Spanned<String>]) -> Result<Vec<KeyDigest>, Problem> {
+/// Checks the keys of `setting` (`read_keys`, `write_keys`) and keeps only their digests. A key
+/// is sent as `Authorization: Bearer <key>`, and the collector trims what follows `Bearer`; so
+/// an empty key, spaces at either end, or a character a header can't carry make a key nobody
+/// can use, or (empty) one that looks like "no key".
+fn key_digests(setting: &str, keys: &[Spanned<String>]) -> Result<Vec<KeyDigest>, Problem> {
+    let kind = setting.trim_end_matches("_keys");
     keys.iter()
         .map(|key| {
             let text = key.get_ref();
             let problem = if text.trim().is_empty() {
-                Some("read_keys holds an empty key: write a long random key, or remove it")
+                Some(format!(
+                    "{setting} holds an empty key: write a long random key, or remove it"
+                ))
             } else if text.trim() != text {
-                Some(
-                    "a read key starts or ends with a space, which an Authorization header can't carry: remove the spaces",
-                )
+                Some(format!(
+                    "a {kind} key starts or ends with a space, which an Authorization header can't carry: remove the spaces"
+                ))
             } else if !text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
-                Some(
-                    "a read key holds a character an Authorization header can't carry: use letters, digits and ASCII punctuation",
-                )
+                Some(format!(
+                    "a {kind} key holds a character an Authorization header can't carry: use letters, digits and ASCII punctuation"
+                ))
             } else {
                 None
             };
             match problem {
-                Some(message) => Err((at(key), message.to_owned())),
+                Some(message) => Err((at(key), message)),
                 None => Ok(KeyDigest::of(text)),
             }
         })
@@ -169,6 +174,8 @@ fn key_digests(keys: &[Spanned<String>]) -> Result<Vec<KeyDigest>, Problem> {
 struct ConfigFile {
     #[serde(default)]
     read_keys: Vec<Spanned<String>>,
+    #[serde(default)]
+    write_keys: Vec<Spanned<String>>,
     #[serde(default)]
     survey: Vec<SurveyFile>,
     #[serde(default)]
@@ -211,6 +218,11 @@ struct SurveyFile {
     #[serde(default)]
     read_keys: Vec<Spanned<String>>,
     alert: Option<AlertFile>,
+    #[serde(default)]
+    write_keys: Vec<Spanned<String>>,
+    max_unverified_per_day: Option<Spanned<u64>>,
+    max_tag_values: Option<Spanned<u64>>,
+    max_impressions_per_visitor_per_day: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default, Clone, Copy)]
@@ -254,6 +266,9 @@ const DEFAULT_EDIT_WINDOW: Duration = Duration::from_secs(7 * 86_400);
 const DEFAULT_MAX_PER_VISITOR: u32 = 20;
 const DEFAULT_MIN_GROUP_SIZE: u64 = 5;
 const DEFAULT_ALERT_MAX: u8 = 2;
+const DEFAULT_MAX_UNVERIFIED_PER_DAY: u64 = 10_000;
+const DEFAULT_MAX_TAG_VALUES: u64 = 1_000;
+const DEFAULT_MAX_IMPRESSIONS_PER_VISITOR: u32 = 1_000;
 const MIN_SECRET_LEN: usize = 16;
 
 /// `scheme://host[:port]` exactly as a browser sends it in `Origin`, or `*`.
@@ -376,6 +391,11 @@ impl SurveyFile {
             .alert
             .map(|alert| check_alert(alert, scale_len))
             .transpose()?;
+        let limits = AnonymousLimits::check(
+            self.max_unverified_per_day,
+            self.max_tag_values,
+            self.max_impressions_per_visitor_per_day,
+        )?;
         Ok(Survey {
             question: self.question,
             scale,
@@ -395,9 +415,67 @@ impl SurveyFile {
             edit_window,
             max_per_visitor_per_day,
             min_group_size,
-            read_keys: key_digests(&self.read_keys)?,
+            read_keys: key_digests("read_keys", &self.read_keys)?,
             alert,
+            write_keys: key_digests("write_keys", &self.write_keys)?,
+            max_unverified_per_day: limits.unverified_per_day,
+            max_tag_values: limits.tag_values,
+            max_impressions_per_visitor_per_day: limits.impressions_per_visitor,
             id,
+        })
+    }
+}
+
+/// A survey's limits on what nobody vouched for, each at least 1: a limit of 0 would refuse
+/// every anonymous rating, impression or tag value, always a mistake.
+struct AnonymousLimits {
+    unverified_per_day: u64,
+    tag_values: u64,
+    impressions_per_visitor: u32,
+}
+
+impl AnonymousLimits {
+    fn check(
+        unverified_per_day: Option<Spanned<u64>>,
+        tag_values: Option<Spanned<u64>>,
+        impressions_per_visitor: Option<Spanned<u32>>,
+    ) -> Result<Self, Problem> {
+        fn at_least_one<T: Copy + PartialEq + From<u8>>(
+            name: &str,
+            value: Option<Spanned<T>>,
+            default: T,
+            refuses: &str,
+        ) -> Result<T, Problem> {
+            match value {
+                Some(value) if *value.get_ref() == T::from(0) => Err((
+                    at(&value),
+                    format!(
+                        "{name} = 0 would refuse {refuses}: give at least 1 (what is signed is never refused)"
+                    ),
+                )),
+                Some(value) => Ok(value.into_inner()),
+                None => Ok(default),
+            }
+        }
+        Ok(Self {
+            unverified_per_day: at_least_one(
+                "max_unverified_per_day",
+                unverified_per_day,
+                DEFAULT_MAX_UNVERIFIED_PER_DAY,
+                "every new unsigned rating",
+            )?,
+            tag_values: at_least_one(
+                "max_tag_values",
+                tag_values,
+                DEFAULT_MAX_TAG_VALUES,
+                "every unsigned tag value",
+            )?,
+            impressions_per_visitor: at_least_one(
+                "max_impressions_per_visitor_per_day",
+                impressions_per_visitor,
+                DEFAULT_MAX_IMPRESSIONS_PER_VISITOR,
+                "every unsigned impression",
+            )?,
         })
     }
 }
@@ -718,6 +796,47 @@ mod tests {
             assert_eq!(line, 2, "{message}");
             assert!(message.contains("empty key"), "{message}");
         }
+    }
+
+    #[test]
+    fn write_keys_are_checked_like_read_keys_and_named_in_their_messages() {
+        refused_on_its_line("write_keys = [\"\"]", "write_keys holds an empty key");
+        refused_on_its_line("write_keys = [\" helpdesk\"]", "a write key starts or ends");
+        refused_on_its_line("write_keys = [\"kéy\"]", "a write key holds a character");
+        let (line, message) = error_of("\nwrite_keys = [\"\"]\n[[survey]]\nid = \"s\"\n");
+        assert_eq!(line, 2, "{message}");
+        assert!(message.contains("write_keys"), "{message}");
+
+        let surveys = parse(
+            "read_keys = [\"r\"]\nwrite_keys = [\"w\"]\n[[survey]]\nid = \"a\"\nwrite_keys = [\"wa\"]\n[[survey]]\nid = \"b\"\n",
+        )
+        .unwrap();
+        let a = SurveyId::parse("a").unwrap();
+        let b = SurveyId::parse("b").unwrap();
+        assert_eq!(
+            surveys.write_scope("w"),
+            Some(crate::domain::survey::Scope::Everything)
+        );
+        let wa = surveys.write_scope("wa").unwrap();
+        assert!(wa.includes(&a) && !wa.includes(&b));
+        assert_eq!(surveys.read_scope("w"), None, "a write key reads nothing");
+        assert_eq!(surveys.write_scope("r"), None, "a read key writes nothing");
+    }
+
+    #[test]
+    fn anonymous_limits_of_zero_are_refused_and_have_documented_defaults() {
+        for setting in [
+            "max_unverified_per_day = 0",
+            "max_tag_values = 0",
+            "max_impressions_per_visitor_per_day = 0",
+        ] {
+            refused_on_its_line(setting, setting);
+        }
+        let surveys = parse("[[survey]]\nid = \"s\"\n").unwrap();
+        let survey = surveys.get("s").unwrap();
+        assert_eq!(survey.max_unverified_per_day, 10_000);
+        assert_eq!(survey.max_tag_values, 1_000);
+        assert_eq!(survey.max_impressions_per_visitor_per_day, 1_000);
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct Metrics {
     pub responses_accepted: Family<StatusLabel, Counter>,
     pub responses_rejected: Family<ReasonLabel, Counter>,
     pub impressions_accepted: Counter,
+    pub impressions_over_allowance: Counter,
+    pub unverified_responses_created: Counter,
     pub flush_seconds: Histogram,
     pub flush_batch_size: Histogram,
 }
@@ -32,6 +34,8 @@ impl Default for Metrics {
         let responses_accepted = Family::<StatusLabel, Counter>::default();
         let responses_rejected = Family::<ReasonLabel, Counter>::default();
         let impressions_accepted = Counter::default();
+        let impressions_over_allowance = Counter::default();
+        let unverified_responses_created = Counter::default();
         let flush_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
         let flush_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 12));
         registry.register(
@@ -50,6 +54,16 @@ impl Default for Metrics {
             impressions_accepted.clone(),
         );
         registry.register(
+            "impressions_over_allowance",
+            "Impressions not counted: the visitor had shown the survey's widget max_impressions_per_visitor_per_day times today",
+            impressions_over_allowance.clone(),
+        );
+        registry.register(
+            "unverified_responses_created",
+            "New responses nobody vouched for (unsigned): what each survey's max_unverified_per_day limits; refusals past it count in responses_rejected{reason=\"unverified_limit\"}",
+            unverified_responses_created.clone(),
+        );
+        registry.register(
             "flush_seconds",
             "Time of one flush to disk (a batch of ratings, or a group commit)",
             flush_seconds.clone(),
@@ -64,6 +78,8 @@ impl Default for Metrics {
             responses_accepted,
             responses_rejected,
             impressions_accepted,
+            impressions_over_allowance,
+            unverified_responses_created,
             flush_seconds,
             flush_batch_size,
         }

@@ -5,6 +5,7 @@
 pub mod api_key;
 pub mod calendar;
 pub mod figures;
+pub mod limits;
 pub mod rating;
 pub mod report;
 pub mod response;

@@ -6,15 +6,16 @@
 
 use super::limits::MAX_BODY_BYTES;
 use crate::domain::report::{RangeError, TagFilterError};
-use crate::domain::{Invalid, RatingError, Refusal};
+use crate::domain::{Day, Invalid, RatingError, Refusal};
 use crate::email::LinkError;
 use crate::service::ingest::IngestError;
 use crate::store::StoreError;
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pulsetap_wire::ErrorBody;
+use time::OffsetDateTime;
 use utoipa::IntoResponses;
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,22 @@ pub enum ApiError {
     NotFound,
     #[error("the server could not store this; it was not recorded, please retry")]
     Storage(#[from] StoreError),
+    #[error(
+        "this is a read key, and signing is a write power: use a key from the configuration's write_keys (top level, or the survey's)"
+    )]
+    KeyCannotWrite,
+    #[error(
+        "this is a write key, and it may not read: use a key from the configuration's read_keys"
+    )]
+    KeyCannotRead,
+    #[error("this API key may not write to survey {0:?}")]
+    WriteKeyNotForSurvey(String),
+    #[error("metrics cover every survey: use a key from the configuration's top-level read_keys")]
+    KeyNotGlobal,
+    #[error(
+        "fewer than {min_group_size} responses carry this tag value in this range, so they are not shown: no customer may be singled out (the survey's min_group_size)"
+    )]
+    TooFew { min_group_size: u64 },
 }
 
 impl ApiError {
@@ -69,10 +86,31 @@ impl ApiError {
             Self::Rating(RatingError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Rating(_) => StatusCode::FORBIDDEN,
             Self::Refused(Refusal::SignedTagsChanged) => StatusCode::FORBIDDEN,
+            Self::Refused(Refusal::UnverifiedLimit { .. }) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Refused(Refusal::TooManyTagValues { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Refused(_) | Self::NoSecret(_) => StatusCode::CONFLICT,
             Self::VisitorLimit | Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::MissingKey | Self::UnknownKey => StatusCode::UNAUTHORIZED,
             Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::KeyCannotWrite
+            | Self::KeyCannotRead
+            | Self::WriteKeyNotForSurvey(_)
+            | Self::KeyNotGlobal => StatusCode::FORBIDDEN,
+            Self::TooFew { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    /// For a `429`, how many seconds to wait: until the next UTC day for the daily limits, a
+    /// second for the flood limit.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::VisitorLimit | Self::Refused(Refusal::UnverifiedLimit { .. }) => {
+                let now = OffsetDateTime::now_utc();
+                let tomorrow = Day::of(now).start() + time::Duration::days(1);
+                Some((tomorrow - now).whole_seconds().max(1) as u64)
+            }
+            Self::TooManyRequests => Some(1),
+            _ => None,
         }
     }
 
@@ -95,6 +133,11 @@ impl ApiError {
             Self::MissingKey => "missing_api_key",
             Self::UnknownKey => "invalid_api_key",
             Self::Storage(_) => "storage_unavailable",
+            Self::KeyCannotWrite => "key_cannot_write",
+            Self::KeyCannotRead => "key_cannot_read",
+            Self::WriteKeyNotForSurvey(_) => "key_not_for_survey",
+            Self::KeyNotGlobal => "key_not_global",
+            Self::TooFew { .. } => "too_few",
         }
     }
 }
@@ -179,7 +222,13 @@ impl IntoResponse for ApiError {
             error: self.code().to_owned(),
             message: self.to_string(),
         };
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if let Some(seconds) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -1,5 +1,7 @@
 //! Health and metrics, for load balancers and Prometheus.
 
+use super::error::ApiError;
+use super::extract::GlobalReadKey;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -17,20 +19,30 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// Volumes and refusal reasons say how a business is doing and where its limits are, so they
+/// are read with a key for every survey.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"))
+    security(("read_key" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain"),
+        (status = 401, description = "No key, or not a key of ours", body = pulsetap_wire::ErrorBody),
+        (status = 403, description = "A key for some surveys only (`key_not_global`), or a write key", body = pulsetap_wire::ErrorBody),
+    )
 )]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
+pub async fn metrics(
+    State(state): State<AppState>,
+    _key: GlobalReadKey,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         state.metrics.render(),
-    )
+    ))
 }
 
 /// Browsers ask every origin for `/favicon.ico`; answering spares the dashboard and the email

@@ -3,11 +3,13 @@
 //!
 //! A rating passes named steps, each of which passes it on or refuses it with a reason:
 //! find the survey, check the page it came from, turn the body into a domain rating, take the
-//! visitor's daily allowance (new anonymous ratings only), then the writer stores it with every
-//! counter it moves and answers once it is durable. (The flood limit and the body's JSON are
+//! visitor's daily allowance (new responses nobody vouched for, with or without an
+//! interaction), then the writer stores it with every counter it moves, checks the survey's
+//! own limits (its daily ceiling of unverified responses, its cap on tag values) in the same
+//! transaction, and answers once it is durable. (The flood limit and the body's JSON are
 //! checked before, by the HTTP layer, so that even malformed requests count against a flood.)
 
-use super::visitors::{VisitorKey, VisitorLimits};
+use super::visitors::{Allowance, Spent, VisitorKey, VisitorLimits};
 use crate::domain::rating::parse_impression;
 use crate::domain::{Rating, RatingError, Refusal, Score, Survey, Surveys};
 use crate::email::Invitation;
@@ -86,16 +88,8 @@ impl Ingest {
         check_page(survey, &sender.page)?;
         let rating = Rating::parse(body, survey)?;
         let now = OffsetDateTime::now_utc();
-        let allowance = if self.is_new_and_anonymous(survey, &rating).await? {
-            let allowance = self
-                .visitors
-                .take(
-                    sender.visitor,
-                    survey.id.as_str(),
-                    survey.max_per_visitor_per_day,
-                )
-                .ok_or(IngestError::VisitorLimit)?;
-            Some(allowance)
+        let allowance = if self.is_new_and_unverified(survey, &rating).await? {
+            Some(self.allowance(sender, Spent::Responses, survey)?)
         } else {
             None
         };
@@ -108,21 +102,36 @@ impl Ingest {
         Ok(recorded)
     }
 
-    /// `POST /v1/impressions`: a widget was shown. Whether it was the first time for its
-    /// response_id.
+    /// `POST /v1/impressions`: a widget was shown. Whether it was counted: not a repeat of its
+    /// response_id, and within the visitor's daily impressions when nobody vouched for it.
     pub async fn impression(
         &self,
         body: RecordImpression,
         sender: &Sender,
-    ) -> Result<bool, IngestError> {
+    ) -> Result<Impression, IngestError> {
         let survey = self.survey(&body.survey)?;
         check_page(survey, &sender.page)?;
         let subject = parse_impression(body, survey)?;
         let now = OffsetDateTime::now_utc();
-        Ok(self
+        let allowance = if subject.trusted() {
+            None
+        } else {
+            match self.allowance(sender, Spent::Impressions, survey) {
+                Ok(allowance) => Some(allowance),
+                Err(_) => return Ok(Impression::OverAllowance),
+            }
+        };
+        let new = self
             .store
             .record_impression(survey.id.clone(), subject, now)
-            .await?)
+            .await?;
+        if !new {
+            return Ok(Impression::Repeat);
+        }
+        if let Some(allowance) = allowance {
+            allowance.spend();
+        }
+        Ok(Impression::Counted)
     }
 
     /// An email link was opened: an unconfirmed click, never a rating (a mail scanner opens
@@ -161,22 +170,55 @@ impl Ingest {
             .ok_or_else(|| IngestError::UnknownSurvey(id.to_owned()))
     }
 
-    /// Whether the rating is anonymous (no interaction) and nothing is stored yet under its id:
-    /// only those spend the visitor's daily allowance.
-    async fn is_new_and_anonymous(
+    /// One of the visitor's daily `what` for `survey`, or the refusal.
+    fn allowance(
+        &self,
+        sender: &Sender,
+        what: Spent,
+        survey: &Survey,
+    ) -> Result<Allowance, IngestError> {
+        let limit = match what {
+            Spent::Responses => survey.max_per_visitor_per_day,
+            Spent::Impressions => survey.max_impressions_per_visitor_per_day,
+        };
+        self.visitors
+            .take(sender.visitor, what, survey.id.as_str(), limit)
+            .ok_or(IngestError::VisitorLimit)
+    }
+
+    /// Whether nobody vouched for the rating and nothing is stored yet under its identity
+    /// (its interaction, else its response_id): only those spend the visitor's daily
+    /// allowance. A made-up interaction is as anonymous as none.
+    async fn is_new_and_unverified(
         &self,
         survey: &Survey,
         rating: &Rating,
     ) -> Result<bool, StoreError> {
-        if rating.subject.interaction.is_some() {
+        let subject = &rating.subject;
+        if subject.trusted() {
             return Ok(false);
         }
         let existing = self
             .store
-            .find(&survey.id, None, rating.subject.response_id.as_str())
+            .find(
+                &survey.id,
+                subject.interaction.as_ref().map(|i| i.as_str()),
+                subject.response_id.as_str(),
+            )
             .await?;
         Ok(existing.is_none())
     }
+}
+
+/// What became of an impression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Impression {
+    Counted,
+    /// Its response_id was counted before.
+    Repeat,
+    /// The visitor has shown this survey's widget more often today than
+    /// `max_impressions_per_visitor_per_day`: not counted.
+    OverAllowance,
 }
 
 /// A browser always says which page is posting. Pages the survey allows may post; so may the

@@ -60,6 +60,8 @@ pub struct Recorded {
     pub event: Option<u64>,
     /// An alert for this rating waits in the outbox.
     pub alert_queued: bool,
+    /// A new response nobody vouched for: it counted against the survey's daily ceiling.
+    pub counted_unverified: bool,
 }
 
 /// One write, as the writer queues it.
@@ -98,8 +100,9 @@ pub enum Write {
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Rating(Result<Recorded, RecordError>),
-    /// Whether the impression was new (a repeat of a response_id counts nothing).
-    Impression(bool),
+    /// Whether the impression was new (a repeat of a response_id counts nothing), or why it
+    /// was refused.
+    Impression(Result<bool, RecordError>),
     Done,
 }
 

@@ -101,7 +101,7 @@ impl Store {
         survey: SurveyId,
         subject: Subject,
         now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, RecordError> {
         match self
             .writer
             .write(Write::Impression {
@@ -111,7 +111,7 @@ impl Store {
             })
             .await?
         {
-            Outcome::Impression(new) => Ok(new),
+            Outcome::Impression(result) => result,
             other => unreachable!("an impression answered {other:?}"),
         }
     }

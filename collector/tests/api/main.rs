@@ -24,3 +24,7 @@ mod marketer_openapi;
 mod recording;
 mod serve_cli;
 mod sign_cli;
+mod trust_answers;
+mod trust_floor;
+mod trust_keys;
+mod trust_limits;

@@ -108,6 +108,24 @@ pub fn tag_values_prefix(survey: &str, tag: &str) -> Vec<u8> {
     key
 }
 
+/// In the `limits` tree, `t survey \0 tag`: how many distinct values the tag has, that is how
+/// many keys its `tag_values_prefix` holds (a u64), so the cap costs one read, not a scan.
+pub fn tag_value_count(survey: &str, tag: &str) -> Vec<u8> {
+    let mut key = vec![b't'];
+    key.extend_from_slice(&survey_prefix(survey));
+    key.extend_from_slice(tag.as_bytes());
+    key
+}
+
+/// In the `limits` tree, `u survey \0 day:u32`: new unverified responses created that day (a
+/// u64).
+pub fn unverified_on(survey: &str, day: u32) -> Vec<u8> {
+    let mut key = vec![b'u'];
+    key.extend_from_slice(&survey_prefix(survey));
+    key.extend_from_slice(&day.to_be_bytes());
+    key
+}
+
 /// `survey \0 response_id`: an impression already counted.
 pub fn impression(survey: &str, response_id: &str) -> Vec<u8> {
     let mut key = survey_prefix(survey);

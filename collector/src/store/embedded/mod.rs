@@ -8,6 +8,8 @@
 //! - `impressions`: (survey, response_id) → when and with which tags a widget was shown.
 //! - `events`: a sequence number per new or changed response → its identity, for the live feed.
 //! - `outbox`: alerts waiting to be sent, under their rating's event number.
+//! - `limits`: what the anonymous limits count: distinct values per (survey, tag), and new
+//!   unverified responses per (survey, day) (`domain::limits` decides; `keys` has the layout).
 //!
 //! A response and every counter it moves are written in one sled transaction, so no crash can
 //! leave the aggregates disagreeing with the responses. Only the writer calls `apply`.

@@ -4,13 +4,18 @@
 //! writes), so two ratings of one identity in one batch behave exactly as they would one after
 //! the other. Every counter the batch moves is summed first and written once at the end: a
 //! batch of ratings on the same day costs a handful of counter writes, not a dozen per rating.
+//!
+//! The anonymous limits are counted here too (`domain::limits` decides): a new tag value or a
+//! new unverified response is checked against its count and counted in the transaction that
+//! writes it, so no two requests can both take the last place.
 
 use super::counts::{Counts, Delta, Metric};
 use super::keys;
-use super::trees::{EmbeddedStore, decode, encode};
+use super::trees::{EmbeddedStore, decode, decode_count, encode};
 use crate::domain::calendar::unix_ms;
+use crate::domain::limits;
 use crate::domain::rating::Subject;
-use crate::domain::response::{self, Change};
+use crate::domain::response::{self, Change, Refusal};
 use crate::domain::{Day, Hour, Rating, Response, Score, Survey, SurveyId, Surveys};
 use crate::store::backend::{
     AlertId, Dimension, Grain, Outcome, PendingAlert, RecordError, Recorded, StoreError, Write,
@@ -21,7 +26,7 @@ use sled::Transactional;
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::convert::Infallible;
 use time::OffsetDateTime;
 
@@ -35,13 +40,52 @@ struct Trees<'t> {
     impressions: &'t TransactionalTree,
     events: &'t TransactionalTree,
     outbox: &'t TransactionalTree,
+    tag_values: &'t TransactionalTree,
+    limits: &'t TransactionalTree,
 }
 
 /// What the writes of one transaction add up to, written once at its end.
 #[derive(Default)]
 struct Totals {
     counter_deltas: HashMap<Vec<u8>, Delta>,
-    tag_values: BTreeSet<Vec<u8>>,
+    /// `tag_values` keys already stored, looked up once per batch.
+    known_tag_values: HashSet<Vec<u8>>,
+    /// `tag_values` keys this batch adds.
+    new_tag_values: BTreeSet<Vec<u8>>,
+    /// Counts of the `limits` tree this batch read, as they stand after its writes so far.
+    limit_counts: HashMap<Vec<u8>, u64>,
+}
+
+impl Totals {
+    /// Whether a tag value is stored, or added by an earlier write of this batch.
+    fn knows_tag_value(
+        &mut self,
+        tree: &TransactionalTree,
+        key: &[u8],
+    ) -> Result<bool, UnabortableTransactionError> {
+        if self.new_tag_values.contains(key) || self.known_tag_values.contains(key) {
+            return Ok(true);
+        }
+        let known = tree.get(key)?.is_some();
+        if known {
+            self.known_tag_values.insert(key.to_vec());
+        }
+        Ok(known)
+    }
+
+    /// A count of the `limits` tree, with this batch's changes.
+    fn limit_count(
+        &mut self,
+        tree: &TransactionalTree,
+        key: Vec<u8>,
+    ) -> Result<u64, UnabortableTransactionError> {
+        if let Some(&count) = self.limit_counts.get(&key) {
+            return Ok(count);
+        }
+        let count = decode_count(tree.get(&key)?.as_deref());
+        self.limit_counts.insert(key, count);
+        Ok(count)
+    }
 }
 
 /// A shown widget, as kept: when, and with which tags (so an audit can recount it).
@@ -63,14 +107,17 @@ pub(super) fn apply(
         &store.impressions,
         &store.events,
         &store.outbox,
+        &store.limits,
     )
         .transaction(
-            |(responses, counters, tag_values, impressions, events, outbox)| -> Result<_, Tx> {
+            |(responses, counters, tag_values, impressions, events, outbox, limit_counts)| -> Result<_, Tx> {
                 let trees = Trees {
                     responses,
                     impressions,
                     events,
                     outbox,
+                    tag_values,
+                    limits: limit_counts,
                 };
                 let mut totals = Totals::default();
                 let mut outcomes = Vec::with_capacity(writes.len());
@@ -82,7 +129,12 @@ pub(super) fn apply(
                         add_to_counter(counters, key, delta)?;
                     }
                 }
-                remember_tag_values(tag_values, &totals.tag_values)?;
+                for key in &totals.new_tag_values {
+                    tag_values.insert(key.as_slice(), &[])?;
+                }
+                for (key, count) in &totals.limit_counts {
+                    limit_counts.insert(key.as_slice(), &count.to_be_bytes())?;
+                }
                 Ok(outcomes)
             },
         );
@@ -111,7 +163,10 @@ fn apply_one(
             survey,
             subject,
             now,
-        } => impression(survey, subject, *now, trees, totals).map(Outcome::Impression),
+        } => Ok(Outcome::Impression(match survey_of(surveys, survey) {
+            Ok(survey) => impression(survey, subject, *now, trees, totals)?,
+            Err(error) => Err(error.into()),
+        })),
         Write::Click {
             survey,
             score,
@@ -180,11 +235,24 @@ fn rate(
                 response: old.clone(),
                 event: None,
                 alert_queued: false,
+                counted_unverified: false,
             }));
         }
         Change::Created(_) => None,
         Change::Updated { before, .. } => Some(before),
     };
+    let counted_unverified = matches!(change, Change::Created(_)) && !subject.trusted();
+    let admitted = admit(
+        survey,
+        subject,
+        &change.response().tags,
+        counted_unverified.then(|| Day::of(now)),
+        trees,
+        totals,
+    )?;
+    if let Err(refusal) = admitted {
+        return Ok(Err(refusal.into()));
+    }
     if let Some(old) = previous {
         count(totals, old, Metric::Response, old.score, -1);
     }
@@ -192,9 +260,6 @@ fn rate(
     let stored = change.response_mut();
     stored.last_event = event;
     count(totals, stored, Metric::Response, stored.score, 1);
-    totals
-        .tag_values
-        .extend(tag_value_keys(&stored.survey, &stored.tags));
     trees
         .responses
         .insert(identity.as_slice(), encode(&*stored))?;
@@ -218,37 +283,83 @@ fn rate(
         response: change.response().clone(),
         event: Some(event),
         alert_queued,
+        counted_unverified,
     }))
+}
+
+/// Checks a write against the anonymous limits and, when it passes, counts it: the tag values
+/// it brings that the survey never had, and (`unverified_on`, the day) a new unverified
+/// response. A refusal counts nothing.
+fn admit(
+    survey: &Survey,
+    subject: &Subject,
+    tags: &BTreeMap<String, String>,
+    unverified_on: Option<Day>,
+    trees: &Trees<'_>,
+    totals: &mut Totals,
+) -> Result<Result<(), Refusal>, UnabortableTransactionError> {
+    let survey_id = survey.id.as_str();
+    let mut new_values = Vec::new();
+    for (tag, value) in tags {
+        let key = keys::tag_value(survey_id, tag, value);
+        if totals.knows_tag_value(trees.tag_values, &key)? {
+            continue;
+        }
+        let count_key = keys::tag_value_count(survey_id, tag);
+        let distinct = totals.limit_count(trees.limits, count_key.clone())?;
+        if !subject.trusted()
+            && let Err(refusal) = limits::admit_unverified_tag_value(tag, distinct, survey)
+        {
+            return Ok(Err(refusal));
+        }
+        new_values.push((key, count_key));
+    }
+    let day_key = unverified_on.map(|day| keys::unverified_on(survey_id, day.0));
+    if let Some(day_key) = &day_key {
+        let created_today = totals.limit_count(trees.limits, day_key.clone())?;
+        if let Err(refusal) = limits::admit_unverified_response(created_today, survey) {
+            return Ok(Err(refusal));
+        }
+    }
+    for (key, count_key) in new_values {
+        totals.new_tag_values.insert(key);
+        *totals.limit_counts.entry(count_key).or_default() += 1;
+    }
+    if let Some(day_key) = day_key {
+        *totals.limit_counts.entry(day_key).or_default() += 1;
+    }
+    Ok(Ok(()))
 }
 
 /// Counts an impression once per response_id; whether it was new.
 fn impression(
-    survey: &SurveyId,
+    survey: &Survey,
     subject: &Subject,
     now: OffsetDateTime,
     trees: &Trees<'_>,
     totals: &mut Totals,
-) -> Result<bool, UnabortableTransactionError> {
-    let key = keys::impression(survey.as_str(), subject.response_id.as_str());
+) -> Result<Result<bool, RecordError>, UnabortableTransactionError> {
+    let survey_id = survey.id.as_str();
+    let key = keys::impression(survey_id, subject.response_id.as_str());
     if trees.impressions.get(&key)?.is_some() {
-        return Ok(false);
+        return Ok(Ok(false));
     }
     let stored = StoredImpression {
         at_ms: unix_ms(now),
         tags: subject.tags.as_map().clone(),
     };
+    if let Err(refusal) = admit(survey, subject, &stored.tags, None, trees, totals)? {
+        return Ok(Err(refusal.into()));
+    }
     trees.impressions.insert(key.as_slice(), encode(&stored))?;
-    for counter in counter_keys(survey.as_str(), &stored.tags, now) {
+    for counter in counter_keys(survey_id, &stored.tags, now) {
         totals
             .counter_deltas
             .entry(counter)
             .or_default()
             .add(Metric::Impression, 0, 1);
     }
-    totals
-        .tag_values
-        .extend(tag_value_keys(survey.as_str(), &stored.tags));
-    Ok(true)
+    Ok(Ok(true))
 }
 
 /// Counts an opened email link that no page confirmed.
@@ -292,26 +403,6 @@ pub(super) fn counter_keys(
             ]
         })
         .collect()
-}
-
-/// The `tag_values` keys of a response's or impression's tags.
-fn tag_value_keys<'a>(
-    survey: &'a str,
-    tags: &'a BTreeMap<String, String>,
-) -> impl Iterator<Item = Vec<u8>> + 'a {
-    tags.iter()
-        .map(move |(tag, value)| keys::tag_value(survey, tag, value))
-}
-
-/// Notes each tag value for breakdowns. Most are already known: reading first spares a write
-/// (and the log space it would take) on nearly every rating.
-fn remember_tag_values(tree: &TransactionalTree, keys: &BTreeSet<Vec<u8>>) -> Result<(), Tx> {
-    for key in keys {
-        if tree.get(key)?.is_none() {
-            tree.insert(key.as_slice(), &[])?;
-        }
-    }
-    Ok(())
 }
 
 fn add_to_counter(tree: &TransactionalTree, key: &[u8], delta: &Delta) -> Result<(), Tx> {

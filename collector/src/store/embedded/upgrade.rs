@@ -22,10 +22,44 @@ const COUNTERS_FORMAT_BUCKETS: &[u8] = b"buckets";
 /// Key in the default tree saying how the `outbox` tree is laid out.
 const OUTBOX_FORMAT: &[u8] = b"outbox-format";
 const OUTBOX_FORMAT_PENDING: &[u8] = b"pending-alert";
+/// Key in the default tree saying the `limits` tree counts every tag's values.
+const TAG_VALUE_COUNTS: &[u8] = b"tag-value-counts";
+const TAG_VALUE_COUNTS_KEPT: &[u8] = b"kept";
 
 pub(super) fn run(store: &EmbeddedStore) -> Result<(), StoreError> {
     fold_counters(store)?;
     convert_outbox(store)?;
+    count_tag_values(store)?;
+    Ok(())
+}
+
+/// Stores written before tag values were capped kept no count of them. Counts the values of
+/// every (survey, tag) once, so the cap knows how many each already has.
+fn count_tag_values(store: &EmbeddedStore) -> Result<(), StoreError> {
+    if store.db.get(TAG_VALUE_COUNTS)?.as_deref() == Some(TAG_VALUE_COUNTS_KEPT) {
+        return Ok(());
+    }
+    let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    for key in store.tag_values.iter().keys() {
+        let key = key?;
+        // `survey \0 tag \0 value`: neither a survey id nor a tag key holds a `\0`.
+        let mut fields = key.splitn(3, |&b| b == 0);
+        let (Some(survey), Some(tag)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let count_key = keys::tag_value_count(
+            &String::from_utf8_lossy(survey),
+            &String::from_utf8_lossy(tag),
+        );
+        *counts.entry(count_key).or_default() += 1;
+    }
+    let mut upgrade = sled::Batch::default();
+    for (key, count) in counts {
+        upgrade.insert(key, &count.to_be_bytes());
+    }
+    store.limits.apply_batch(upgrade)?;
+    store.db.insert(TAG_VALUE_COUNTS, TAG_VALUE_COUNTS_KEPT)?;
+    store.db.flush()?;
     Ok(())
 }
 
@@ -140,6 +174,7 @@ fn response_of(record: ResponseRecord) -> Option<Response> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::trees::decode_count;
     use super::*;
     use crate::domain::Day;
     use crate::store::backend::{Backend, Dimension};
@@ -199,6 +234,42 @@ mod tests {
                 2,
                 "one value per bucket, nothing left over"
             );
+        }
+    }
+
+    #[test]
+    fn the_tag_values_of_an_older_store_are_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            for (survey, tag, value) in [
+                ("support", "agent", "ana"),
+                ("support", "agent", "bob"),
+                ("support", "channel", "chat"),
+                ("sales", "agent", "ana"),
+            ] {
+                store
+                    .tag_values
+                    .insert(keys::tag_value(survey, tag, value), &[])
+                    .unwrap();
+            }
+            store.limits.clear().unwrap();
+            store.db.remove(TAG_VALUE_COUNTS).unwrap();
+        }
+        for _ in 0..2 {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            let count = |survey, tag| {
+                decode_count(
+                    store
+                        .limits
+                        .get(keys::tag_value_count(survey, tag))
+                        .unwrap()
+                        .as_deref(),
+                )
+            };
+            assert_eq!(count("support", "agent"), 2);
+            assert_eq!(count("support", "channel"), 1);
+            assert_eq!(count("sales", "agent"), 1);
         }
     }
 
