@@ -28,6 +28,8 @@ pub use fantoccini::key::Key;
 pub const SURVEY: &str = "support";
 /// The key that may read it.
 pub const READ_KEY: &str = "e2e-read-key";
+/// The key that may sign for it (email snippets), as a helpdesk's server holds it.
+pub const WRITE_KEY: &str = "e2e-write-key";
 /// How long anything asynchronous (a mount, a delivery) may take before a test fails.
 pub const PATIENCE: Duration = Duration::from_secs(15);
 
@@ -443,6 +445,7 @@ fn get(url: &str, key: Option<&str>) -> Option<String> {
 fn collector_config(host_port: u16) -> String {
     format!(
         r#"read_keys = ["{READ_KEY}"]
+write_keys = ["{WRITE_KEY}"]
 
 [limits]
 # Arrow keys move the choice and record each step; the tests are one busy visitor.

@@ -22,7 +22,9 @@ pub struct Options {
     /// `light`, `dark` or `auto`; `None` defers to the survey's configured theme.
     pub theme: Option<String>,
     pub rtl: bool,
-    /// A score chosen before the widget appeared (an email link): recorded as soon as shown.
+    /// A score chosen before the widget appeared (an email link): shown as chosen, and sent
+    /// only once a person taps (that emoji or another) or sends a comment, so a link scanner
+    /// that runs the page records nothing.
     pub score: Option<u8>,
     /// A corner tab that opens the card, instead of a card inline in the page.
     pub floating: bool,

@@ -59,19 +59,20 @@ pub fn Widget(
         "dark" => "dark",
         _ => "auto",
     };
+    // A preset score (an email link's) shows as chosen but is not sent: only a person's tap,
+    // or a comment they send, records it, so a link scanner that runs the page records nothing.
     let preset = options
         .score
-        .filter(|&s| s >= 1 && usize::from(s) <= scale.len());
+        .filter(|&s| s >= 1 && usize::from(s) <= scale.len())
+        .unwrap_or(0);
     let state = RwSignal::new(State {
+        score: preset,
         open: !floating || options.open,
         ..State::default()
     });
-    let sender = Rc::new(Sender::new(&options, send));
+    let sender = Rc::new(Sender::new(&options, send, preset));
 
     sender.impress_if_open(state);
-    if let Some(score) = preset {
-        sender.choose(state, score);
-    }
 
     let count = scale.len();
     let best = scale.last().cloned();
@@ -203,7 +204,8 @@ struct Sender {
 }
 
 impl Sender {
-    fn new(options: &Options, send: js_sys::Function) -> Self {
+    /// A sender whose response starts at `score` (0: none chosen yet).
+    fn new(options: &Options, send: js_sys::Function, score: u8) -> Self {
         // Tags are parsed twice rather than cloned: cloning a BTreeMap links more code.
         let impression = RecordImpression {
             survey: options.survey.clone(),
@@ -215,7 +217,7 @@ impl Sender {
         let response = RecordResponse {
             survey: options.survey.clone(),
             response_id: options.response_id.clone(),
-            score: 0,
+            score,
             interaction: options.interaction.clone(),
             sig: options.sig.clone(),
             tags: parse_tags(&options.tags),

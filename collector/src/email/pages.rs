@@ -14,16 +14,20 @@ const STYLE: &str = include_str!("landing.css");
 pub const LANDING_SCRIPT: &str = include_str!("landing.js");
 
 /// What the customer sees after opening a link: the widget with their emoji chosen and the
-/// follow-up open. The widget records the rating as soon as it shows; until then the host
-/// element's own content shows the choice (a shadow root hides it once attached). A browser that
-/// can't run the widget gets a card with the same choice and a form that confirms on the server.
+/// follow-up open, and a line asking for one tap. Nothing is recorded until that tap (on the
+/// chosen emoji or another) or a sent comment: mail scanners open links in real browsers that
+/// run the page, but they don't tap (ARCHITECTURE.md, "Email links and scanners"). Until the
+/// widget shows, the host element's own content shows the choice (a shadow root hides it once
+/// attached). A browser that can't run the widget gets a card with the same choice and a form
+/// that confirms on the server.
 pub fn landing(invitation: &Invitation<'_>, score: Score) -> String {
     let survey = invitation.survey();
     let value = score.get();
     let (emoji, label) = face(invitation, score);
     let query = invitation.link_query(value);
     let body = format!(
-        r#"<div data-pulsetap="{survey_id}" data-interaction="{interaction}" data-sig="{sig}" data-tags="{tags}" data-score="{value}">
+        r#"<p class="hint" id="pt-hint">Tap <span class="emoji" aria-hidden="true">{emoji}</span> <strong>{label}</strong> to send your rating, or pick another.</p>
+<div data-pulsetap="{survey_id}" data-interaction="{interaction}" data-sig="{sig}" data-tags="{tags}" data-score="{value}">
 <p class="pending"><span class="emoji" aria-hidden="true">{emoji}</span><span>You picked <strong>{label}</strong>…</span></p>
 </div>
 <div class="fallback card">
@@ -49,7 +53,7 @@ pub fn landing(invitation: &Invitation<'_>, score: Score) -> String {
         max_comment = crate::domain::rating::MAX_COMMENT_CHARS,
         others = others(invitation, value),
     );
-    let head = "<noscript><style>.fallback{display:block}[data-pulsetap]{display:none}</style></noscript>\n\
+    let head = "<noscript><style>.fallback{display:block}[data-pulsetap],.hint{display:none}</style></noscript>\n\
                 <script async src=\"/pulsetap.js\"></script>\n\
                 <script defer src=\"/r/landing.js\"></script>";
     document(&survey.question, head, &body)

@@ -30,6 +30,7 @@
     tagValue: '',
     groupBy: '',
     comments: [],
+    commentsTooFew: false,
     nextBefore: null,
     live: null,
     generation: 0,
@@ -267,6 +268,7 @@
         before: older ? state.nextBefore : null,
       }));
       if (state.survey.id !== survey) return;
+      state.commentsTooFew = Boolean(page.too_few);
       for (const record of page.comments) addComment(record, false);
       state.nextBefore = page.next_before ?? null;
       renderComments();
@@ -306,8 +308,18 @@
 
   // ---- key figures ----
 
+  /// Why a group filtered by a tag value shows no figures (the collector's privacy floor).
+  const tooFewText = () => `Too few responses to show (under ${state.survey.min_group_size}), so no customer can be singled out.`;
+
   function renderSummary(summary) {
     const max = state.survey.scale.length;
+    if (summary.too_few) {
+      for (const id of ['kpi-responses', 'kpi-rate', 'kpi-csat', 'kpi-average']) $(id).textContent = '—';
+      $('kpi-impressions').textContent = tooFewText();
+      for (const id of ['kpi-rate-note', 'kpi-csat-note', 'kpi-average-emoji', 'kpi-average-note']) $(id).textContent = '';
+      $('kpi-csat-interval').replaceChildren();
+      return;
+    }
     $('kpi-responses').textContent = number.format(summary.responses);
     $('kpi-impressions').textContent = plural(summary.impressions, 'widget', 'widgets') + ' shown'
       + (summary.unconfirmed_clicks ? ` · ${plural(summary.unconfirmed_clicks, 'unconfirmed email click', 'unconfirmed email clicks')}` : '');
@@ -359,6 +371,10 @@
   function renderDistribution(summary) {
     const root = $('distribution');
     const max = state.survey.scale.length;
+    if (summary.too_few) {
+      root.replaceChildren(el('p', { class: 'empty', text: tooFewText() }));
+      return;
+    }
     if (summary.responses === 0) {
       root.replaceChildren(el('p', { class: 'empty', text: 'No responses in this range yet.' }));
       return;
@@ -424,7 +440,10 @@
   function renderTrend(timeseries) {
     const root = $('trend');
     state.lastTrend = timeseries;
-    const buckets = timeseries.buckets;
+    // A bucket under the privacy floor carries no figures: drawn as an empty day.
+    const buckets = timeseries.buckets.map((bucket) => (bucket.too_few
+      ? { ...bucket, responses: 0, counts: {}, csat: null }
+      : bucket));
     const max = state.survey.scale.length;
     const width = Math.max(300, Math.round(root.clientWidth || 640));
     const height = width < 520 ? 200 : 240;
@@ -464,7 +483,8 @@
         chart.append(svg('text', { x: margin.left + index * band + band / 2, y: height - 8, 'text-anchor': 'middle' }, shortDate.format(parseDay(bucket.start))));
       }
       const day = longDate.format(parseDay(bucket.start));
-      const csat = bucket.csat === null ? 'no responses' : `CSAT ${percent(bucket.csat)}`;
+      const csat = bucket.too_few ? 'too few to show'
+        : bucket.csat === null ? 'no responses' : `CSAT ${percent(bucket.csat)}`;
       chart.append(svg('rect', { class: 'hover', x: margin.left + index * band, y: margin.top, width: band, height: plotHeight },
         svgTitle(`${day}: ${number.format(bucket.responses)} responses, ${csat}`)));
     });
@@ -537,6 +557,8 @@
     const day = record.created_at.slice(0, 10);
     if (day < state.from || day > state.to) return false;
     if (state.tagKey && state.tagValue && record.tags[state.tagKey] !== state.tagValue) return false;
+    // A filtered group under the privacy floor shows no comment, live ones included.
+    if (state.tagKey && state.tagValue && state.commentsTooFew) return false;
     return true;
   }
 
@@ -557,7 +579,7 @@
     const list = $('comments');
     const max = state.survey.scale.length;
     if (state.comments.length === 0) {
-      list.replaceChildren(el('li', { class: 'empty', text: 'No comments in this range yet.' }));
+      list.replaceChildren(el('li', { class: 'empty', text: state.commentsTooFew ? tooFewText() : 'No comments in this range yet.' }));
     } else {
       list.replaceChildren(...state.comments.map(({ record, fresh }) => {
         const emoji = el('div', { class: 'comment-emoji', title: `${labelOf(record.score)} (${record.score}/${max})`, text: emojiOf(record.score) });
