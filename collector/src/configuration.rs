@@ -647,6 +647,31 @@ mod tests {
     }
 
     #[test]
+    fn the_readmes_example_of_every_setting_parses_and_means_what_its_comments_say() {
+        let readme = include_str!("../../README.md");
+        let example = readme
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("the README's Configuration section has a toml example");
+        let surveys = parse(example).unwrap();
+        let survey = surveys.get("support").unwrap();
+        assert_eq!(survey.max_unverified_per_day, 10_000);
+        assert_eq!(survey.max_tag_values, 1_000);
+        assert_eq!(survey.max_impressions_per_visitor_per_day, 1_000);
+        let everything = Some(crate::domain::survey::Scope::Everything);
+        assert_eq!(surveys.read_scope("marketing-team-key"), everything);
+        assert_eq!(surveys.write_scope("site-server-key"), everything);
+        assert!(
+            surveys
+                .write_scope("support-helpdesk-key")
+                .unwrap()
+                .includes(&survey.id)
+        );
+        assert!(surveys.read_scope("support-helpdesk-key").is_none());
+    }
+
+    #[test]
     fn a_minimal_survey_gets_the_documented_defaults() {
         let surveys = parse("[[survey]]\nid = \"s\"\n").unwrap();
         let survey = surveys.get("s").unwrap();
