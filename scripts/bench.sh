@@ -7,7 +7,8 @@
 # 2. aggregate reads at 10 thousand, 1 million and 10 million stored responses, with the
 #    collector's resident memory at each size;
 # 3. export of a million responses in bounded memory;
-# 4. the widget: its size budget, then time to tappable, bytes, long tasks and layout shift in
+# 4. made-up tag values: 100,000 attempts, what is stored, and breakdown and /healthz latency;
+# 5. the widget: its size budget, then time to tappable, bytes, long tasks and layout shift in
 #    headless Chromium.
 # Each part is a `cargo bench` target you can also run alone (see BENCHMARKS.md). Run it on a
 # quiet machine: anything else using the CPU shows up in the figures.
@@ -17,7 +18,7 @@ source scripts/lib/ensure.sh
 
 if [ "${1:-}" = "--quick" ]; then
   export PULSETAP_LOAD_SECONDS=2 PULSETAP_BENCH_SIZES=1000,10000 PULSETAP_EXPORT_SIZES=10000
-  export PULSETAP_WIDGET_RUNS=3
+  export PULSETAP_WIDGET_RUNS=3 PULSETAP_TAG_VALUES=3000 PULSETAP_TAG_LOAD_SECONDS=2
 else
   export PULSETAP_LOAD_SECONDS="${PULSETAP_LOAD_SECONDS:-8}"
   export PULSETAP_BENCH_SIZES="${PULSETAP_BENCH_SIZES:-10000,1000000,10000000}"
@@ -35,6 +36,9 @@ cargo bench --locked -p pulsetap-collector --bench aggregate_reads
 
 step "export in bounded memory"
 cargo bench --locked -p pulsetap-collector --bench export_memory
+
+step "made-up tag values against the cap"
+cargo bench --locked -p pulsetap-collector --bench tag_values
 
 step "the widget on a host page"
 cargo bench --locked -p pulsetap-e2e --bench widget_load

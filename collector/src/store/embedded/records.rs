@@ -52,8 +52,8 @@ struct Totals {
     known_tag_values: HashSet<Vec<u8>>,
     /// `tag_values` keys this batch adds.
     new_tag_values: BTreeSet<Vec<u8>>,
-    /// Counts of the `limits` tree this batch read, as they stand after its writes so far.
-    limit_counts: HashMap<Vec<u8>, u64>,
+    /// Counts of the `limits` tree this batch read: as stored, and after its writes so far.
+    limit_counts: HashMap<Vec<u8>, (u64, u64)>,
 }
 
 impl Totals {
@@ -79,12 +79,19 @@ impl Totals {
         tree: &TransactionalTree,
         key: Vec<u8>,
     ) -> Result<u64, UnabortableTransactionError> {
-        if let Some(&count) = self.limit_counts.get(&key) {
+        if let Some(&(_, count)) = self.limit_counts.get(&key) {
             return Ok(count);
         }
         let count = decode_count(tree.get(&key)?.as_deref());
-        self.limit_counts.insert(key, count);
+        self.limit_counts.insert(key, (count, count));
         Ok(count)
+    }
+
+    /// Adds one to a count `limit_count` read.
+    fn count_one_more(&mut self, key: Vec<u8>) {
+        if let Some((_, count)) = self.limit_counts.get_mut(&key) {
+            *count += 1;
+        }
     }
 }
 
@@ -132,8 +139,10 @@ pub(super) fn apply(
                 for key in &totals.new_tag_values {
                     tag_values.insert(key.as_slice(), &[])?;
                 }
-                for (key, count) in &totals.limit_counts {
-                    limit_counts.insert(key.as_slice(), &count.to_be_bytes())?;
+                for (key, (stored, count)) in &totals.limit_counts {
+                    if count != stored {
+                        limit_counts.insert(key.as_slice(), &count.to_be_bytes())?;
+                    }
                 }
                 Ok(outcomes)
             },
@@ -323,10 +332,10 @@ fn admit(
     }
     for (key, count_key) in new_values {
         totals.new_tag_values.insert(key);
-        *totals.limit_counts.entry(count_key).or_default() += 1;
+        totals.count_one_more(count_key);
     }
     if let Some(day_key) = day_key {
-        *totals.limit_counts.entry(day_key).or_default() += 1;
+        totals.count_one_more(day_key);
     }
     Ok(Ok(()))
 }
