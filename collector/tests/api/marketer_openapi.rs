@@ -64,10 +64,17 @@ async fn the_openapi_document_describes_every_public_route_and_its_bodies() {
     ] {
         assert!(schemas.contains_key(name), "schema {name} is described");
     }
-    assert_eq!(
-        document["components"]["securitySchemes"]["read_key"]["scheme"],
-        "bearer"
-    );
+    for scheme in ["read_key", "write_key"] {
+        assert_eq!(
+            document["components"]["securitySchemes"][scheme]["scheme"],
+            "bearer"
+        );
+    }
+    // Signing is a write power; metrics need a read key.
+    let email = &paths["/v1/surveys/{survey}/email"]["get"];
+    assert_eq!(email["security"][0]["write_key"], Value::Array(vec![]));
+    let metrics = &paths["/metrics"]["get"];
+    assert_eq!(metrics["security"][0]["read_key"], Value::Array(vec![]));
 
     // A breakdown group carries figures unless it is too small to report.
     let group = &schemas["Group"]["allOf"];
