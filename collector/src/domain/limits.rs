@@ -10,14 +10,22 @@
 use super::response::Refusal;
 use super::survey::Survey;
 
-/// Whether a new unverified response may be created when `created_today` already were today.
-pub fn admit_unverified_response(created_today: u64, survey: &Survey) -> Result<(), Refusal> {
-    if created_today < survey.max_unverified_per_day {
-        Ok(())
-    } else {
+/// Whether a new unverified response may be created: its sender must have some of its daily
+/// allowance left (`allowance_left`, counted per visitor by the service), and the survey must
+/// have created fewer than its ceiling today (`created_today`).
+pub fn admit_unverified_response(
+    allowance_left: bool,
+    created_today: u64,
+    survey: &Survey,
+) -> Result<(), Refusal> {
+    if !allowance_left {
+        Err(Refusal::VisitorLimit)
+    } else if created_today >= survey.max_unverified_per_day {
         Err(Refusal::UnverifiedLimit {
             max: survey.max_unverified_per_day,
         })
+    } else {
+        Ok(())
     }
 }
 
@@ -47,11 +55,20 @@ mod tests {
     fn the_daily_ceiling_admits_exactly_its_number() {
         let mut survey = Survey::example("s");
         survey.max_unverified_per_day = 2;
-        assert!(admit_unverified_response(0, &survey).is_ok());
-        assert!(admit_unverified_response(1, &survey).is_ok());
+        assert!(admit_unverified_response(true, 0, &survey).is_ok());
+        assert!(admit_unverified_response(true, 1, &survey).is_ok());
         assert_eq!(
-            admit_unverified_response(2, &survey),
+            admit_unverified_response(true, 2, &survey),
             Err(Refusal::UnverifiedLimit { max: 2 })
+        );
+    }
+
+    #[test]
+    fn a_visitor_without_allowance_adds_no_new_unverified_response() {
+        let survey = Survey::example("s");
+        assert_eq!(
+            admit_unverified_response(false, 0, &survey),
+            Err(Refusal::VisitorLimit)
         );
     }
 

@@ -80,6 +80,9 @@ pub enum Refusal {
     /// Signed tags may only change with a new valid signature.
     #[error("the signature does not match this survey, interaction and tags")]
     SignedTagsChanged,
+    /// The sender's visitor took its new unverified responses for today (`domain::limits`).
+    #[error("too many ratings from this visitor today; try again tomorrow")]
+    VisitorLimit,
     /// The survey took its new unverified responses for today (`domain::limits`).
     #[error(
         "this survey has taken its {max} unsigned ratings for today; it takes more from tomorrow (UTC), and signed ratings at any time"
@@ -100,6 +103,7 @@ impl Refusal {
             Self::AlreadyAnswered => "already_answered",
             Self::EditWindowClosed => "edit_window_closed",
             Self::SignedTagsChanged => "bad_signature",
+            Self::VisitorLimit => "visitor_limit",
             Self::UnverifiedLimit { .. } => "unverified_limit",
             Self::TooManyTagValues { .. } => "too_many_tag_values",
         }

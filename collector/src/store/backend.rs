@@ -74,6 +74,11 @@ pub enum Write {
         survey: SurveyId,
         rating: Rating,
         now: OffsetDateTime,
+        /// Whether the sender may still add a new unsigned response today (the service holds
+        /// one of its visitor's daily allowance). Whether the rating is new is known only here,
+        /// where its identity is read anyway: without the allowance, a new unsigned response is
+        /// refused and anything else goes ahead.
+        allowance_left: bool,
     },
     /// A widget was shown; counted once per response_id.
     Impression {

@@ -73,12 +73,14 @@ impl Store {
         self.writer.alerts_queued()
     }
 
-    /// Records a rating; resolves once it is durable.
+    /// Records a rating; resolves once it is durable. `allowance_left`: whether the sender may
+    /// still add a new unsigned response today (see `Write::Rating`).
     pub async fn record(
         &self,
         survey: SurveyId,
         rating: Rating,
         now: OffsetDateTime,
+        allowance_left: bool,
     ) -> Result<Recorded, RecordError> {
         match self
             .writer
@@ -86,6 +88,7 @@ impl Store {
                 survey,
                 rating,
                 now,
+                allowance_left,
             })
             .await?
         {

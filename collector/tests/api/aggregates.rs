@@ -25,7 +25,7 @@ async fn record_at(app: &TestApp, at: OffsetDateTime, score: u8, tags: &[(&str, 
     let rating = Rating::parse(body, survey).unwrap();
     app.state
         .store
-        .record(survey.id.clone(), rating, at)
+        .record(survey.id.clone(), rating, at, true)
         .await
         .unwrap();
 }

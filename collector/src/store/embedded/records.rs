@@ -164,8 +164,9 @@ fn apply_one(
             survey,
             rating,
             now,
+            allowance_left,
         } => Ok(Outcome::Rating(match survey_of(surveys, survey) {
-            Ok(survey) => rate(survey, rating, *now, trees, totals)?,
+            Ok(survey) => rate(survey, rating, *now, *allowance_left, trees, totals)?,
             Err(error) => Err(error.into()),
         })),
         Write::Impression {
@@ -214,6 +215,7 @@ fn rate(
     survey: &Survey,
     rating: &Rating,
     now: OffsetDateTime,
+    allowance_left: bool,
     trees: &Trees<'_>,
     totals: &mut Totals,
 ) -> Result<Result<Recorded, RecordError>, UnabortableTransactionError> {
@@ -255,7 +257,7 @@ fn rate(
         survey,
         subject,
         &change.response().tags,
-        counted_unverified.then(|| Day::of(now)),
+        counted_unverified.then_some((Day::of(now), allowance_left)),
         trees,
         totals,
     )?;
@@ -297,13 +299,13 @@ fn rate(
 }
 
 /// Checks a write against the anonymous limits and, when it passes, counts it: the tag values
-/// it brings that the survey never had, and (`unverified_on`, the day) a new unverified
-/// response. A refusal counts nothing.
+/// it brings that the survey never had, and a new unverified response (`unverified`: the day,
+/// and whether the sender has some of its daily allowance left). A refusal counts nothing.
 fn admit(
     survey: &Survey,
     subject: &Subject,
     tags: &BTreeMap<String, String>,
-    unverified_on: Option<Day>,
+    unverified: Option<(Day, bool)>,
     trees: &Trees<'_>,
     totals: &mut Totals,
 ) -> Result<Result<(), Refusal>, UnabortableTransactionError> {
@@ -323,10 +325,12 @@ fn admit(
         }
         new_values.push((key, count_key));
     }
-    let day_key = unverified_on.map(|day| keys::unverified_on(survey_id, day.0));
-    if let Some(day_key) = &day_key {
+    let day_key = unverified.map(|(day, _)| keys::unverified_on(survey_id, day.0));
+    if let (Some(day_key), Some((_, allowance_left))) = (&day_key, unverified) {
         let created_today = totals.limit_count(trees.limits, day_key.clone())?;
-        if let Err(refusal) = limits::admit_unverified_response(created_today, survey) {
+        if let Err(refusal) =
+            limits::admit_unverified_response(allowance_left, created_today, survey)
+        {
             return Ok(Err(refusal));
         }
     }
