@@ -7,8 +7,8 @@
 //! interaction), then the writer stores it with every counter it moves, checks that a new
 //! unsigned response had an allowance and fits the survey's own limits (its daily ceiling of
 //! unverified responses, its cap on tag values) in the same transaction, and answers once it
-//! is durable. (The flood limit and the body's JSON are
-//! checked before, by the HTTP layer, so that even malformed requests count against a flood.)
+//! is durable. (The flood limit and the body's JSON are checked before, by the HTTP layer, so
+//! that even malformed requests count against a flood.)
 
 use super::visitors::{Allowance, Spent, VisitorKey, VisitorLimits};
 use crate::domain::rating::parse_impression;
