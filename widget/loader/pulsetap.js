@@ -74,35 +74,50 @@
     for (const key of Object.keys(store)) if (key.startsWith(OUTBOX)) pending[key] = stored(key);
   } catch (_) {}
 
+  // Every message goes out with `keepalive`, so a tap just before the tab closes still arrives.
+  // A 2xx settles it; so does a refusal (any other 4xx but 408 and 429), which sending again
+  // would not change: its reason goes to the console for the site owner. Anything else (no
+  // answer, 408, 429, 5xx) is retried after the server's `Retry-After`, else after a backoff
+  // of 1 s doubling to 30 s; meanwhile the message waits in localStorage, so a reload delivers
+  // it too.
   const deliver = async () => {
     if (sending) return;
     sending = 1;
     for (let delay = 1e3, key; (key = Object.keys(pending)[0]); ) {
       const value = pending[key];
       const at = value.indexOf("\n");
-      let status = 0;
+      let answer = {};
       try {
-        status = (
-          await fetch(base + value.slice(0, at), {
-            ...cors,
-            method: "POST",
-            headers: {"content-type": "application/json"},
-            body: value.slice(at + 1),
-          })
-        ).status;
+        answer = await fetch(base + value.slice(0, at), {
+          ...cors,
+          method: "POST",
+          keepalive: true,
+          headers: {"content-type": "application/json"},
+          body: value.slice(at + 1),
+        });
       } catch (_) {}
-      // Any answer but an outage (no answer, 5xx) or a rate limit (429) settles the message:
-      // a 4xx will not change by being sent again.
-      if (status > 199 && status < 500 && status != 429) {
-        if (status > 299) warn(status);
+      const status = answer.status;
+      if (status > 199 && status < 500 && status != 408 && status != 429) {
+        if (status > 299) {
+          answer
+            .json()
+            .then((e) => warn(status + " " + e.error + ": " + e.message))
+            .catch(() => warn(status));
+        }
         if (pending[key] == value) {
           delete pending[key];
           if (stored(key) == value) stored(key, null);
         }
         delay = 1e3;
       } else {
-        await new Promise((wake) => setTimeout(wake, delay));
-        delay = Math.min(delay * 2, 3e4);
+        // Seconds (or an HTTP date), readable here when the collector exposes the header.
+        const after = answer.headers && answer.headers.get("retry-after");
+        let wait = after && (after * 1e3 || Date.parse(after) - Date.now());
+        if (!(wait > 0)) {
+          wait = delay;
+          delay = Math.min(delay * 2, 3e4);
+        }
+        await new Promise((wake) => setTimeout(wake, wait));
       }
     }
     sending = 0;
@@ -133,12 +148,16 @@
   };
 
   // --- mounting ------------------------------------------------------------------------------
-  // The wasm is fetched alongside the glue, and the glue compiles it while it streams in
-  // (WebAssembly.instantiateStreaming).
-  const load = () =>
-    (module ||= import(base + GLUE).then((glue) =>
-      glue.default({module_or_path: fetch(base + WASM, cors)}).then(() => glue),
-    ));
+  // The glue, the wasm and the configuration are all requested at once (no request waits for
+  // another), and the glue compiles the wasm while it streams in (instantiateStreaming).
+  const load = () => {
+    if (!module) {
+      const wasm = fetch(base + WASM, cors);
+      wasm.catch(() => 0);
+      module = import(base + GLUE).then((glue) => glue.default({module_or_path: wasm}).then(() => glue));
+    }
+    return module;
+  };
 
   // Precedence: explicit options, then the element's data-*, then the script tag's data-*.
   const options = (el, o, survey, extra) => {
@@ -161,11 +180,16 @@
     return Object.assign(merged, extra);
   };
 
+  // The configuration comes in the first of the languages asked for (`data-lang`, else the
+  // browser's) that the survey has, else in its default texts.
   const show = (host, o) => {
-    const config = fetch(base + "v1/surveys/" + encodeURIComponent(o.survey) + "/widget", cors).then(
-      (r) => (r.ok ? r.json() : Promise.reject(r.status)),
-    );
-    Promise.all([load(), config])
+    const glue = load();
+    const config = fetch(
+      base + "v1/surveys/" + encodeURIComponent(o.survey) + "/widget?lang=" +
+        encodeURIComponent(o.lang || (navigator.languages || []).join()),
+      cors,
+    ).then((r) => (r.ok ? r.json() : Promise.reject(r.status)));
+    Promise.all([glue, config])
       .then(([glue, c]) => host.isConnected && glue.mount(host, o, c, send))
       .catch(warn);
   };
