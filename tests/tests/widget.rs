@@ -770,7 +770,7 @@ async fn a_rating_answered_408_429_and_503_for_a_while_lands_once_when_the_colle
     let world = World::new().await;
     let proxy = world.collector.proxy();
     // A timed-out write, a rate limit and an overloaded collector, each asking for a pause.
-    proxy.refuse_ratings(&[(408, None), (429, Some(1)), (503, Some(2)), (503, None)]);
+    proxy.refuse_ratings(&[(408, None), (429, Some(3)), (503, Some(1)), (503, None)]);
     world
         .visit("/flaky", &INLINE.replace("{collector}", &proxy.url("")))
         .await;
@@ -791,8 +791,14 @@ async fn a_rating_answered_408_429_and_503_for_a_while_lands_once_when_the_colle
     assert_eq!(statuses, [408, 429, 503, 503, 201], "retried until accepted, once");
     let times: Vec<Instant> = proxy.ratings().iter().map(|r| r.0).collect();
     let gap = |i: usize| times[i + 1] - times[i];
-    assert!(gap(1) >= Duration::from_millis(950), "Retry-After: 1 honoured: {:?}", gap(1));
-    assert!(gap(2) >= Duration::from_millis(1950), "Retry-After: 2 honoured: {:?}", gap(2));
+    // Without a Retry-After the loader backs off 1 s, then 2 s; a Retry-After wins over that.
+    assert!(gap(0) >= Duration::from_millis(950), "a backoff after the 408: {:?}", gap(0));
+    assert!(
+        gap(1) >= Duration::from_millis(2950),
+        "the 429's Retry-After: 3 is honoured, not the 2 s backoff: {:?}",
+        gap(1)
+    );
+    assert!(gap(2) >= Duration::from_millis(950), "Retry-After: 1: {:?}", gap(2));
     let waiting = world
         .js("return Object.keys(localStorage).filter((k) => k.startsWith('pulsetap_outbox:')).length")
         .await;
@@ -843,6 +849,14 @@ async fn a_refused_rating_puts_the_collectors_reason_in_the_console_and_leaves_t
 async fn a_tap_just_before_the_tab_closes_still_arrives() {
     let world = World::new().await;
     let proxy = world.collector.proxy();
+    // The customer reads the page in a tab of its own, which they will close.
+    let first = world.browser.window().await.expect("the first tab");
+    let tab = world.browser.new_window(true).await.expect("a new tab");
+    world
+        .browser
+        .switch_to_window(tab.handle)
+        .await
+        .expect("switch to the new tab");
     world
         .visit("/leaving", &INLINE.replace("{collector}", &proxy.url("")))
         .await;
@@ -850,17 +864,18 @@ async fn a_tap_just_before_the_tab_closes_still_arrives() {
     world
         .wait_for_summary("the impression lands first", |s| s.figures.impressions == 1)
         .await;
-    // The rating is still on its way when the page goes away.
+    // The rating is still on its way when the tab closes.
     proxy.hold_ratings(Duration::from_millis(1500));
     great.click().await.expect("a tap");
     tokio::time::sleep(Duration::from_millis(200)).await;
+    world.browser.close_window().await.expect("the tab closes");
     world
         .browser
-        .goto("about:blank")
+        .switch_to_window(first)
         .await
-        .expect("the customer leaves");
+        .expect("back to the first tab");
     world
-        .wait_for_summary("the rating sent as the page closed lands", |s| {
+        .wait_for_summary("the rating sent as the tab closed lands", |s| {
             count(s, "5") == 1
         })
         .await;
