@@ -3,6 +3,7 @@
 // as radio buttons in an open shadow root, and posts the rating on a tap. No outbox, no
 // retries, no keyboard design, no themes: only the work every widget must do before a tap.
 (() => {
+  window.plainRan = 1; // for the benchmark's timeline
   const script = document.currentScript;
   const base = script.dataset.collector;
   const survey = script.dataset.survey;

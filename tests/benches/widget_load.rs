@@ -15,8 +15,8 @@
 //! moment of the machine hits both. Each run reports the time from navigation until a radio
 //! can be tapped (rendered, with a size), the bytes transferred for the widget (Resource
 //! Timing, requests made after the widget was tappable left out), the host page's long tasks
-//! and its cumulative layout shift. For Pulsetap's cold runs it also prints the request
-//! waterfall: when each request started and ended, from navigation.
+//! and its cumulative layout shift. For Pulsetap it also prints the request waterfall: when
+//! each request started and ended, from navigation.
 //!
 //! `PULSETAP_WIDGET_RUNS` (default 9) sets the runs of each widget and kind.
 
@@ -42,6 +42,7 @@ const PAGE: &str = r#"<!doctype html>
     for (const e of list.getEntries()) if (!e.hadRecentInput) bench.shift += e.value;
   }).observe({type: "layout-shift", buffered: true});
   (function poll() {
+    if ((window.pulsetap || window.plainRan) && !bench.scriptRan) bench.scriptRan = performance.now();
     const host = document.querySelector("[data-pulsetap], [data-plain]");
     const radio = host && host.shadowRoot && host.shadowRoot.querySelector("[role=radio], input");
     if (radio && radio.getBoundingClientRect().width > 0) bench.tappable = performance.now();
@@ -71,7 +72,10 @@ struct Run {
     long_tasks: f64,
     long_task_ms: f64,
     shift: f64,
-    /// Pulsetap's requests as `[start, end]` from navigation: loader, glue, wasm, config.
+    /// When the widget's script had started (its global defined), from navigation.
+    script_ran_ms: f64,
+    /// The requests as `[start, end]` from navigation: the script tag's, glue, wasm (Pulsetap
+    /// only) and the configuration.
     waterfall: Vec<[f64; 2]>,
 }
 
@@ -202,15 +206,26 @@ async fn main() {
         ratio(false)
     );
 
-    println!("\nPulsetap's cold request waterfall, ms from navigation (median start – end):");
-    let cold = medians(Widget::Pulsetap, true);
-    for (i, name) in ["loader", "glue", "wasm", "config"].iter().enumerate() {
-        let (start, _) = cold(&|r| r.waterfall[i][0]);
-        let (end, _) = cold(&|r| r.waterfall[i][1]);
-        println!("  {name:<7} {start:>7.1} – {end:>7.1}");
+    println!("\nrequest waterfalls, ms from navigation (median start – end):");
+    for (name, widget, cold) in [
+        ("Pulsetap cold", Widget::Pulsetap, true),
+        ("plain JS cold", Widget::Plain, true),
+        ("Pulsetap warm", Widget::Pulsetap, false),
+        ("plain JS warm", Widget::Plain, false),
+    ] {
+        let stat = medians(widget, cold);
+        let mut line = format!("  {name:<14}");
+        for (i, part) in ["script", "glue", "wasm", "config"].iter().enumerate() {
+            let (start, _) = stat(&|r| r.waterfall[i][0]);
+            let (end, _) = stat(&|r| r.waterfall[i][1]);
+            if start.is_finite() {
+                line += &format!("  {part} {start:.0}–{end:.0}");
+            }
+        }
+        let (ran, _) = stat(&|r| r.script_ran_ms);
+        let (tappable, _) = stat(&|r| r.tappable_ms);
+        println!("{line}  script ran {ran:.0}  tappable {tappable:.0}");
     }
-    let (tappable, _) = cold(&|r| r.tappable_ms);
-    println!("  tappable {tappable:>6.1}");
 }
 
 /// One page view: navigate, wait until the widget is tappable, read the page's measurements.
@@ -246,13 +261,13 @@ async fn run(world: &World, page: usize, widget: Widget, cold: bool, origins: &[
     tokio::time::sleep(Duration::from_millis(300)).await;
     let result = world
         .js(&format!(
-            "const origins = {origins:?};
+            r"const origins = {origins:?};
              const entries = performance.getEntriesByType('resource')
                .filter((e) => origins.some((o) => e.name.startsWith(o)) && e.startTime <= bench.tappable);
              const find = (pattern) => entries.find((e) => pattern.test(e.name)) || {{startTime: NaN, responseEnd: NaN}};
              return Object.assign({{}}, bench, {{
                bytes: entries.reduce((n, e) => n + e.transferSize, 0),
-               waterfall: [/\/pulsetap\.js$/, /\/assets\/.*\.js$/, /\.wasm$/, /\/widget\?/]
+               waterfall: [/\/(pulsetap|plain)\.js$/, /\/assets\/.*\.js$/, /\.wasm$/, /\/widget(\?|$)/]
                  .map(find).map((e) => [e.startTime, e.responseEnd]),
              }});"
         ))
@@ -262,6 +277,7 @@ async fn run(world: &World, page: usize, widget: Widget, cold: bool, origins: &[
         widget,
         cold,
         tappable_ms: number(&result["tappable"]),
+        script_ran_ms: number(&result["scriptRan"]),
         bytes: number(&result["bytes"]),
         long_tasks: number(&result["longTasks"]),
         long_task_ms: number(&result["longTaskMs"]),

@@ -883,3 +883,28 @@ async fn a_tap_just_before_the_tab_closes_still_arrives() {
     assert_eq!(statuses, [201], "the browser kept waiting for it");
     world.close().await;
 }
+
+#[tokio::test]
+async fn a_page_without_crypto_random_uuid_still_records_under_a_uuid() {
+    let world = World::new().await;
+    // As on a plain-http page (not a secure context), where browsers leave randomUUID out.
+    let page = r#"<script>delete Crypto.prototype.randomUUID;</script>"#.to_owned() + INLINE;
+    world.visit("/insecure", &page).await;
+    world
+        .emoji(HOST, "Great")
+        .await
+        .click()
+        .await
+        .expect("a tap");
+    world
+        .wait_for_summary("the rating is recorded", |s| count(s, "5") == 1)
+        .await;
+    let id = world
+        .js("return localStorage.getItem(Object.keys(localStorage).find((k) => k.startsWith('pulsetap_rid:')))")
+        .await;
+    let id = id.as_str().unwrap_or_default();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    assert_eq!(id.as_bytes()[14], b'4', "version 4: {id}");
+    world.assert_host_saw_no_error().await;
+    world.close().await;
+}

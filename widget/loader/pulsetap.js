@@ -131,12 +131,9 @@
   };
 
   // --- identity: one response_id per shown widget, kept per interaction across reloads ---
-  const uuid = () =>
-    crypto.randomUUID
-      ? crypto.randomUUID()
-      : "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) =>
-          (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16),
-        );
+  // crypto.randomUUID needs a secure context (https); a blob URL ends in a random (version 4)
+  // UUID on any page.
+  const uuid = () => (crypto.randomUUID ? crypto.randomUUID() : URL.createObjectURL(new Blob()).slice(-36));
   const responseId = (o) => {
     const key = o.interaction && RID + o.survey + "\n" + o.interaction;
     let id = key && stored(key);
@@ -149,10 +146,12 @@
 
   // --- mounting ------------------------------------------------------------------------------
   // The glue, the wasm and the configuration are all requested at once (no request waits for
-  // another), and the glue compiles the wasm while it streams in (instantiateStreaming).
+  // another), and the wasm compiles while it streams in, before the glue has even arrived. A
+  // server that sends the wasm with another type than application/wasm gets the glue's slower
+  // path (it compiles the whole download).
   const load = () => {
     if (!module) {
-      const wasm = fetch(base + WASM, cors);
+      const wasm = WebAssembly.compileStreaming(fetch(base + WASM, cors)).catch(() => fetch(base + WASM, cors));
       wasm.catch(() => 0);
       module = import(base + GLUE).then((glue) => glue.default({module_or_path: wasm}).then(() => glue));
     }
@@ -230,5 +229,8 @@
       warn(e);
     }
   };
+  // A page that will show a widget gets the glue and the wasm on their way now, while it
+  // finishes loading; the widgets mount once it has.
+  if (defaults.survey || d.querySelector("[data-pulsetap]")) load();
   d.readyState == "loading" ? d.addEventListener("DOMContentLoaded", start) : start();
 })();
