@@ -64,8 +64,7 @@ impl World {
 
         let host = Site::start();
         let config = dir.path().join("pulsetap.toml");
-        let text = collector_config(&host.origin())
-            + &surveys.replace("{origin}", &host.origin());
+        let text = collector_config(&host.origin()) + &surveys.replace("{origin}", &host.origin());
         std::fs::write(&config, text).expect("write the collector config");
         let collector = Collector::start(binary, dir.path().join("data"), config, &dist);
 
@@ -98,7 +97,8 @@ impl World {
 {body}
 </body></html>"#
         );
-        self.host.put(path, "text/html; charset=utf-8", html.into_bytes());
+        self.host
+            .put(path, "text/html; charset=utf-8", html.into_bytes());
         self.host.url(path)
     }
 
@@ -646,12 +646,7 @@ impl Site {
     /// Serves `body` at `path` as a CDN serves a script: cacheable for five minutes, and as one
     /// of `encoded` (`("br", bytes)`, `("gzip", bytes)`, first match wins) to a browser that
     /// accepts that encoding.
-    pub fn put_script(
-        &self,
-        path: &str,
-        body: Vec<u8>,
-        encoded: Vec<(String, Vec<u8>)>,
-    ) {
+    pub fn put_script(&self, path: &str, body: Vec<u8>, encoded: Vec<(String, Vec<u8>)>) {
         let script = "text/javascript; charset=utf-8";
         self.insert(path, script, "public, max-age=300", body, encoded);
     }
@@ -713,7 +708,9 @@ fn answer(mut stream: TcpStream, files: &Mutex<HashMap<String, File>>) {
         .encoded
         .iter()
         .find(|(encoding, _)| accepted(encoding))
-        .map_or((None, &file.body), |(encoding, body)| (Some(encoding), body));
+        .map_or((None, &file.body), |(encoding, body)| {
+            (Some(encoding), body)
+        });
     let encoding = encoding.map_or(String::new(), |e| format!("content-encoding: {e}\r\n"));
     let head = format!(
         "HTTP/1.1 200 OK\r\ncontent-type: {}\r\n{encoding}cache-control: {}\r\naccess-control-allow-origin: *\r\ntiming-allow-origin: *\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",

@@ -43,7 +43,8 @@ async fn the_widget_meets_wcag_in_every_theme_before_and_after_a_tap_and_a_comme
                 .emoji(&format!("document.getElementById('{id}')"), "Great")
                 .await;
         }
-        let floating = "[...document.body.children].find((e) => e.shadowRoot && !e.dataset.pulsetap)";
+        let floating =
+            "[...document.body.children].find((e) => e.shadowRoot && !e.dataset.pulsetap)";
         world.emoji(floating, "Great").await;
         assert_accessible(
             &world.browser.accessibility_violations().await,
@@ -73,14 +74,18 @@ async fn the_widget_meets_wcag_in_every_theme_before_and_after_a_tap_and_a_comme
 
         let host = "document.getElementById('light')";
         world
-            .element(&format!("return ({host}).shadowRoot.querySelector('textarea')"))
+            .element(&format!(
+                "return ({host}).shadowRoot.querySelector('textarea')"
+            ))
             .await
             .expect("a comment box")
             .send_keys("The link was wrong")
             .await
             .expect("typing");
         world
-            .element(&format!("return ({host}).shadowRoot.querySelector('.send')"))
+            .element(&format!(
+                "return ({host}).shadowRoot.querySelector('.send')"
+            ))
             .await
             .expect("a send button")
             .click()
@@ -99,9 +104,9 @@ async fn the_widget_meets_wcag_in_every_theme_before_and_after_a_tap_and_a_comme
 #[tokio::test]
 async fn the_email_landing_page_meets_wcag_in_light_and_dark() {
     let world = World::new().await;
-    let url = world.collector.url(
-        "v1/surveys/support/email?format=json&interaction=T-a11y&tags=agent%3Dalice",
-    );
+    let url = world
+        .collector
+        .url("v1/surveys/support/email?format=json&interaction=T-a11y&tags=agent%3Dalice");
     let body = ureq::get(&url)
         .header("Authorization", &format!("Bearer {READ_KEY}"))
         .call()

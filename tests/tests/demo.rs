@@ -180,7 +180,10 @@ async fn the_demo_command_brings_up_every_page_and_a_visitor_can_use_each_withou
     assert_eq!(summary("support").figures.unconfirmed_clicks, clicks + 1);
     assert_no_console_error(&browser, "the email landing page").await;
 
-    for (path, page) in [("/install", "the install page"), ("/alerts", "the team inbox")] {
+    for (path, page) in [
+        ("/install", "the install page"),
+        ("/alerts", "the team inbox"),
+    ] {
         browser.goto(&format!("{SHOP}{path}")).await.unwrap();
         browser
             .wait_for_element(

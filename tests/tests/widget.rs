@@ -662,7 +662,10 @@ async fn every_emoji_scale_fits_one_row_of_the_card_on_a_320_and_a_360_pixel_pho
             assert_eq!(fit["rows"], 1, "{id} at {width} px: {fit}");
             assert_eq!(fit["inside"], true, "{id} at {width} px: {fit}");
             assert_eq!(fit["scroll"], false, "{id} at {width} px scrolls sideways");
-            assert!(fit["narrowest"].as_u64() >= Some(20), "{id} at {width} px: {fit}");
+            assert!(
+                fit["narrowest"].as_u64() >= Some(20),
+                "{id} at {width} px: {fit}"
+            );
         }
     }
     world.assert_host_saw_no_error().await;
@@ -693,10 +696,16 @@ async fn the_readme_snippet_reserves_the_widgets_exact_height_so_nothing_moves_u
         world.visit(&format!("/snippet-{width}"), &page).await;
         world.emoji(HOST, "Great").await;
         let before = world.js("return window.first").await;
-        assert!(before.as_f64() > Some(100.0), "the snippet reserves room: {before}");
+        assert!(
+            before.as_f64() > Some(100.0),
+            "the snippet reserves room: {before}"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
         let after = world
-            .in_widget(HOST, "[reserved(), root.querySelector('.card').getBoundingClientRect().height, shift]")
+            .in_widget(
+                HOST,
+                "[reserved(), root.querySelector('.card').getBoundingClientRect().height, shift]",
+            )
             .await;
         assert_eq!(
             after,
@@ -721,7 +730,8 @@ async fn the_readme_snippet_reserves_the_widgets_exact_height_so_nothing_moves_u
 
 /// The README's inline snippet, exactly as a site owner copies it, pointed at `collector`.
 fn readme_snippet(collector: &str) -> String {
-    let readme = std::fs::read_to_string(pulsetap_e2e::repo().join("README.md")).expect("README.md");
+    let readme =
+        std::fs::read_to_string(pulsetap_e2e::repo().join("README.md")).expect("README.md");
     let section = readme
         .split("## Add it to your site")
         .nth(1)
@@ -743,7 +753,9 @@ async fn the_loader_asks_for_the_texts_in_data_lang_else_in_the_browsers_languag
 <script async src="{collector}pulsetap.js"></script>"#;
     world.visit("/lang", page).await;
     world.emoji("document.getElementById('fr')", "Great").await;
-    world.emoji("document.getElementById('browser')", "Great").await;
+    world
+        .emoji("document.getElementById('browser')", "Great")
+        .await;
     let asked = world
         .js("return [performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('/widget?')).map((n) => new URL(n).searchParams.get('lang')).sort(), navigator.languages.join(',')]")
         .await;
@@ -788,17 +800,29 @@ async fn a_rating_answered_408_429_and_503_for_a_while_lands_once_when_the_colle
         .await;
     assert_eq!(summary.figures.responses, 1);
     let statuses: Vec<u16> = proxy.ratings().iter().map(|r| r.1).collect();
-    assert_eq!(statuses, [408, 429, 503, 503, 201], "retried until accepted, once");
+    assert_eq!(
+        statuses,
+        [408, 429, 503, 503, 201],
+        "retried until accepted, once"
+    );
     let times: Vec<Instant> = proxy.ratings().iter().map(|r| r.0).collect();
     let gap = |i: usize| times[i + 1] - times[i];
     // Without a Retry-After the loader backs off 1 s, then 2 s; a Retry-After wins over that.
-    assert!(gap(0) >= Duration::from_millis(950), "a backoff after the 408: {:?}", gap(0));
+    assert!(
+        gap(0) >= Duration::from_millis(950),
+        "a backoff after the 408: {:?}",
+        gap(0)
+    );
     assert!(
         gap(1) >= Duration::from_millis(2950),
         "the 429's Retry-After: 3 is honoured, not the 2 s backoff: {:?}",
         gap(1)
     );
-    assert!(gap(2) >= Duration::from_millis(950), "Retry-After: 1: {:?}", gap(2));
+    assert!(
+        gap(2) >= Duration::from_millis(950),
+        "Retry-After: 1: {:?}",
+        gap(2)
+    );
     let waiting = world
         .js("return Object.keys(localStorage).filter((k) => k.startsWith('pulsetap_outbox:')).length")
         .await;
@@ -829,7 +853,10 @@ async fn a_refused_rating_puts_the_collectors_reason_in_the_console_and_leaves_t
         if let Some(line) = log.iter().find(|l| l.contains("403 bad_signature")) {
             break line.clone();
         }
-        assert!(start.elapsed() < PATIENCE, "no refusal in the console: {log:#?}");
+        assert!(
+            start.elapsed() < PATIENCE,
+            "no refusal in the console: {log:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(
@@ -839,8 +866,14 @@ async fn a_refused_rating_puts_the_collectors_reason_in_the_console_and_leaves_t
     let waiting = world
         .js("return Object.keys(localStorage).filter((k) => k.startsWith('pulsetap_outbox:')).length")
         .await;
-    assert_eq!(waiting, 0, "a refusal is final: nothing waits to be sent again");
-    assert_eq!(world.collector.summary().map(|s| s.figures.responses), Some(0));
+    assert_eq!(
+        waiting, 0,
+        "a refusal is final: nothing waits to be sent again"
+    );
+    assert_eq!(
+        world.collector.summary().map(|s| s.figures.responses),
+        Some(0)
+    );
     world.assert_host_saw_no_error().await;
     world.close().await;
 }

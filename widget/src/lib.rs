@@ -47,7 +47,11 @@ pub fn mount(host: Element, options: JsValue, config: JsValue, send: js_sys::Fun
         return;
     };
     let root = container.clone();
-    mount_to(root, move || view! { <Widget container options config send /> }).forget();
+    mount_to(
+        root,
+        move || view! { <Widget container options config send /> },
+    )
+    .forget();
 }
 
 /// A panic must not print an error on the host page's console (the trap that follows it is

@@ -13,11 +13,7 @@ use pulsetap_wire::{RecordImpression, RecordResponse, WidgetConfig, tags};
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{Element, Event, HtmlElement, HtmlTextAreaElement, KeyboardEvent};
 
-use crate::{
-    codec,
-    options::Options,
-    scale,
-};
+use crate::{codec, options::Options, scale};
 
 /// Everything that changes after the widget appears.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
