@@ -941,3 +941,49 @@ async fn a_page_without_crypto_random_uuid_still_records_under_a_uuid() {
     world.assert_host_saw_no_error().await;
     world.close().await;
 }
+
+#[tokio::test]
+async fn escape_closes_the_floating_card_from_the_comment_box_and_the_focus_returns_to_the_tab() {
+    let world = World::new().await;
+    world
+        .visit(
+            "/floating-escape",
+            r#"<script async src="{collector}pulsetap.js" data-survey="support"></script>"#,
+        )
+        .await;
+    world
+        .wait_for_element(
+            "the corner tab",
+            &format!("const h = {FLOATING}; return h && h.shadowRoot.querySelector('.tab')"),
+        )
+        .await
+        .click()
+        .await
+        .expect("open the card");
+    world
+        .emoji(FLOATING, "Okay")
+        .await
+        .click()
+        .await
+        .expect("a tap");
+    world
+        .wait_for_element(
+            "the comment box",
+            &format!("return ({FLOATING}).shadowRoot.querySelector('textarea')"),
+        )
+        .await
+        .send_keys("Half")
+        .await
+        .expect("typing");
+    world.press(&[Key::Escape]).await;
+    let after = world
+        .in_widget(
+            FLOATING,
+            "[root.querySelector('.card').offsetHeight, root.activeElement?.className,
+              root.querySelector('.tab').getAttribute('aria-expanded')]",
+        )
+        .await;
+    assert_eq!(after, json!([0, "tab", "false"]));
+    world.assert_host_saw_no_error().await;
+    world.close().await;
+}
