@@ -1,8 +1,10 @@
 /*
- * Pulsetap loader, served by the collector at /pulsetap.js (CONTRACT §1).
+ * Pulsetap loader, served by the collector at /pulsetap.js (see the README's "Add it to your
+ * site"):
  *
  *   <script async src="https://feedback.example.com/pulsetap.js" data-survey="support"></script>
- *   <div data-pulsetap="support" data-interaction="chat-8842" data-tags="agent=alice"></div>
+ *   <div data-pulsetap="support" data-interaction="chat-8842" data-tags="agent=alice"
+ *        style="display:block;min-height:128px"></div>
  *
  * To call the API before this async script has run, paste this stub first; the calls it queues
  * are replayed once the loader runs:
