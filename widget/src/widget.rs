@@ -45,7 +45,7 @@ pub fn Widget(
         kind,
         lang,
         question,
-        scale,
+        scale: steps,
         labels,
         first_score,
         low_label,
@@ -66,7 +66,7 @@ pub fn Widget(
         "dark" => "dark",
         _ => "auto",
     };
-    let count = scale.len();
+    let count = steps.len();
     let preset = options
         .score
         .filter(|&s| scale::index_of(first_score, count, s).is_some());
@@ -98,8 +98,13 @@ pub fn Widget(
     } else {
         count
     };
-    let best = scale.last().cloned();
-    let buttons = scale
+    // The corner tab's icon: the happiest emoji, or a speech balloon for a scale of numbers.
+    let icon = if numbered {
+        Some("💬".to_owned())
+    } else {
+        steps.last().cloned()
+    };
+    let buttons = steps
         .into_iter()
         .enumerate()
         .map(|(index, shown)| {
@@ -141,7 +146,7 @@ pub fn Widget(
                 type="button"
                 id="t"
                 class="tab"
-                data-e=best
+                data-e=icon
                 aria-label=question.clone()
                 aria-controls="card"
                 aria-expanded=move || bool_attr(state.get().open)
