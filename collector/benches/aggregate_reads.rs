@@ -15,8 +15,9 @@ use pulsetap_collector::configuration;
 use pulsetap_collector::domain::Rating;
 use pulsetap_collector::routes::router;
 use pulsetap_collector::state::AppState;
-use pulsetap_collector::store::Store;
+use pulsetap_collector::store::EmbeddedStore;
 use pulsetap_wire::RecordResponse;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tower::ServiceExt;
@@ -46,9 +47,10 @@ async fn main() {
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let surveys = configuration::parse(CONFIG).unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
     let state = AppState::new(surveys, store.clone(), None);
     let survey = state.surveys.get("support").unwrap().clone();
+    let surveys = state.surveys.clone();
     let app = router(state);
 
     println!(
@@ -60,7 +62,7 @@ async fn main() {
     let mut baseline: Option<Vec<Duration>> = None;
     for size in sizes {
         let fill_started = Instant::now();
-        record_in_batches(&store, &survey, stored, size, |n| {
+        record_in_batches(store.as_ref(), &surveys, &survey, stored, size, |n| {
             let (body, at) = rating_number(n, now);
             (Rating::parse(body, &survey).unwrap(), at)
         });

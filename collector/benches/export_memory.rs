@@ -20,10 +20,12 @@ use pulsetap_collector::configuration;
 use pulsetap_collector::domain::Rating;
 use pulsetap_collector::routes::router;
 use pulsetap_collector::state::AppState;
-use pulsetap_collector::store::Store;
+use pulsetap_collector::store::{Backend, EmbeddedStore};
 use pulsetap_wire::RecordResponse;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Instant;
 use time::OffsetDateTime;
 use tower::ServiceExt;
@@ -84,7 +86,7 @@ fn main() {
 fn fill(path: &Path, from: u64, to: u64) {
     let surveys = configuration::parse(CONFIG).expect("the bench configuration is valid");
     let survey = surveys.get("support").expect("the survey").clone();
-    let store = Store::open(path).expect("the store opens");
+    let store = EmbeddedStore::open(path).expect("the store opens");
     let now = OffsetDateTime::now_utc();
     let rating_number = |n: u64| {
         let at = now - time::Duration::seconds((n % (90 * 86_400)) as i64);
@@ -108,17 +110,17 @@ fn fill(path: &Path, from: u64, to: u64) {
         };
         (Rating::parse(body, &survey).expect("a valid rating"), at)
     };
-    record_in_batches(&store, &survey, from, to, rating_number);
+    record_in_batches(&store, &surveys, &survey, from, to, rating_number);
 }
 
 #[tokio::main]
 async fn export_in_child(data: &Path, format: &str) {
     let surveys = configuration::parse(CONFIG).expect("the bench configuration is valid");
-    let store = Store::open(data).expect("the store opens");
+    let store = EmbeddedStore::open(data).expect("the store opens");
     if format == "scan" {
         return scan_in_child(&store);
     }
-    let app = router(AppState::new(surveys, store, None));
+    let app = router(AppState::new(surveys, Arc::new(store), None));
     let ready_kib = peak_rss_kib();
 
     let started = Instant::now();
@@ -149,14 +151,16 @@ async fn export_in_child(data: &Path, format: &str) {
 
 /// The baseline: the same walk over the store with no serialising and no HTTP, so what sled
 /// itself needs (its page cache fills as the walk goes) is not mistaken for the export's.
-fn scan_in_child(store: &Store) {
+fn scan_in_child(store: &EmbeddedStore) {
     let ready_kib = peak_rss_kib();
     let started = Instant::now();
     let mut records = 0u64;
-    for response in store.responses_of("support") {
-        let record = response.expect("a readable response").to_record();
-        records += u64::from(!record.response_id.is_empty());
-    }
+    store
+        .each_response("support", &mut |response| {
+            records += u64::from(!response.to_record().response_id.is_empty());
+            ControlFlow::Continue(())
+        })
+        .expect("every response reads");
     let peak_kib = peak_rss_kib();
     println!(
         "  scan: {records} records read in {:.1} s, nothing sent; peak RSS {:.1} MiB \

@@ -18,7 +18,7 @@ use axum::routing::post;
 use pulsetap_collector::configuration;
 use pulsetap_collector::startup::run;
 use pulsetap_collector::state::AppState;
-use pulsetap_collector::store::Store;
+use pulsetap_collector::store::EmbeddedStore;
 use pulsetap_wire::RecordResponse;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -116,7 +116,7 @@ async fn start_bare() -> String {
 async fn start_collector(data: &std::path::Path) -> String {
     let state = AppState::new(
         configuration::parse(CONFIG).unwrap(),
-        Store::open(data).unwrap(),
+        std::sync::Arc::new(EmbeddedStore::open(data).unwrap()),
         None,
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

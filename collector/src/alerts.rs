@@ -1,17 +1,18 @@
 //! Alert delivery: each unhappy rating is posted to its survey's webhook, at least once.
 //!
-//! `Store::record` puts an `AlertJob` in the `outbox` tree in the same transaction as the rating,
-//! so an alert exists exactly when its rating does, whatever crashes. This worker drains that
-//! tree: it posts each job with its `Idempotency-Key` (the same on every retry, so a receiver can
-//! drop repeats), deletes the job after a 2xx, and otherwise keeps it with a later
-//! `next_attempt_ms`, backing off exponentially. Both live in sled, so a restart carries on where
-//! the last run stopped instead of losing or re-sending everything at once.
+//! The store writes a `PendingAlert` into its outbox in the same transaction as the rating, so
+//! an alert exists exactly when its rating does, whatever crashes. This worker drains the
+//! outbox: it posts each alert with its `Idempotency-Key` (the same on every retry, so a
+//! receiver can drop repeats), removes it after a 2xx, and otherwise keeps it with a later
+//! `next_attempt_ms`, backing off exponentially. Both are written through the store's writer,
+//! so a restart carries on where the last run stopped instead of losing or re-sending
+//! everything at once.
 //!
 //! The worker sleeps until the earliest retry is due, and is woken early when a durable rating
-//! has queued a job (`AppState::alerts_queued`).
+//! has queued an alert (`Store::alerts_queued`).
 
 use crate::domain::Surveys;
-use crate::store::{AlertJob, Store};
+use crate::store::{PendingAlert, Store, StoreError};
 use pulsetap_wire::ResponseRecord;
 use serde::Serialize;
 use std::sync::Arc;
@@ -46,12 +47,8 @@ pub struct AlertPayload<'a> {
 
 /// Starts the worker; it stops when `stopping` is cancelled. A post cut short by the stop is
 /// simply sent again by the next run: delivery is at least once, and the key makes it safe.
-pub fn start(
-    store: Store,
-    surveys: Arc<Surveys>,
-    wake: Arc<Notify>,
-    stopping: CancellationToken,
-) -> JoinHandle<()> {
+pub fn start(store: Store, surveys: Arc<Surveys>, stopping: CancellationToken) -> JoinHandle<()> {
+    let wake = store.alerts_queued();
     tokio::spawn(async move {
         let client = match reqwest::Client::builder()
             .timeout(POST_TIMEOUT)
@@ -107,76 +104,60 @@ impl Worker {
         }
     }
 
-    /// Posts the jobs that are due. Returns when the next one falls due, if any remain.
-    async fn deliver_round(&self) -> Result<Option<i64>, sled::Error> {
-        let now = now_ms();
-        let mut due = Vec::new();
-        let mut next: Option<i64> = None;
-        for entry in self.store.outbox().iter() {
-            let (key, value) = entry?;
-            let job: AlertJob = match serde_json::from_slice(&value) {
-                Ok(job) => job,
-                Err(error) => {
-                    // Retrying can't make it readable; keeping it would block nothing but
-                    // would log forever.
-                    tracing::error!(%error, "dropping an unreadable alert job");
-                    self.store.outbox().remove(&key)?;
-                    continue;
-                }
-            };
-            if job.next_attempt_ms > now {
-                next = Some(next.map_or(job.next_attempt_ms, |n| n.min(job.next_attempt_ms)));
-            } else if due.len() < ROUND {
-                due.push((key, job));
-            } else {
-                next = Some(now);
-            }
+    /// Posts the alerts that are due. Returns when the next one falls due, if any remain.
+    async fn deliver_round(&self) -> Result<Option<i64>, StoreError> {
+        let found = self.store.due_alerts(now_ms(), ROUND).await?;
+        for id in found.unreadable {
+            tracing::error!(id = id.0, "dropping an alert that can't be read");
+            self.store.alert_sent(id).await?;
         }
+        let mut next = found.next_due_ms;
 
         use futures::StreamExt;
-        let outcomes: Vec<_> = futures::stream::iter(due)
-            .map(|(key, job)| async move {
-                let result = self.post(&job).await;
-                (key, job, result)
+        let outcomes: Vec<_> = futures::stream::iter(found.due)
+            .map(|alert| async move {
+                let result = self.post(&alert).await;
+                (alert, result)
             })
             .buffer_unordered(PARALLEL_POSTS)
             .collect()
             .await;
 
-        for (key, mut job, result) in outcomes {
+        for (mut alert, result) in outcomes {
             match result {
-                Ok(()) => {
-                    self.store.outbox().remove(&key)?;
-                }
+                Ok(()) => self.store.alert_sent(alert.id).await?,
                 Err(reason) => {
-                    job.attempts = job.attempts.saturating_add(1);
-                    let delay = retry_delay(job.attempts);
-                    job.next_attempt_ms = now_ms().saturating_add(delay.as_millis() as i64);
+                    alert.attempts = alert.attempts.saturating_add(1);
+                    let delay = retry_delay(alert.attempts);
+                    alert.next_attempt_ms = now_ms().saturating_add(delay.as_millis() as i64);
                     tracing::warn!(
-                        key = job.idempotency_key,
-                        attempts = job.attempts,
+                        key = alert.idempotency_key,
+                        attempts = alert.attempts,
                         retry_in_s = delay.as_secs(),
                         %reason,
                         "alert not delivered; will retry"
                     );
-                    next = Some(next.map_or(job.next_attempt_ms, |n| n.min(job.next_attempt_ms)));
-                    let encoded = serde_json::to_vec(&job).expect("an alert job always serializes");
-                    self.store.outbox().insert(&key, encoded)?;
+                    next =
+                        Some(next.map_or(alert.next_attempt_ms, |n| n.min(alert.next_attempt_ms)));
+                    self.store.alert_failed(alert).await?;
                 }
             }
         }
         Ok(next)
     }
 
-    async fn post(&self, job: &AlertJob) -> Result<(), String> {
-        let survey = self.surveys.get(&job.record.survey);
+    async fn post(&self, alert: &PendingAlert) -> Result<(), String> {
+        let record = alert.response.to_record();
+        let survey = self.surveys.get(&record.survey);
         // The configured webhook wins over the one stored with the job, so fixing a wrong URL
         // in the configuration also reaches alerts still waiting.
         let webhook = survey
             .and_then(|survey| survey.alert.as_ref())
-            .map_or(job.webhook.as_str(), |alert| alert.webhook.as_str());
+            .map_or(alert.webhook.as_str(), |configured| {
+                configured.webhook.as_str()
+            });
         let (emoji, label, max) = survey.map_or(("", "", 0), |survey| {
-            let index = usize::from(job.record.score.saturating_sub(1));
+            let index = usize::from(record.score.saturating_sub(1));
             (
                 survey.scale.get(index).map_or("", String::as_str),
                 survey.labels.get(index).map_or("", String::as_str),
@@ -184,15 +165,15 @@ impl Worker {
             )
         });
         let payload = AlertPayload {
-            text: alert_text(&job.record, emoji, label, max),
-            survey: &job.record.survey,
-            idempotency_key: &job.idempotency_key,
-            response: &job.record,
+            text: alert_text(&record, emoji, label, max),
+            survey: &record.survey,
+            idempotency_key: &alert.idempotency_key,
+            response: &record,
         };
         let response = self
             .client
             .post(webhook)
-            .header("Idempotency-Key", &job.idempotency_key)
+            .header("Idempotency-Key", &alert.idempotency_key)
             .json(&payload)
             .send()
             .await

@@ -1,20 +1,31 @@
-//! `pulsetap.toml` (CONTRACT §5): surveys, origins, secrets, keys and alerts.
+//! `pulsetap.toml`: surveys, origins, secrets, keys, limits and alerts (the README's
+//! "Configuration" section lists every setting).
 //!
 //! The file is parsed straight into domain types. Every problem is reported as
-//! `<file>:<line>: <what is wrong>`, and a broken file stops the server from starting: running
-//! with half a configuration would silently drop ratings.
+//! `<file>:<line>: <what is wrong>`, on the line of the key it is about: every value a check
+//! looks at is read as a `toml::Spanned`, which remembers where it was written. A broken file
+//! stops the server from starting: running with half a configuration would silently drop
+//! ratings. So does a setting that would make a survey unable to work (an empty key, a scale
+//! with the same emoji twice, a daily allowance of 0, an empty `allowed_origins`): it is
+//! always a mistake, and one that would otherwise only show as refused ratings.
 
+use crate::domain::api_key::KeyDigest;
 use crate::domain::figures::MAX_SCALE;
-use crate::domain::survey::{FloodLimit, KeyDigest};
+use crate::domain::survey::FloodLimit;
 use crate::domain::{Alert, Secret, Survey, SurveyId, Surveys, Theme};
+use pulsetap_wire::tags;
 use serde::Deserialize;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error(
+        "{path}: the configuration file does not exist (give another with --config or PULSETAP_CONFIG)"
+    )]
+    Missing { path: PathBuf },
     #[error("{path}: cannot read the configuration: {source}")]
     Read {
         path: PathBuf,
@@ -30,9 +41,12 @@ pub enum ConfigError {
 
 /// Reads and checks a configuration file.
 pub fn load(path: &Path) -> Result<Surveys, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.into(),
-        source,
+    let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => ConfigError::Missing { path: path.into() },
+        _ => ConfigError::Read {
+            path: path.into(),
+            source,
+        },
     })?;
     parse(&text).map_err(|(offset, message)| ConfigError::Invalid {
         path: path.into(),
@@ -41,8 +55,16 @@ pub fn load(path: &Path) -> Result<Surveys, ConfigError> {
     })
 }
 
+/// A problem, and the byte offset in the text of the value it is about.
+type Problem = (usize, String);
+
+/// Where a value starts in the text.
+fn at<T>(value: &Spanned<T>) -> usize {
+    value.span().start
+}
+
 /// Parses configuration text; an error carries the byte offset it is about.
-pub fn parse(text: &str) -> Result<Surveys, (usize, String)> {
+pub fn parse(text: &str) -> Result<Surveys, Problem> {
     let file: ConfigFile = toml::from_str(text).map_err(|error| {
         // The TOML parser leaves the message empty for some inputs (a stray control
         // character, found by fuzzing); the user still deserves to know what is wrong.
@@ -52,35 +74,59 @@ pub fn parse(text: &str) -> Result<Surveys, (usize, String)> {
         };
         (error.span().map_or(0, |span| span.start), message)
     })?;
-    let mut seen = HashSet::new();
+    if file.survey.is_empty() {
+        return Err((
+            0,
+            "the file defines no survey, so every rating would be refused: add one, like \
+             [[survey]] then id = \"support\" on the next line (the README's Configuration \
+             section lists every setting)"
+                .into(),
+        ));
+    }
+    // Where each id was first defined, to say where the other one is.
+    let mut first_defined = HashMap::new();
     let mut surveys = Vec::with_capacity(file.survey.len());
-    for spanned in file.survey {
-        let offset = spanned.span().start;
-        let survey = spanned
-            .into_inner()
-            .into_survey()
-            .map_err(|message| (offset, message))?;
-        if !seen.insert(survey.id.clone()) {
+    for survey_file in file.survey {
+        let id_at = at(&survey_file.id);
+        let survey = survey_file.into_survey()?;
+        if let Some(&first) = first_defined.get(&survey.id) {
             return Err((
-                offset,
-                format!("survey id {:?} is defined twice", survey.id.as_str()),
+                id_at,
+                format!(
+                    "survey id {:?} is defined twice (first on line {}); give each survey its own id",
+                    survey.id.as_str(),
+                    line_of(text, first)
+                ),
             ));
         }
+        first_defined.insert(survey.id.clone(), id_at);
         surveys.push(survey);
     }
     let limits = file.limits;
-    if limits.visitor_requests_per_second == 0 || limits.visitor_burst == 0 {
-        let offset = text.find("[limits]").unwrap_or(0);
-        return Err((
-            offset,
-            "limits: visitor_requests_per_second and visitor_burst must be at least 1".into(),
-        ));
+    let mut flood_limit = FloodLimit::default();
+    for (name, value, setting) in [
+        (
+            "visitor_requests_per_second",
+            &limits.visitor_requests_per_second,
+            &mut flood_limit.per_second,
+        ),
+        (
+            "visitor_burst",
+            &limits.visitor_burst,
+            &mut flood_limit.burst,
+        ),
+    ] {
+        if let Some(value) = value {
+            if *value.get_ref() == 0 {
+                return Err((
+                    at(value),
+                    format!("limits.{name} = 0 would refuse every request: give at least 1"),
+                ));
+            }
+            *setting = *value.get_ref();
+        }
     }
-    let flood_limit = FloodLimit {
-        per_second: limits.visitor_requests_per_second,
-        burst: limits.visitor_burst,
-    };
-    let read_keys = file.read_keys.iter().map(|k| KeyDigest::of(k)).collect();
+    let read_keys = key_digests(&file.read_keys)?;
     Ok(Surveys::new(surveys, read_keys, flood_limit)
         .with_trusted_proxy(limits.trust_x_forwarded_for))
 }
@@ -89,77 +135,81 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
+/// Checks `read_keys` and keeps only their digests. A key is sent as
+/// `Authorization: Bearer <key>`, and the collector trims what follows `Bearer`; so an empty
+/// key, spaces at either end, or a character a header can't carry make a key nobody can use,
+/// or (empty) one that looks like "no key".
+fn key_digests(keys: &[Spanned<String>]) -> Result<Vec<KeyDigest>, Problem> {
+    keys.iter()
+        .map(|key| {
+            let text = key.get_ref();
+            let problem = if text.trim().is_empty() {
+                Some("read_keys holds an empty key: write a long random key, or remove it")
+            } else if text.trim() != text {
+                Some(
+                    "a read key starts or ends with a space, which an Authorization header can't carry: remove the spaces",
+                )
+            } else if !text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+                Some(
+                    "a read key holds a character an Authorization header can't carry: use letters, digits and ASCII punctuation",
+                )
+            } else {
+                None
+            };
+            match problem {
+                Some(message) => Err((at(key), message.to_owned())),
+                None => Ok(KeyDigest::of(text)),
+            }
+        })
+        .collect()
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     #[serde(default)]
-    read_keys: Vec<String>,
+    read_keys: Vec<Spanned<String>>,
     #[serde(default)]
-    survey: Vec<Spanned<SurveyFile>>,
+    survey: Vec<SurveyFile>,
     #[serde(default)]
     limits: LimitsFile,
 }
 
-/// `[limits]`: requests per visitor (salted hash of IP and user agent) before `429`.
-#[derive(Deserialize)]
+/// `[limits]`: requests per visitor before `429`; a missing value keeps its default.
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct LimitsFile {
-    #[serde(default = "default_per_second")]
-    visitor_requests_per_second: u32,
-    #[serde(default = "default_burst")]
-    visitor_burst: u32,
+    visitor_requests_per_second: Option<Spanned<u32>>,
+    visitor_burst: Option<Spanned<u32>>,
     #[serde(default)]
     trust_x_forwarded_for: bool,
-}
-
-impl Default for LimitsFile {
-    fn default() -> Self {
-        Self {
-            visitor_requests_per_second: default_per_second(),
-            visitor_burst: default_burst(),
-            trust_x_forwarded_for: false,
-        }
-    }
-}
-
-fn default_per_second() -> u32 {
-    FloodLimit::default().per_second
-}
-fn default_burst() -> u32 {
-    FloodLimit::default().burst
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SurveyFile {
-    id: String,
+    id: Spanned<String>,
     #[serde(default = "default_question")]
     question: String,
-    #[serde(default = "default_scale")]
-    scale: Vec<String>,
-    labels: Option<Vec<String>>,
-    satisfied_min: Option<u8>,
+    scale: Option<Spanned<Vec<Spanned<String>>>>,
+    labels: Option<Spanned<Vec<String>>>,
+    satisfied_min: Option<Spanned<u8>>,
     #[serde(default = "default_follow_up")]
     follow_up: String,
     #[serde(default = "default_thank_you")]
     thank_you: String,
     #[serde(default)]
     theme: ThemeFile,
+    allowed_origins: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
-    allowed_origins: Vec<String>,
+    tags: Vec<Spanned<String>>,
+    secret: Option<Spanned<String>>,
+    require_sig: Option<Spanned<bool>>,
+    edit_window: Option<Spanned<String>>,
+    max_per_visitor_per_day: Option<Spanned<u32>>,
+    min_group_size: Option<Spanned<u64>>,
     #[serde(default)]
-    tags: Vec<String>,
-    secret: Option<String>,
-    #[serde(default)]
-    require_sig: bool,
-    #[serde(default = "default_edit_window", deserialize_with = "edit_window")]
-    edit_window: Duration,
-    #[serde(default = "default_max_per_visitor")]
-    max_per_visitor_per_day: u32,
-    #[serde(default = "default_min_group_size")]
-    min_group_size: u64,
-    #[serde(default)]
-    read_keys: Vec<String>,
+    read_keys: Vec<Spanned<String>>,
     alert: Option<AlertFile>,
 }
 
@@ -175,9 +225,8 @@ enum ThemeFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AlertFile {
-    webhook: String,
-    #[serde(default = "default_alert_max")]
-    max_score: u8,
+    webhook: Spanned<String>,
+    max_score: Option<Spanned<u8>>,
 }
 
 fn default_question() -> String {
@@ -201,28 +250,11 @@ fn default_follow_up() -> String {
 fn default_thank_you() -> String {
     "Thank you!".into()
 }
-fn default_edit_window() -> Duration {
-    Duration::from_secs(7 * 86_400)
-}
-fn default_max_per_visitor() -> u32 {
-    20
-}
-fn default_min_group_size() -> u64 {
-    5
-}
-fn default_alert_max() -> u8 {
-    2
-}
-
-/// `"7d"`, `"12h"`, `"30m"` or `"45s"`.
-fn edit_window<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    parse_duration(&text).ok_or_else(|| {
-        serde::de::Error::custom(format!(
-            "edit_window {text:?} is not a duration: write a number and a unit, like \"7d\", \"12h\", \"30m\" or \"45s\""
-        ))
-    })
-}
+const DEFAULT_EDIT_WINDOW: Duration = Duration::from_secs(7 * 86_400);
+const DEFAULT_MAX_PER_VISITOR: u32 = 20;
+const DEFAULT_MIN_GROUP_SIZE: u64 = 5;
+const DEFAULT_ALERT_MAX: u8 = 2;
+const MIN_SECRET_LEN: usize = 16;
 
 /// `scheme://host[:port]` exactly as a browser sends it in `Origin`, or `*`.
 fn is_origin(origin: &str) -> bool {
@@ -234,6 +266,7 @@ fn is_origin(origin: &str) -> bool {
         })
 }
 
+/// `"7d"`, `"12h"`, `"30m"` or `"45s"`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     let unit_at = text.find(|c: char| !c.is_ascii_digit())?;
@@ -250,80 +283,102 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 }
 
 impl SurveyFile {
-    fn into_survey(self) -> Result<Survey, String> {
-        let id = SurveyId::parse(&self.id).ok_or_else(|| {
-            format!(
-                "survey id {:?} must be 1 to 64 letters, digits, '-' or '_'",
-                self.id
+    fn into_survey(self) -> Result<Survey, Problem> {
+        let id = SurveyId::parse(self.id.get_ref()).ok_or_else(|| {
+            (
+                at(&self.id),
+                format!(
+                    "survey id {:?} must be 1 to 64 letters, digits, '-' or '_'",
+                    self.id.get_ref()
+                ),
             )
         })?;
-        let scale_len = self.scale.len();
-        if !(2..=MAX_SCALE).contains(&scale_len) {
-            return Err(format!(
-                "survey {id}: scale must have 2 to {MAX_SCALE} emoji, it has {scale_len}"
-            ));
-        }
-        let labels = self.labels.unwrap_or_else(|| default_labels(scale_len));
-        if labels.len() != scale_len {
-            return Err(format!(
-                "survey {id}: labels has {} entries but scale has {scale_len}; give one label per emoji",
-                labels.len()
-            ));
-        }
-        let satisfied_min = self
-            .satisfied_min
-            .unwrap_or(((scale_len * 4).div_ceil(5)) as u8);
-        if !(1..=scale_len as u8).contains(&satisfied_min) {
-            return Err(format!(
-                "survey {id}: satisfied_min must be between 1 and {scale_len}"
-            ));
-        }
-        if let Some(origin) = self
-            .allowed_origins
-            .iter()
-            .find(|origin| !is_origin(origin))
-        {
-            return Err(format!(
-                "survey {id}: allowed origin {origin:?} must be a scheme and host like \"https://shop.example.com\" (no path, no trailing slash), or \"*\""
-            ));
-        }
-        let secret = match self.secret {
-            Some(secret) if secret.len() < 16 => {
-                return Err(format!(
-                    "survey {id}: secret must be at least 16 characters"
+        let scale = match self.scale {
+            Some(scale) => check_scale(scale)?,
+            None => default_scale(),
+        };
+        let scale_len = scale.len();
+        let labels = match self.labels {
+            Some(labels) if labels.get_ref().len() != scale_len => {
+                return Err((
+                    at(&labels),
+                    format!(
+                        "labels has {} entries but scale has {scale_len}; give one label per emoji",
+                        labels.get_ref().len()
+                    ),
                 ));
             }
-            other => other.map(|s| Secret::new(&s)),
+            Some(labels) => labels.into_inner(),
+            None => default_labels(scale_len),
         };
-        if self.require_sig && secret.is_none() {
-            return Err(format!(
-                "survey {id}: require_sig = true needs a secret to check signatures with"
-            ));
-        }
-        let alert = match self.alert {
-            Some(alert) => {
-                if !(alert.webhook.starts_with("https://") || alert.webhook.starts_with("http://"))
-                {
-                    return Err(format!("survey {id}: alert.webhook must be an http(s) URL"));
-                }
-                if !(1..=scale_len as u8).contains(&alert.max_score) {
-                    return Err(format!(
-                        "survey {id}: alert.max_score must be between 1 and {scale_len}"
-                    ));
-                }
-                Some(Alert {
-                    webhook: alert.webhook,
-                    max_score: alert.max_score,
-                })
+        let satisfied_min = match self.satisfied_min {
+            Some(min) => score_setting("satisfied_min", &min, scale_len)?,
+            None => ((scale_len * 4).div_ceil(5)) as u8,
+        };
+        let allowed_origins = match self.allowed_origins {
+            Some(origins) => check_origins(origins)?,
+            None => BTreeSet::new(),
+        };
+        let tags = check_tags(self.tags)?;
+        let secret = match self.secret {
+            Some(secret) if secret.get_ref().len() < MIN_SECRET_LEN => {
+                return Err((
+                    at(&secret),
+                    format!(
+                        "secret must be at least {MIN_SECRET_LEN} characters (it has {}): use a long random string",
+                        secret.get_ref().len()
+                    ),
+                ));
             }
+            Some(secret) => Some(Secret::new(secret.get_ref())),
             None => None,
         };
-        if self.min_group_size == 0 {
-            return Err(format!("survey {id}: min_group_size must be at least 1"));
-        }
+        let require_sig = match self.require_sig {
+            Some(require) if *require.get_ref() && secret.is_none() => {
+                return Err((
+                    at(&require),
+                    "require_sig = true needs a secret to check signatures with".into(),
+                ));
+            }
+            Some(require) => require.into_inner(),
+            None => false,
+        };
+        let edit_window = match self.edit_window {
+            Some(text) => parse_duration(text.get_ref()).ok_or_else(|| {
+                (
+                    at(&text),
+                    format!(
+                        "edit_window {:?} is not a duration: write a number and a unit, like \"7d\", \"12h\", \"30m\" or \"45s\"",
+                        text.get_ref()
+                    ),
+                )
+            })?,
+            None => DEFAULT_EDIT_WINDOW,
+        };
+        let max_per_visitor_per_day = match self.max_per_visitor_per_day {
+            Some(max) if *max.get_ref() == 0 => {
+                return Err((
+                    at(&max),
+                    "max_per_visitor_per_day = 0 would refuse every anonymous rating: give at least 1 (signed ratings never count against it)".into(),
+                ));
+            }
+            Some(max) => max.into_inner(),
+            None => DEFAULT_MAX_PER_VISITOR,
+        };
+        let min_group_size = match self.min_group_size {
+            Some(size) if *size.get_ref() == 0 => {
+                return Err((at(&size), "min_group_size must be at least 1".into()));
+            }
+            Some(size) => size.into_inner(),
+            None => DEFAULT_MIN_GROUP_SIZE,
+        };
+        let alert = self
+            .alert
+            .map(|alert| check_alert(alert, scale_len))
+            .transpose()?;
         Ok(Survey {
             question: self.question,
-            scale: self.scale,
+            scale,
             labels,
             satisfied_min,
             follow_up: self.follow_up,
@@ -333,18 +388,146 @@ impl SurveyFile {
                 ThemeFile::Dark => Theme::Dark,
                 ThemeFile::Auto => Theme::Auto,
             },
-            allowed_origins: self.allowed_origins.into_iter().collect(),
-            tags: self.tags.into_iter().collect::<BTreeSet<_>>(),
+            allowed_origins,
+            tags,
             secret,
-            require_sig: self.require_sig,
-            edit_window: self.edit_window,
-            max_per_visitor_per_day: self.max_per_visitor_per_day,
-            min_group_size: self.min_group_size,
-            read_keys: self.read_keys.iter().map(|k| KeyDigest::of(k)).collect(),
+            require_sig,
+            edit_window,
+            max_per_visitor_per_day,
+            min_group_size,
+            read_keys: key_digests(&self.read_keys)?,
             alert,
             id,
         })
     }
+}
+
+/// 2 to `MAX_SCALE` emoji, none blank, no two alike: a customer must tell every score apart.
+fn check_scale(scale: Spanned<Vec<Spanned<String>>>) -> Result<Vec<String>, Problem> {
+    let len = scale.get_ref().len();
+    if !(2..=MAX_SCALE).contains(&len) {
+        return Err((
+            at(&scale),
+            format!("scale must have 2 to {MAX_SCALE} emoji, it has {len}"),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for (n, emoji) in scale.get_ref().iter().enumerate() {
+        if emoji.get_ref().trim().is_empty() {
+            return Err((
+                at(emoji),
+                format!(
+                    "scale entry {} is empty: each entry is the emoji shown for one score",
+                    n + 1
+                ),
+            ));
+        }
+        if !seen.insert(emoji.get_ref()) {
+            return Err((
+                at(emoji),
+                format!(
+                    "scale has {:?} twice: give each score its own emoji, or customers can't tell them apart",
+                    emoji.get_ref()
+                ),
+            ));
+        }
+    }
+    Ok(scale
+        .into_inner()
+        .into_iter()
+        .map(Spanned::into_inner)
+        .collect())
+}
+
+/// A score setting (`satisfied_min`, `alert.max_score`) must be a score of the scale.
+fn score_setting(name: &str, value: &Spanned<u8>, scale_len: usize) -> Result<u8, Problem> {
+    let score = *value.get_ref();
+    if (1..=scale_len).contains(&usize::from(score)) {
+        Ok(score)
+    } else {
+        Err((
+            at(value),
+            format!(
+                "{name} must be between 1 and {scale_len} (the scale has {scale_len} emoji), it is {score}"
+            ),
+        ))
+    }
+}
+
+/// Exact origins or `*`. An empty list is refused: it would let no page post, which is never
+/// what was meant (a survey rated only through email links or from a server leaves the key out).
+fn check_origins(origins: Spanned<Vec<Spanned<String>>>) -> Result<BTreeSet<String>, Problem> {
+    if origins.get_ref().is_empty() {
+        return Err((
+            at(&origins),
+            "allowed_origins is empty, so no page may post ratings to this survey: list the sites \
+             that show the widget, like allowed_origins = [\"https://shop.example.com\"], or \
+             [\"*\"] for any site (leave the key out for a survey rated only by email links)"
+                .into(),
+        ));
+    }
+    origins
+        .into_inner()
+        .into_iter()
+        .map(|origin| {
+            if is_origin(origin.get_ref()) {
+                Ok(origin.into_inner())
+            } else {
+                Err((
+                    at(&origin),
+                    format!(
+                        "allowed origin {:?} must be a scheme and host like \"https://shop.example.com\" (no path, no trailing slash), or \"*\"",
+                        origin.get_ref()
+                    ),
+                ))
+            }
+        })
+        .collect()
+}
+
+/// Tag keys as tag text can carry them (`pulsetap_wire::tags`): a key holding `=` or `,` would
+/// make two different tag sets read, sign and count as one.
+fn check_tags(keys: Vec<Spanned<String>>) -> Result<BTreeSet<String>, Problem> {
+    let mut accepted = BTreeSet::new();
+    for key in keys {
+        if !tags::is_key(key.get_ref()) {
+            return Err((
+                at(&key),
+                format!(
+                    "tag key {:?} must be 1 to {} letters, digits, '-' or '_'",
+                    key.get_ref(),
+                    tags::MAX_KEY_LEN
+                ),
+            ));
+        }
+        if accepted.contains(key.get_ref()) {
+            return Err((at(&key), format!("tags lists {:?} twice", key.get_ref())));
+        }
+        accepted.insert(key.into_inner());
+    }
+    Ok(accepted)
+}
+
+fn check_alert(alert: AlertFile, scale_len: usize) -> Result<Alert, Problem> {
+    let webhook = alert.webhook.get_ref();
+    let is_http_url = url::Url::parse(webhook)
+        .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
+    if !is_http_url {
+        return Err((
+            at(&alert.webhook),
+            format!(
+                "alert.webhook {webhook:?} must be an http(s) URL, like \"https://hooks.example.com/pulsetap\""
+            ),
+        ));
+    }
+    let max_score = match &alert.max_score {
+        Some(max) => score_setting("alert.max_score", max, scale_len)?,
+        None => DEFAULT_ALERT_MAX,
+    };
+    Ok(Alert {
+        webhook: alert.webhook.into_inner(),
+        max_score,
+    })
 }
 
 #[cfg(test)]
@@ -354,6 +537,23 @@ mod tests {
     fn error_of(text: &str) -> (usize, String) {
         let (offset, message) = parse(text).expect_err("the configuration should be refused");
         (line_of(text, offset), message)
+    }
+
+    /// A valid survey `a` on lines 1-3, then survey `b` from line 4 whose line 6 is `setting`:
+    /// every mistake below is in a survey that is not the first, on a line that is not its
+    /// header, so a message pointing at either would fail the test.
+    fn with_setting(setting: &str) -> String {
+        format!(
+            "[[survey]]\nid = \"a\"\nallowed_origins = [\"*\"]\n[[survey]]\nid = \"b\"\n{setting}\nquestion = \"How was it?\"\n"
+        )
+    }
+
+    /// Asserts that `setting` (on line 6) is refused on its own line with a message holding
+    /// `expected`.
+    fn refused_on_its_line(setting: &str, expected: &str) {
+        let (line, message) = error_of(&with_setting(setting));
+        assert_eq!(line, 6, "{setting}: {message}");
+        assert!(message.contains(expected), "{expected:?} in {message:?}");
     }
 
     #[test]
@@ -376,13 +576,19 @@ mod tests {
         assert_eq!(survey.satisfied_min, 4);
         assert_eq!(survey.min_group_size, 5);
         assert_eq!(survey.max_per_visitor_per_day, 20);
+        assert_eq!(survey.edit_window, DEFAULT_EDIT_WINDOW);
+        assert!(
+            survey.allowed_origins.is_empty(),
+            "no page may post by default"
+        );
     }
 
     #[test]
     fn a_bad_edit_window_names_its_line() {
-        let (line, message) = error_of("[[survey]]\nid = \"s\"\nedit_window = \"7 weeks\"\n");
-        assert_eq!(line, 3);
-        assert!(message.contains("edit_window"), "{message}");
+        refused_on_its_line(
+            "edit_window = \"7 weeks\"",
+            "edit_window \"7 weeks\" is not a duration",
+        );
     }
 
     #[test]
@@ -393,30 +599,156 @@ mod tests {
     }
 
     #[test]
-    fn a_survey_level_mistake_points_at_its_survey() {
-        let text = "[[survey]]\nid = \"a\"\n\n[[survey]]\nid = \"b\"\nscale = [\"👎\", \"👍\"]\nlabels = [\"No\"]\n";
-        let (line, message) = error_of(text);
-        assert_eq!(line, 4);
-        assert!(message.contains("labels"), "{message}");
+    fn a_short_secret_is_refused_on_the_secret_line() {
+        refused_on_its_line("secret = \"short\"", "at least 16 characters");
     }
 
     #[test]
-    fn duplicate_surveys_and_unsafe_settings_are_refused() {
+    fn a_scale_of_eleven_emoji_is_refused_on_the_scale_line() {
+        let scale = format!("scale = [{}]", ["\"🙂\""; 11].join(", "));
+        refused_on_its_line(&scale, "2 to 10 emoji, it has 11");
+    }
+
+    #[test]
+    fn a_scale_with_the_same_emoji_twice_is_refused_on_that_emojis_line() {
+        refused_on_its_line("scale = [\"👎\", \"👍\", \"👎\"]", "scale has \"👎\" twice");
+        // Written over several lines, the message points at the repeated emoji itself.
+        let text = "[[survey]]\nid = \"s\"\nscale = [\n  \"👎\",\n  \"👍\",\n  \"👍\",\n]\n";
+        assert_eq!(error_of(text).0, 6);
+    }
+
+    #[test]
+    fn a_blank_emoji_in_a_scale_is_refused() {
+        refused_on_its_line("scale = [\"👎\", \" \"]", "scale entry 2 is empty");
+    }
+
+    #[test]
+    fn a_labels_count_that_differs_from_the_scale_is_refused_on_the_labels_line() {
+        let text = "[[survey]]\nid = \"a\"\n\n[[survey]]\nid = \"b\"\nscale = [\"👎\", \"👍\"]\nlabels = [\"No\"]\n";
+        let (line, message) = error_of(text);
+        assert_eq!(line, 7);
         assert!(
-            error_of("[[survey]]\nid = \"a\"\n[[survey]]\nid = \"a\"\n")
-                .1
-                .contains("twice")
+            message.contains("labels has 1 entries but scale has 2"),
+            "{message}"
         );
+        // Against the default scale of five, too.
+        refused_on_its_line("labels = [\"No\", \"Yes\"]", "scale has 5");
+    }
+
+    #[test]
+    fn a_satisfied_min_outside_the_scale_is_refused_on_its_line() {
+        refused_on_its_line("satisfied_min = 6", "satisfied_min must be between 1 and 5");
+        refused_on_its_line("satisfied_min = 0", "satisfied_min must be between 1 and 5");
+    }
+
+    #[test]
+    fn a_bad_alert_is_refused_on_the_line_of_the_bad_value() {
+        refused_on_its_line(
+            "alert = { webhook = \"hooks.example.com/x\" }",
+            "alert.webhook \"hooks.example.com/x\" must be an http(s) URL",
+        );
+        refused_on_its_line(
+            "alert = { webhook = \"https://hooks.example.com/x\", max_score = 9 }",
+            "alert.max_score must be between 1 and 5",
+        );
+        // As its own table, each key on its own line.
+        let text = "[[survey]]\nid = \"s\"\n[survey.alert]\nwebhook = \"https://hooks.example.com/x\"\nmax_score = 0\n";
+        let (line, message) = error_of(text);
+        assert_eq!(line, 5);
+        assert!(message.contains("alert.max_score"), "{message}");
+    }
+
+    #[test]
+    fn a_bad_allowed_origin_is_refused_on_its_line() {
+        refused_on_its_line(
+            "allowed_origins = [\"https://x.com/page\"]",
+            "allowed origin \"https://x.com/page\" must be a scheme and host",
+        );
+    }
+
+    #[test]
+    fn an_empty_allowed_origins_is_refused_and_says_how_to_allow_a_site() {
+        refused_on_its_line("allowed_origins = []", "no page may post");
+        let (_, message) = error_of(&with_setting("allowed_origins = []"));
+        assert!(message.contains("https://shop.example.com"), "{message}");
+        assert!(message.contains("[\"*\"]"), "{message}");
+    }
+
+    #[test]
+    fn a_min_group_size_of_zero_is_refused_on_its_line() {
+        refused_on_its_line("min_group_size = 0", "min_group_size must be at least 1");
+    }
+
+    #[test]
+    fn a_daily_allowance_of_zero_is_refused_on_its_line() {
+        refused_on_its_line("max_per_visitor_per_day = 0", "max_per_visitor_per_day = 0");
+    }
+
+    #[test]
+    fn require_sig_without_a_secret_is_refused_on_its_line() {
+        refused_on_its_line("require_sig = true", "needs a secret");
+    }
+
+    #[test]
+    fn tag_keys_outside_the_tag_text_alphabet_are_refused_on_their_line() {
+        let too_long = "k".repeat(33);
+        for key in ["agent=x", "a,b", "", "with space", too_long.as_str()] {
+            refused_on_its_line(&format!("tags = [\"agent\", {key:?}]"), "tag key");
+        }
+        refused_on_its_line(
+            "tags = [\"agent\", \"agent\"]",
+            "tags lists \"agent\" twice",
+        );
+        let surveys = parse(&with_setting(&format!(
+            "tags = [\"agent\", \"channel_2\", \"x-y\", \"{}\"]",
+            "k".repeat(32)
+        )))
+        .unwrap();
+        assert_eq!(surveys.get("b").unwrap().tags.len(), 4);
+    }
+
+    #[test]
+    fn empty_or_blank_read_keys_are_refused_on_their_line() {
+        refused_on_its_line("read_keys = [\"\"]", "empty key");
+        refused_on_its_line("read_keys = [\"lead-key\", \"   \"]", "empty key");
+        refused_on_its_line("read_keys = [\" lead-key\"]", "space");
+        refused_on_its_line("read_keys = [\"lead-kéy\"]", "character");
+        for global in ["read_keys = [\"\"]", "read_keys = [\"\\t\"]"] {
+            let (line, message) = error_of(&format!("\n{global}\n[[survey]]\nid = \"s\"\n"));
+            assert_eq!(line, 2, "{message}");
+            assert!(message.contains("empty key"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_survey_id_defined_twice_is_refused_on_the_second_id_and_names_the_first() {
+        let (line, message) = error_of("[[survey]]\nid = \"a\"\n[[survey]]\n\nid = \"a\"\n");
+        assert_eq!(line, 5);
         assert!(
-            error_of("[[survey]]\nid = \"a\"\nrequire_sig = true\n")
-                .1
-                .contains("secret")
+            message.contains("defined twice (first on line 2)"),
+            "{message}"
         );
-        assert!(
-            error_of("[[survey]]\nid = \"a\"\nallowed_origins = [\"https://x.com/page\"]\n")
-                .1
-                .contains("origin")
-        );
+    }
+
+    #[test]
+    fn a_zero_flood_limit_is_refused_on_its_line() {
+        let text = "[[survey]]\nid = \"s\"\n[limits]\nvisitor_requests_per_second = 5\nvisitor_burst = 0\n";
+        let (line, message) = error_of(text);
+        assert_eq!(line, 5);
+        assert!(message.contains("limits.visitor_burst = 0"), "{message}");
+    }
+
+    #[test]
+    fn a_file_without_surveys_is_refused() {
+        for text in [
+            "",
+            "# nothing yet\n",
+            "read_keys = [\"marketing-team-key\"]\n",
+        ] {
+            let (line, message) = error_of(text);
+            assert_eq!(line, 1);
+            assert!(message.contains("defines no survey"), "{message}");
+        }
     }
 
     #[test]

@@ -6,36 +6,40 @@
 //! # Layout
 //!
 //! - [`cli`]: the `collector` command line (clap): `serve`, `check-config`, `audit`, `sign`,
-//!   `email-links`.
+//!   `email-links` (the bulk signer of email links, `cli::email_links`).
 //! - [`configuration`]: `pulsetap.toml` parsed straight into domain types, errors with a line.
 //! - [`startup`]: binds, builds the shared [`state::AppState`], runs until Ctrl-C or SIGTERM.
-//! - [`routes`]: `router(state)` and one module per area of the HTTP API.
-//! - [`domain`]: surveys, ratings, signatures, days, figures: values valid by construction.
-//! - [`store`]: sled trees; the transaction that writes a batch of responses with their
-//!   counters; the writer thread that batches ratings and flushes before answering; group commit
-//!   for the other writes.
-//! - [`visitor`]: the anonymous per-visitor daily limit (salted hash, no IP kept).
-//! - [`metrics`]: Prometheus counters and histograms.
-//! - [`error`]: `ApiError`, the one error type every handler returns.
-//! - [`email`]: the email channel: signed emoji links, the snippet for an email, the landing
-//!   pages they open, and the bulk signing behind `collector email-links`.
+//! - [`routes`]: the HTTP layer: `router(state)`, `ApiError`, extractors, one module per area.
+//! - [`state`]: `AppState`, what every handler shares.
+//! - [`service`]: the application layer: recording ratings, impressions and email clicks as
+//!   named steps, the reports marketers read, the visitor limits. Knows no HTTP.
 //! - [`alerts`]: posts unhappy ratings from the store's outbox to webhooks, retrying until
 //!   delivered, across restarts.
+//! - [`email`]: the email channel's links: signing and checking them, the snippet for an email,
+//!   the pages they open.
+//! - [`store`]: one interface over the storage engine (the embedded sled store): every write
+//!   through one writer thread, every read off the async runtime.
+//! - [`metrics`]: Prometheus counters and histograms.
+//! - [`domain`]: surveys, ratings, responses and the rule that merges answers, signatures, days,
+//!   figures: values valid by construction. Imports nothing above it.
 //!
-//! A rating travels: `routes::ingest` parses the JSON, finds the survey, checks the origin,
-//! turns the body into a `domain::Rating` (or a clear 4xx), takes the visitor allowance,
-//! `store::writer` writes it with every rating waiting beside it in one atomic transaction and
-//! one fsync, and only then is `201`/`200` sent.
+//! Each layer imports only the ones listed after it (`configuration` sits beside `domain`,
+//! which it fills; `cli` and `startup` on top of everything).
+//!
+//! A rating travels: `routes::ingest` checks the visitor's flood limit and parses the JSON;
+//! `service::ingest` finds the survey, checks the page's origin, turns the body into a
+//! `domain::Rating` (or a clear 4xx) and takes the visitor's allowance; `store::writer` writes
+//! it with every write waiting beside it in one atomic transaction and one fsync, and only then
+//! is `201`/`200` sent.
 
 pub mod alerts;
 pub mod cli;
 pub mod configuration;
 pub mod domain;
 pub mod email;
-pub mod error;
 pub mod metrics;
 pub mod routes;
+pub mod service;
 pub mod startup;
 pub mod state;
 pub mod store;
-pub mod visitor;

@@ -71,6 +71,30 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Counts what became of a rating, whichever way it came in: its status when stored, else
+    /// the error code it was refused with.
+    pub fn count_rating(&self, outcome: Result<pulsetap_wire::WriteStatus, &'static str>) {
+        use pulsetap_wire::WriteStatus;
+        match outcome {
+            Ok(status) => {
+                let status = match status {
+                    WriteStatus::Created => "created",
+                    WriteStatus::Updated => "updated",
+                    WriteStatus::Unchanged => "unchanged",
+                };
+                self.responses_accepted
+                    .get_or_create(&StatusLabel { status })
+                    .inc();
+            }
+            Err(reason) => {
+                tracing::debug!(reason, "rating dropped");
+                self.responses_rejected
+                    .get_or_create(&ReasonLabel { reason })
+                    .inc();
+            }
+        }
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut text = String::new();

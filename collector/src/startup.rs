@@ -5,7 +5,7 @@ use crate::configuration::{self, ConfigError};
 use crate::domain::Surveys;
 use crate::routes::router;
 use crate::state::AppState;
-use crate::store::{Store, StoreError};
+use crate::store::{EmbeddedStore, StoreError};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -17,7 +17,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
@@ -29,6 +30,8 @@ pub struct Settings {
     pub data: PathBuf,
     /// `None`: no configuration file, so no surveys (the server still serves health and assets).
     pub config: Option<PathBuf>,
+    /// A directory that must hold the built widget (`pulsetap.js`); `None`: no widget, so
+    /// `/pulsetap.js` answers 404.
     pub assets: Option<PathBuf>,
 }
 
@@ -36,28 +39,59 @@ pub struct Settings {
 pub enum StartupError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(
+        "{}: no built widget there (pulsetap.js is missing): run scripts/build-widget.sh, which writes widget/dist, and pass that directory to --assets",
+        .0.display()
+    )]
+    Assets(PathBuf),
     #[error("cannot open the data directory: {0}")]
     Store(#[from] StoreError),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
 }
 
-/// Loads the configuration, opens the store, binds, and serves until Ctrl-C or SIGTERM.
+/// Loads the configuration, checks the assets, opens the store, binds, and serves until Ctrl-C
+/// or SIGTERM. A broken configuration or a `--assets` without a widget stops it before the data
+/// directory is created. What would leave a server that answers but can't do its job (no
+/// surveys, no widget) is warned about loudly, since the server may still be wanted for
+/// reading old data.
 pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     let surveys = match &settings.config {
         Some(path) => configuration::load(path)?,
-        None => Surveys::default(),
+        None => {
+            tracing::warn!(
+                "NO CONFIGURATION: no --config, no PULSETAP_CONFIG and no pulsetap.toml in the working directory, so there are 0 surveys and every rating will be refused"
+            );
+            Surveys::default()
+        }
     };
-    let store = Store::open(&settings.data)?;
-    if settings.assets.is_none() {
-        tracing::warn!(
-            "no widget assets found: /pulsetap.js will answer 404 until scripts/build-widget.sh has run"
-        );
+    match &settings.assets {
+        Some(assets) if !assets.join("pulsetap.js").is_file() => {
+            return Err(StartupError::Assets(assets.clone()));
+        }
+        Some(_) => {}
+        None => tracing::warn!(
+            "NO WIDGET: no --assets and no widget/dist/pulsetap.js in the working directory, so /pulsetap.js answers 404 and no page can show the widget; run scripts/build-widget.sh and pass --assets widget/dist"
+        ),
     }
+    let store = EmbeddedStore::open(&settings.data)?;
     let listener = TcpListener::bind(settings.listen).await?;
     let address = listener.local_addr()?;
-    let state = AppState::new(surveys, store, settings.assets);
-    tracing::info!(surveys = state.surveys.iter().count(), data = %settings.data.display(), "collector ready");
+    let shown = |path: Option<&Path>| match path {
+        Some(path) => std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.to_owned())
+            .display()
+            .to_string(),
+        None => "none".to_owned(),
+    };
+    tracing::info!(
+        config = %shown(settings.config.as_deref()),
+        data = %shown(Some(&settings.data)),
+        assets = %shown(settings.assets.as_deref()),
+        surveys = surveys.iter().count(),
+        "collector ready"
+    );
+    let state = AppState::new(surveys, Arc::new(store), settings.assets);
     // Scripts and tests wait for this exact line to know the server is up.
     println!("pulsetap collector listening on http://{address}");
     run(listener, state, shutdown_signal()).await?;
@@ -75,7 +109,6 @@ pub async fn run(
     let alerts = alerts::start(
         state.store.clone(),
         state.surveys.clone(),
-        state.alerts_queued.clone(),
         state.stopping.clone(),
     );
     let app = router(state.clone());
@@ -90,7 +123,7 @@ pub async fn run(
     // The worker holds the store; it must be gone before a restart in this process reopens it.
     let _ = alerts.await;
     served?;
-    state.store.flush().map_err(std::io::Error::other)?;
+    state.store.durable().await.map_err(std::io::Error::other)?;
     tracing::info!("collector stopped; store flushed");
     Ok(())
 }

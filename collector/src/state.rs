@@ -2,14 +2,13 @@
 
 use crate::domain::Surveys;
 use crate::metrics::Metrics;
-use crate::store::Store;
-use crate::store::group_commit::{FlushObserver, GroupCommit};
-use crate::store::writer::Writer;
-use crate::visitor::VisitorLimits;
+use crate::service::ingest::Ingest;
+use crate::service::visitors::VisitorLimits;
+use crate::store::writer::FlushObserver;
+use crate::store::{Backend, Store};
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
 /// The state behind one `Arc`: axum clones it for every request, and cloning a dozen handles
@@ -28,49 +27,39 @@ impl Deref for AppState {
 #[derive(Debug)]
 pub struct Shared {
     pub surveys: Arc<Surveys>,
+    /// Reads, and the live feed's and alerts' wake-ups. Writes go through `ingest`.
     pub store: Store,
-    pub commits: GroupCommit,
-    /// Where ratings are written: batched, and answered once durable.
-    pub writer: Writer,
+    /// Records ratings, impressions and email clicks.
+    pub ingest: Ingest,
     pub visitors: Arc<VisitorLimits>,
     pub metrics: Arc<Metrics>,
     /// The built widget (`pulsetap.js` and `assets/`), when there is one.
     pub assets: Option<PathBuf>,
-    /// Sequence numbers of new or changed responses, for live feeds.
-    pub live: broadcast::Sender<u64>,
-    /// Wakes the alert worker when a rating queued an alert. Only those: waking it on every
-    /// write made it read the outbox thousands of times a second under load.
-    pub alerts_queued: Arc<Notify>,
     /// Cancelled when the server begins to stop: endless work (live feeds, alert delivery)
     /// ends, so a graceful shutdown does not wait forever on an open dashboard.
     pub stopping: CancellationToken,
 }
 
 impl AppState {
-    /// Builds the state and starts the writer and group-commit tasks: call inside a tokio
-    /// runtime.
-    pub fn new(surveys: Surveys, store: Store, assets: Option<PathBuf>) -> Self {
+    /// Builds the state and starts the store's writer over `backend`.
+    pub fn new(surveys: Surveys, backend: Arc<dyn Backend>, assets: Option<PathBuf>) -> Self {
         let metrics = Arc::new(Metrics::default());
         let observed = metrics.clone();
         let observe_flush: FlushObserver = Arc::new(move |seconds, batch| {
             observed.flush_seconds.observe(seconds);
             observed.flush_batch_size.observe(batch as f64);
         });
-        let commits = GroupCommit::start(store.db().clone(), observe_flush.clone());
-        let (live, _) = broadcast::channel(1024);
         let visitors = Arc::new(VisitorLimits::new(surveys.flood_limit()));
         let surveys = Arc::new(surveys);
-        let writer = Writer::start(store.clone(), surveys.clone(), observe_flush);
+        let store = Store::start(backend, surveys.clone(), observe_flush);
+        let ingest = Ingest::new(surveys.clone(), store.clone(), visitors.clone());
         Self(Arc::new(Shared {
             surveys,
             store,
-            commits,
-            writer,
+            ingest,
             visitors,
             metrics,
             assets,
-            live,
-            alerts_queued: Arc::new(Notify::new()),
             stopping: CancellationToken::new(),
         }))
     }

@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use pulsetap_collector::configuration;
 use pulsetap_collector::domain::{Rating, Surveys};
-use pulsetap_collector::store::Store;
+use pulsetap_collector::store::{Backend, EmbeddedStore, Outcome, Write};
 use pulsetap_wire::RecordResponse;
 use std::sync::OnceLock;
 
@@ -25,7 +25,7 @@ require_sig = true
 
 struct World {
     surveys: Surveys,
-    store: Store,
+    store: EmbeddedStore,
     _dir: std::path::PathBuf,
 }
 
@@ -33,7 +33,7 @@ fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("pulsetap-fuzz-{}", std::process::id()));
-        World { surveys: configuration::parse(CONFIG).unwrap(), store: Store::open(&dir).unwrap(), _dir: dir }
+        World { surveys: configuration::parse(CONFIG).unwrap(), store: EmbeddedStore::open(&dir).unwrap(), _dir: dir }
     })
 }
 
@@ -44,8 +44,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(rating) = Rating::parse(body, survey) else { return };
     assert!((1..=survey.max_score()).contains(&rating.score.get()));
     assert!(rating.comment.as_ref().is_none_or(|c| c.as_str().chars().count() <= 2_000));
-    if let Ok(recorded) = world.store.record(survey, &rating, time::OffsetDateTime::now_utc()) {
-        assert_eq!(recorded.response.score, rating.score.get());
+    let score = rating.score.get();
+    let write = Write::Rating { survey: survey.id.clone(), rating, now: time::OffsetDateTime::now_utc() };
+    if let Ok(outcomes) = world.store.apply(&world.surveys, &[write])
+        && let [Outcome::Rating(Ok(recorded))] = outcomes.as_slice()
+    {
+        assert_eq!(recorded.response.score, score);
         assert!(recorded.response.tags.keys().all(|key| survey.tags.contains(key)));
     }
 });

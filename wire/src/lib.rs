@@ -1,4 +1,4 @@
-//! The JSON bodies of Pulsetap's public HTTP API (CONTRACT §2–3).
+//! The JSON bodies of Pulsetap's public HTTP API (docs/api.md).
 //!
 //! One copy, used by the collector (native) and by the widget (`wasm32-unknown-unknown`). These
 //! are *wire* shapes: plain strings and numbers exactly as they travel. The collector turns them
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 /// comparing never depend on the order a client happened to send.
 pub type Tags = BTreeMap<String, String>;
 
-/// Score counts keyed by the score as a string (`"1"` … `"5"`), as CONTRACT §3 shows them.
+/// Score counts keyed by the score as a string (`"1"` … `"5"`), as every read shows them.
 pub type Counts = BTreeMap<String, u64>;
 
 /// `POST /v1/responses`: one customer's rating.

@@ -151,7 +151,10 @@ mod tests {
     fn every_malformed_pair_is_refused_rather_than_dropped() {
         assert_eq!(parse("agent"), Err(TagTextError::NotAPair("agent".into())));
         assert_eq!(parse("=x"), Err(TagTextError::NotAPair("=x".into())));
-        assert_eq!(parse("agent="), Err(TagTextError::NotAPair("agent=".into())));
+        assert_eq!(
+            parse("agent="),
+            Err(TagTextError::NotAPair("agent=".into()))
+        );
         assert_eq!(
             parse("agent=a,,channel=b"),
             Err(TagTextError::NotAPair(String::new()))
@@ -160,7 +163,10 @@ mod tests {
             parse("agent=a,agent=b"),
             Err(TagTextError::Repeated("agent".into()))
         );
-        assert_eq!(parse("ag ent=a"), Err(TagTextError::BadKey("ag ent".into())));
+        assert_eq!(
+            parse("ag ent=a"),
+            Err(TagTextError::BadKey("ag ent".into()))
+        );
         assert_eq!(
             parse(&format!("agent={}", "x".repeat(201))),
             Err(TagTextError::ValueTooLong("agent".into()))

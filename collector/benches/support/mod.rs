@@ -1,7 +1,7 @@
 //! What the store benchmarks share: filling a store the way the collector's writer does.
 
-use pulsetap_collector::domain::{Rating, Survey};
-use pulsetap_collector::store::{Store, Write};
+use pulsetap_collector::domain::{Rating, Survey, Surveys};
+use pulsetap_collector::store::{Backend, Outcome, Write};
 use time::OffsetDateTime;
 
 /// Ratings per transaction while filling: what the writer thread commits under load, and what
@@ -9,28 +9,30 @@ use time::OffsetDateTime;
 const FILL_BATCH: u64 = 1_000;
 
 /// Records ratings `from..to` of `survey`, each made by `rating_number(n)` with its arrival time,
-/// in batches of `FILL_BATCH`, then flushes.
+/// in batches of `FILL_BATCH` (one transaction each, as the writer applies them), then flushes.
 pub fn record_in_batches(
-    store: &Store,
+    store: &dyn Backend,
+    surveys: &Surveys,
     survey: &Survey,
     from: u64,
     to: u64,
     rating_number: impl Fn(u64) -> (Rating, OffsetDateTime),
 ) {
     for first in (from..to).step_by(FILL_BATCH as usize) {
-        let batch: Vec<(Rating, OffsetDateTime)> = (first..to.min(first + FILL_BATCH))
+        let writes: Vec<Write> = (first..to.min(first + FILL_BATCH))
             .map(&rating_number)
-            .collect();
-        let writes: Vec<Write<'_>> = batch
-            .iter()
-            .map(|(rating, at)| Write {
-                survey,
+            .map(|(rating, now)| Write::Rating {
+                survey: survey.id.clone(),
                 rating,
-                now: *at,
+                now,
             })
             .collect();
-        for result in store.record_all(&writes) {
-            result.expect("every benchmark rating is recorded");
+        let outcomes = store.apply(surveys, &writes).expect("the batch is stored");
+        for outcome in outcomes {
+            assert!(
+                matches!(outcome, Outcome::Rating(Ok(_))),
+                "every benchmark rating is recorded: {outcome:?}"
+            );
         }
     }
     store.flush().expect("the store flushes");

@@ -27,7 +27,8 @@ impl Tally {
         self.by_score.iter().sum()
     }
 
-    /// The figures of CONTRACT §3 for a survey with `scale_len` emoji.
+    /// The figures every read reports (docs/api.md, "Reading") for a survey with `scale_len`
+    /// emoji.
     pub fn figures(&self, scale_len: u8, satisfied_min: u8) -> Figures {
         let n = self.responses();
         let counts: Counts = (1..=scale_len)

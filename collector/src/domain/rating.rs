@@ -1,13 +1,68 @@
 //! A rating as the collector accepts it: the wire body checked against its survey.
 
-use super::Survey;
-use crate::error::{ApiError, Invalid};
+use super::survey::Survey;
 use pulsetap_wire::{RecordImpression, RecordResponse, Tags};
 use std::collections::BTreeMap;
 
 pub const MAX_COMMENT_CHARS: usize = 2_000;
 pub const MAX_TEXT_CHARS: usize = 200;
 pub const MAX_TAGS: usize = 20;
+
+/// A well-formed body whose content breaks a rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    #[error("score must be between 1 and {max}, got {got}")]
+    ScoreOutOfRange { got: u8, max: u8 },
+    #[error("response_id must be a UUID")]
+    ResponseId,
+    #[error("interaction must be 1 to 200 characters without control characters")]
+    Interaction,
+    #[error("tag key {0:?} is not one of this survey's tags")]
+    UnknownTag(String),
+    #[error("tag {0:?} must have a value of 1 to 200 characters without control characters")]
+    TagValue(String),
+    #[error("a response may carry at most {0} tags")]
+    TooManyTags(usize),
+    #[error("comment is longer than {max} characters")]
+    CommentTooLong { max: usize },
+}
+
+impl Invalid {
+    /// The stable code clients and metrics key on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::ScoreOutOfRange { .. } => "score_out_of_range",
+            Self::ResponseId => "invalid_response_id",
+            Self::Interaction => "invalid_interaction",
+            Self::UnknownTag(_) => "unknown_tag",
+            Self::TagValue(_) => "invalid_tag",
+            Self::TooManyTags(_) => "too_many_tags",
+            Self::CommentTooLong { .. } => "comment_too_long",
+        }
+    }
+}
+
+/// Why a body can't become a rating or an impression.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RatingError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("the signature does not match this survey, interaction and tags")]
+    BadSignature,
+    #[error("this survey accepts an interaction or tags only with a valid signature")]
+    SignatureRequired,
+}
+
+impl RatingError {
+    /// The stable code clients and metrics key on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(invalid) => invalid.code(),
+            Self::BadSignature => "bad_signature",
+            Self::SignatureRequired => "signature_required",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Score(u8);
@@ -36,6 +91,11 @@ impl ResponseId {
         uuid::Uuid::parse_str(raw)
             .map(|id| Self(id.hyphenated().to_string()))
             .map_err(|_| Invalid::ResponseId)
+    }
+
+    /// A fresh random id, for a rating made on the server (an email link's confirm form).
+    pub fn new_random() -> Self {
+        Self(uuid::Uuid::new_v4().hyphenated().to_string())
     }
 
     pub fn as_str(&self) -> &str {
@@ -128,7 +188,7 @@ impl Subject {
         interaction: Option<&str>,
         tags: Tags,
         sig: Option<&str>,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, RatingError> {
         let response_id = ResponseId::parse(response_id)?;
         let interaction = interaction.map(Interaction::parse).transpose()?;
         let tags = TagSet::parse(tags, survey)?;
@@ -144,13 +204,13 @@ impl Subject {
                     )
                 });
                 if !valid {
-                    return Err(ApiError::BadSignature);
+                    return Err(RatingError::BadSignature);
                 }
                 true
             }
         };
         if survey.require_sig && !signed && (interaction.is_some() || !tags.is_empty()) {
-            return Err(ApiError::SignatureRequired);
+            return Err(RatingError::SignatureRequired);
         }
         Ok(Self {
             response_id,
@@ -170,7 +230,7 @@ pub struct Rating {
 }
 
 impl Rating {
-    pub fn parse(body: RecordResponse, survey: &Survey) -> Result<Self, ApiError> {
+    pub fn parse(body: RecordResponse, survey: &Survey) -> Result<Self, RatingError> {
         let score = Score::parse(body.score, survey)?;
         let comment = body
             .comment
@@ -194,7 +254,7 @@ impl Rating {
 }
 
 /// An impression accepted at the edge.
-pub fn parse_impression(body: RecordImpression, survey: &Survey) -> Result<Subject, ApiError> {
+pub fn parse_impression(body: RecordImpression, survey: &Survey) -> Result<Subject, RatingError> {
     Subject::parse(
         survey,
         &body.response_id,

@@ -1,10 +1,10 @@
 //! Surveys as the configuration defines them, and who may read them.
 
-use super::Secret;
-use sha2::{Digest, Sha256};
+use super::api_key::KeyDigest;
+use super::signature::Secret;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
-use subtle::ConstantTimeEq;
 
 /// A survey id: 1 to 64 of `a-z A-Z 0-9 _ -`, so it is safe in URLs, keys and logs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -87,6 +87,33 @@ impl Survey {
         self.allowed_origins.contains("*") || self.allowed_origins.contains(origin)
     }
 
+    /// A five-emoji survey with the configuration's defaults, for unit tests that need one
+    /// without reading a configuration.
+    #[cfg(test)]
+    pub fn example(id: &str) -> Self {
+        Self {
+            id: SurveyId::parse(id).expect("a valid id"),
+            question: "How did we do today?".into(),
+            scale: ["😠", "🙁", "😐", "🙂", "😍"].map(String::from).to_vec(),
+            labels: ["Awful", "Bad", "Okay", "Good", "Great"]
+                .map(String::from)
+                .to_vec(),
+            satisfied_min: 4,
+            follow_up: "Anything we could do better?".into(),
+            thank_you: "Thank you!".into(),
+            theme: Theme::Auto,
+            allowed_origins: BTreeSet::from(["*".to_owned()]),
+            tags: BTreeSet::new(),
+            secret: None,
+            require_sig: false,
+            edit_window: Duration::from_secs(7 * 86_400),
+            max_per_visitor_per_day: 20,
+            min_group_size: 5,
+            read_keys: Vec::new(),
+            alert: None,
+        }
+    }
+
     pub fn widget_config(&self) -> pulsetap_wire::WidgetConfig {
         pulsetap_wire::WidgetConfig {
             survey: self.id.to_string(),
@@ -103,32 +130,6 @@ impl Survey {
             theme: self.theme.as_str().to_owned(),
             satisfied_min: self.satisfied_min,
         }
-    }
-}
-
-/// SHA-256 of an API key. Keys are compared as digests so every comparison has the same length
-/// and runs in constant time; the key itself is never kept.
-#[derive(Clone, PartialEq, Eq)]
-pub struct KeyDigest([u8; 32]);
-
-impl std::fmt::Debug for KeyDigest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeyDigest(…)")
-    }
-}
-
-impl KeyDigest {
-    pub fn of(key: &str) -> Self {
-        Self(Sha256::digest(key.as_bytes()).into())
-    }
-
-    fn matches_any(&self, keys: &[KeyDigest]) -> bool {
-        // Fold over every key without stopping early: timing says nothing about which matched.
-        keys.iter()
-            .fold(subtle::Choice::from(0), |found, key| {
-                found | key.0.ct_eq(&self.0)
-            })
-            .into()
     }
 }
 
@@ -168,7 +169,7 @@ impl Default for FloodLimit {
 /// Every configured survey, plus the keys that read all of them and the flood limit.
 #[derive(Debug, Clone, Default)]
 pub struct Surveys {
-    by_id: HashMap<String, Survey>,
+    by_id: HashMap<String, Arc<Survey>>,
     global_read_keys: Vec<KeyDigest>,
     flood_limit: FloodLimit,
     trust_forwarded_for: bool,
@@ -181,7 +182,10 @@ impl Surveys {
         flood_limit: FloodLimit,
     ) -> Self {
         Self {
-            by_id: surveys.into_iter().map(|s| (s.id.to_string(), s)).collect(),
+            by_id: surveys
+                .into_iter()
+                .map(|s| (s.id.to_string(), Arc::new(s)))
+                .collect(),
             global_read_keys,
             flood_limit,
             trust_forwarded_for: false,
@@ -203,12 +207,13 @@ impl Surveys {
         self.trust_forwarded_for
     }
 
-    pub fn get(&self, id: &str) -> Option<&Survey> {
+    /// The survey with this id. Shared, so a request can hold on to it past the lookup.
+    pub fn get(&self, id: &str) -> Option<&Arc<Survey>> {
         self.by_id.get(id)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Survey> {
-        self.by_id.values()
+        self.by_id.values().map(Arc::as_ref)
     }
 
     /// Every origin some survey allows: the CORS layer answers preflights for these, and each
@@ -226,7 +231,7 @@ impl Surveys {
         if digest.matches_any(&self.global_read_keys) {
             return Some(ReadScope::Everything);
         }
-        let mut ids: Vec<&Survey> = self.by_id.values().collect();
+        let mut ids: Vec<&Survey> = self.iter().collect();
         ids.sort_by(|a, b| a.id.cmp(&b.id));
         let readable: BTreeSet<SurveyId> = ids
             .into_iter()

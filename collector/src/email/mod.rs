@@ -1,5 +1,6 @@
-//! Email links (CONTRACT §4): one signed link per emoji, a snippet to paste into an email, the
-//! pages those links open, and the bulk command that signs a helpdesk's tickets.
+//! Email links: one signed link per emoji, a snippet to paste into an email, and the pages
+//! those links open. (`collector email-links`, which signs a helpdesk's tickets in bulk, is
+//! `cli::email_links`.)
 //!
 //! Mail servers open every link of a message to scan it, and email clients run no script. So
 //! opening a link records nothing but an unconfirmed click: the landing page records the rating
@@ -9,18 +10,19 @@
 //!
 //! A link reads `{collector}/r/{survey}/{score}?i=<interaction>&t=<k=v,k=v>&s=<signature>`.
 
-pub mod bulk;
 mod html;
 pub mod pages;
 mod snippet;
 
 pub use html::escape;
-pub use snippet::snippet;
+pub use snippet::{Link, snippet};
 
-use crate::domain::{Interaction, Rating, Score, Secret, Survey, TagSet};
-use crate::error::{ApiError, Invalid};
+use crate::domain::rating::Subject;
+use crate::domain::{
+    Comment, Interaction, Invalid, Rating, ResponseId, Score, Secret, Survey, TagSet,
+};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use pulsetap_wire::{RecordResponse, Tags};
+use pulsetap_wire::{Tags, tags};
 use serde::{Deserialize, Serialize};
 
 /// What a query value must escape. `=` and `,` are left as they are: they separate tags, a
@@ -44,23 +46,12 @@ pub enum LinkError {
     NoSecret(String),
     #[error("the link's signature does not match its survey, score, interaction and tags")]
     BadSignature,
-    #[error(
-        "tag {0:?} can't go into an email link: keys may not hold ',' or '=', values may not hold ',', and neither may start or end with a space"
-    )]
-    TagNotWritable(String),
+    /// Tags without a tag-text form (`pulsetap_wire::tags`): the link, and the widget on its
+    /// landing page, could not carry them exactly.
+    #[error("these tags can't go into an email link: {0}")]
+    TagNotWritable(tags::TagTextError),
     #[error("{0}")]
     Invalid(#[from] Invalid),
-}
-
-impl From<LinkError> for ApiError {
-    fn from(error: LinkError) -> Self {
-        match error {
-            LinkError::NoSecret(survey) => ApiError::NoSecret(survey),
-            LinkError::BadSignature => ApiError::BadSignature,
-            LinkError::TagNotWritable(_) => ApiError::BadQuery(error.to_string()),
-            LinkError::Invalid(invalid) => ApiError::Invalid(invalid),
-        }
-    }
 }
 
 /// The collector as customers reach it: `https://feedback.example.com`, no trailing slash.
@@ -91,15 +82,6 @@ impl BaseUrl {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// One emoji of an email: its score, what it shows, and where it leads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Link {
-    pub score: u8,
-    pub emoji: String,
-    pub label: String,
-    pub url: String,
 }
 
 /// `GET /v1/surveys/{survey}/email?format=json`, and one line of `collector email-links
@@ -142,9 +124,7 @@ impl<'a> Invitation<'a> {
             .as_ref()
             .ok_or_else(|| LinkError::NoSecret(survey.id.to_string()))?;
         let interaction = Interaction::parse(interaction)?;
-        if let Some((key, _)) = tags.iter().find(|(key, value)| !writable(key, value)) {
-            return Err(LinkError::TagNotWritable(key.clone()));
-        }
+        tags::format(&tags).map_err(LinkError::TagNotWritable)?;
         let tags = TagSet::parse(tags, survey)?;
         Ok(Self {
             survey,
@@ -164,7 +144,7 @@ impl<'a> Invitation<'a> {
         link: &LinkQuery,
     ) -> Result<(Self, Score), LinkError> {
         let secret = survey.secret.as_ref().ok_or(LinkError::BadSignature)?;
-        let tags = parse_tags_param(&link.t).ok_or(LinkError::BadSignature)?;
+        let tags = tags::parse(&link.t).map_err(|_| LinkError::BadSignature)?;
         if !secret.verify_link(survey.id.as_str(), score, &link.i, &tags, &link.s) {
             return Err(LinkError::BadSignature);
         }
@@ -186,13 +166,7 @@ impl<'a> Invitation<'a> {
 
     /// The tags as `data-tags` and the `t` parameter write them: `agent=alice,channel=email`.
     pub fn tags_text(&self) -> String {
-        let pairs: Vec<String> = self
-            .tags
-            .as_map()
-            .iter()
-            .map(|(key, value)| format!("{key}={value}"))
-            .collect();
-        pairs.join(",")
+        tags::format(self.tags()).expect("an invitation's tags have a text form (checked in new)")
     }
 
     /// The signature of the interaction itself (not of one link), which lets the widget on the
@@ -265,62 +239,22 @@ impl<'a> Invitation<'a> {
         }
     }
 
-    /// The rating a confirmed link records: signed as the interaction's owner, so it may
-    /// change an earlier answer of the same interaction from any channel. `response_id` is
-    /// fresh: the signature, not the id, is what lets a later confirm change the answer.
-    pub fn rating(&self, score: Score, comment: Option<String>) -> Result<Rating, ApiError> {
-        let wire = RecordResponse {
-            survey: self.survey.id.to_string(),
-            response_id: uuid::Uuid::new_v4().to_string(),
-            score: score.get(),
-            interaction: Some(self.interaction().to_owned()),
-            sig: Some(self.interaction_sig()),
-            tags: self.tags().clone(),
-            comment,
-        };
-        Rating::parse(wire, self.survey)
+    /// The rating a confirmed link records: signed as the interaction's owner (the link's
+    /// signature was checked), so it may change an earlier answer of the same interaction from
+    /// any channel. `response_id` is fresh: the signature, not the id, is what lets a later
+    /// confirm change the answer.
+    pub fn rating(&self, score: Score, comment: &str) -> Result<Rating, Invalid> {
+        Ok(Rating {
+            subject: Subject {
+                response_id: ResponseId::new_random(),
+                interaction: Some(self.interaction.clone()),
+                tags: self.tags.clone(),
+                signed: true,
+            },
+            score,
+            comment: Comment::parse(comment)?,
+        })
     }
-}
-
-/// `agent=alice,channel=email` as the helpdesk or the API caller writes tags: pairs without a
-/// key are refused rather than dropped, since a link must carry exactly the tags asked for.
-pub fn parse_tags_text(text: &str) -> Result<Tags, String> {
-    let mut tags = Tags::new();
-    for pair in text.split(',').filter(|pair| !pair.trim().is_empty()) {
-        let (key, value) = pair
-            .split_once('=')
-            .map(|(key, value)| (key.trim(), value.trim()))
-            .filter(|(key, _)| !key.is_empty())
-            .ok_or_else(|| {
-                format!("tags must look like agent=alice,channel=email, got {pair:?}")
-            })?;
-        if tags.insert(key.to_owned(), value.to_owned()).is_some() {
-            return Err(format!("tag {key:?} is given twice"));
-        }
-    }
-    Ok(tags)
-}
-
-/// The `t` parameter of a link, exactly as we wrote it; `None` when it can't be ours.
-fn parse_tags_param(text: &str) -> Option<Tags> {
-    let mut tags = Tags::new();
-    if text.is_empty() {
-        return Some(tags);
-    }
-    for pair in text.split(',') {
-        let (key, value) = pair.split_once('=')?;
-        if tags.insert(key.to_owned(), value.to_owned()).is_some() {
-            return None;
-        }
-    }
-    Some(tags)
-}
-
-/// Whether a tag survives `k=v,k=v` both here and in the widget's `data-tags` (which splits on
-/// `,` and the first `=`, and trims), so the widget sends exactly the tags that were signed.
-fn writable(key: &str, value: &str) -> bool {
-    let trimmed = |text: &str| text.trim() == text;
-    !key.contains([',', '=']) && !value.contains(',') && trimmed(key) && trimmed(value)
 }
 
 #[cfg(test)]
@@ -493,18 +427,6 @@ id = "open"
             Invitation::new(survey, "T-1", tags(&[("team", "x")])),
             Err(LinkError::Invalid(Invalid::UnknownTag(_)))
         ));
-    }
-
-    #[test]
-    fn tag_text_is_trimmed_and_a_pair_without_a_key_is_an_error() {
-        assert_eq!(
-            parse_tags_text(" agent = alice ,channel=email,").unwrap(),
-            tags(&[("agent", "alice"), ("channel", "email")])
-        );
-        assert!(parse_tags_text("").unwrap().is_empty());
-        assert!(parse_tags_text("alice").is_err());
-        assert!(parse_tags_text("=alice").is_err());
-        assert!(parse_tags_text("agent=a,agent=b").is_err());
     }
 
     #[test]

@@ -1,29 +1,17 @@
 //! The pages an email link opens: the landing page, the thank-you page after a form confirm,
 //! and a friendly page for every way a link can fail.
 //!
-//! Every page is rendered on the server from escaped values and sent with headers for a URL
-//! that carries a signature: never stored by a cache or a browser's history cache, never sent
-//! on as a referrer, never framed.
+//! Every page is rendered on the server from escaped values. The HTTP side (status, and the
+//! headers a page behind a signed link needs) is `routes::email`'s.
 
 use super::Invitation;
 use super::html::escape;
 use crate::domain::Score;
-use crate::error::{ApiError, Invalid};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 
 const STYLE: &str = include_str!("landing.css");
 
 /// `/r/landing.js`: reveals the confirm form when the widget can't run.
 pub const LANDING_SCRIPT: &str = include_str!("landing.js");
-
-/// Scripts only from here (the loader, the widget's module, `landing.js`), WebAssembly
-/// compilation for the widget, requests only back here, forms only to here. Styles may be
-/// inline: the widget puts its stylesheet in a `<style>` inside its shadow root, and that style
-/// has no nonce it could carry.
-const POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
-     style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; \
-     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// What the customer sees after opening a link: the widget with their emoji chosen and the
 /// follow-up open. The widget records the rating as soon as it shows; until then the host
@@ -104,18 +92,6 @@ pub enum Problem {
 }
 
 impl Problem {
-    pub fn status(self) -> StatusCode {
-        match self {
-            Self::DamagedLink => StatusCode::FORBIDDEN,
-            Self::UnknownSurvey => StatusCode::NOT_FOUND,
-            Self::Outdated => StatusCode::GONE,
-            Self::EditWindowClosed => StatusCode::CONFLICT,
-            Self::CommentTooLong => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-
     fn text(self) -> (&'static str, &'static str, &'static str) {
         match self {
             Self::DamagedLink => (
@@ -157,60 +133,14 @@ impl Problem {
         }
     }
 
-    pub fn page(self) -> Response {
+    /// The page that explains the problem.
+    pub fn page(self) -> String {
         let (sign, title, message) = self.text();
         let body = format!(
             "<div class=\"card\">\n<p class=\"sign emoji\" aria-hidden=\"true\">{sign}</p>\n<h1>{title}</h1>\n<p class=\"muted\">{message}</p>\n</div>"
         );
-        respond(self.status(), document(title, "", &body))
+        document(title, "", &body)
     }
-}
-
-impl From<&ApiError> for Problem {
-    fn from(error: &ApiError) -> Self {
-        match error {
-            ApiError::BadSignature | ApiError::SignatureRequired => Self::DamagedLink,
-            ApiError::UnknownSurvey(_) | ApiError::NotFound => Self::UnknownSurvey,
-            ApiError::EditWindowClosed | ApiError::AlreadyAnswered => Self::EditWindowClosed,
-            ApiError::VisitorLimit | ApiError::TooManyRequests => Self::TooManyRequests,
-            ApiError::Invalid(Invalid::CommentTooLong { .. }) => Self::CommentTooLong,
-            ApiError::Storage(_) => Self::Unavailable,
-            _ => Self::Outdated,
-        }
-    }
-}
-
-/// An HTML page with the headers every page behind a signed link needs.
-pub fn respond(status: StatusCode, html: String) -> Response {
-    (
-        status,
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            // The page's URL holds the link's signature: no request from it may carry it away.
-            (
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            ),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(POLICY),
-            ),
-            (
-                HeaderName::from_static("x-robots-tag"),
-                HeaderValue::from_static("noindex, nofollow"),
-            ),
-            (
-                HeaderName::from_static("cross-origin-opener-policy"),
-                HeaderValue::from_static("same-origin"),
-            ),
-        ],
-        html,
-    )
-        .into_response()
 }
 
 /// The emoji and label of a score.

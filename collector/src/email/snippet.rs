@@ -6,8 +6,17 @@
 //! label as visible text under it, which screen readers read too. Text colour is left to the
 //! mail client where it can be, so dark modes keep it readable.
 
-use super::Link;
 use super::html::escape;
+use serde::{Deserialize, Serialize};
+
+/// One emoji of an email: its score, what it shows, and where it leads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Link {
+    pub score: u8,
+    pub emoji: String,
+    pub label: String,
+    pub url: String,
+}
 
 /// A table with the question above one cell per emoji link.
 pub fn snippet(question: &str, links: &[Link]) -> String {

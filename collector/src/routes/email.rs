@@ -1,30 +1,37 @@
-//! The email channel over HTTP (CONTRACT §4): the snippet for one email, the landing page its
-//! links open, the form that confirms a rating without the widget, and the landing script.
+//! The email channel over HTTP: the snippet for one email, the landing page its links open,
+//! the form that confirms a rating without the widget, and the landing script.
 //!
 //! Opening a link (`GET /r/…`) only counts an unconfirmed click; a `HEAD` counts nothing. A
 //! rating is recorded by the page's widget, or by `POST /r/…/confirm`, which a scanner that only
 //! fetches URLs never sends.
 
-use super::ingest::{self, ClientAddress};
-use super::read::authorize;
-use crate::domain::{Score, Survey};
+use super::error::ApiError;
+use super::extract::{Params, Readable, Visitor};
+use crate::domain::{RatingError, Refusal, Score, Survey};
 use crate::email::pages::{self, Problem};
-use crate::email::{BaseUrl, EmailLinks, Invitation, LinkError, LinkQuery, parse_tags_text};
-use crate::error::ApiError;
+use crate::email::{BaseUrl, EmailLinks, Invitation, LinkError, LinkQuery};
 use crate::state::AppState;
-use crate::store::Recorded;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
-use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use pulsetap_wire::{ErrorBody, tags};
 use serde::Deserialize;
-use time::OffsetDateTime;
+use utoipa::IntoParams;
 
 /// A comment of `MAX_COMMENT_CHARS` characters, four bytes each and percent-encoded, with room
 /// for the link's parameters.
 const MAX_FORM_BYTES: usize = 32 * 1024;
+
+/// Scripts only from here (the loader, the widget's module, `landing.js`), WebAssembly
+/// compilation for the widget, requests only back here, forms only to here. Styles may be
+/// inline: the widget puts its stylesheet in a `<style>` inside its shadow root, and that style
+/// has no nonce it could carry.
+const PAGE_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; \
+     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// The public pages behind email links.
 pub fn routes() -> Router<AppState> {
@@ -37,12 +44,32 @@ pub fn routes() -> Router<AppState> {
         .route("/r/landing.js", get(landing_script))
 }
 
-#[derive(Debug, Deserialize)]
+/// What the email snippet is for.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EmailQuery {
+    /// The ticket or chat the email is about: one response per interaction, shared with the
+    /// web widget.
+    #[param(example = "T-1042")]
     interaction: Option<String>,
+    /// Signed tags, as tag text: `key=value,key=value`.
+    #[param(example = "agent=alice")]
     tags: Option<String>,
-    format: Option<String>,
+    /// `html` (default): the snippet to paste into an email; `json`: the links too.
+    #[param(inline)]
+    #[serde(default)]
+    format: SnippetFormat,
+    /// The collector as customers reach it, when not as this request did.
+    #[param(example = "https://feedback.example.com")]
     base_url: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SnippetFormat {
+    #[default]
+    Html,
+    Json,
 }
 
 /// The emoji links for one email, signed for one interaction and its tags.
@@ -51,58 +78,36 @@ pub struct EmailQuery {
     path = "/v1/surveys/{survey}/email",
     tag = "read",
     security(("read_key" = [])),
-    params(
-        ("survey" = String, Path, description = "Survey id; the survey needs a `secret`"),
-        ("interaction" = String, Query, description = "The ticket or chat the email is about: one response per interaction, shared with the web widget", example = "T-1042"),
-        ("tags" = Option<String>, Query, description = "Signed tags, `key=value,key=value`", example = "agent=alice"),
-        ("format" = Option<String>, Query, description = "`html` (default): the snippet to paste into an email; `json`: the links too"),
-        ("base_url" = Option<String>, Query, description = "The collector as customers reach it, when not as this request did", example = "https://feedback.example.com"),
-    ),
+    params(("survey" = String, Path, description = "Survey id; the survey needs a `secret`"), EmailQuery),
     responses(
         (status = 200, description = "The snippet (`text/html`), or with `format=json` every link and the snippet", body = EmailLinks),
-        (status = 400, description = "No interaction, malformed tags, or a bad base_url", body = pulsetap_wire::ErrorBody),
-        (status = 401, description = "No key, or not a key of ours", body = pulsetap_wire::ErrorBody),
-        (status = 403, description = "The key may not read this survey", body = pulsetap_wire::ErrorBody),
-        (status = 404, description = "No such survey", body = pulsetap_wire::ErrorBody),
-        (status = 409, description = "The survey has no secret to sign links with", body = pulsetap_wire::ErrorBody),
-        (status = 422, description = "An invalid interaction or an unknown tag key", body = pulsetap_wire::ErrorBody),
+        (status = 409, description = "The survey has no secret to sign links with", body = ErrorBody),
+        super::error::ReadErrors,
     )
 )]
 pub async fn email(
-    State(state): State<AppState>,
-    Path(survey): Path<String>,
+    Readable(survey): Readable,
     headers: HeaderMap,
-    query: Result<Query<EmailQuery>, QueryRejection>,
+    Params(query): Params<EmailQuery>,
 ) -> Result<Response, ApiError> {
-    let survey = authorize(&state, &headers, &survey)?;
-    let Query(query) = query?;
     let interaction = query.interaction.as_deref().ok_or_else(|| {
         ApiError::BadQuery(
             "email links need interaction=<ticket or chat id>: each email rates one interaction"
                 .into(),
         )
     })?;
-    let tags = parse_tags_text(query.tags.as_deref().unwrap_or("")).map_err(ApiError::BadQuery)?;
-    let as_json = match query.format.as_deref().unwrap_or("html") {
-        "html" => false,
-        "json" => true,
-        other => {
-            return Err(ApiError::BadQuery(format!(
-                "format must be html or json, got {other:?}"
-            )));
-        }
-    };
+    let tags = tags::parse(query.tags.as_deref().unwrap_or(""))
+        .map_err(|error| ApiError::BadQuery(error.to_string()))?;
     let base = match query.base_url.as_deref() {
         Some(text) => BaseUrl::parse(text).map_err(ApiError::BadQuery)?,
         None => base_from_headers(&headers)?,
     };
-    let email = Invitation::new(survey, interaction, tags)?.email(&base);
+    let email = Invitation::new(&survey, interaction, tags)?.email(&base);
     // Every answer holds signed links for one interaction: no shared cache may keep one.
     let no_store = [(header::CACHE_CONTROL, "no-store")];
-    Ok(if as_json {
-        (no_store, Json(email)).into_response()
-    } else {
-        (
+    Ok(match query.format {
+        SnippetFormat::Json => (no_store, Json(email)).into_response(),
+        SnippetFormat::Html => (
             no_store,
             [
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -114,13 +119,13 @@ pub async fn email(
             ],
             email.html,
         )
-            .into_response()
+            .into_response(),
     })
 }
 
 /// The collector as the caller reached it: a TLS proxy says so in `X-Forwarded-Proto` and
-/// `X-Forwarded-Host`, else `Host` over http. Trusting these is safe here: only a read key's
-/// holder asks, and the links go into their own emails.
+/// `X-Forwarded-Host`, else `Host` over http. Trusting these is safe here: only a key's holder
+/// asks, and the links go into their own emails.
 fn base_from_headers(headers: &HeaderMap) -> Result<BaseUrl, ApiError> {
     let first = |name: HeaderName| {
         headers
@@ -151,38 +156,28 @@ fn base_from_headers(headers: &HeaderMap) -> Result<BaseUrl, ApiError> {
 /// `GET /r/{survey}/{score}?i=…&t=…&s=…`: the page an emoji link opens.
 pub async fn landing(
     State(state): State<AppState>,
-    ClientAddress(ip): ClientAddress,
+    visitor: Result<Visitor, ApiError>,
     method: Method,
     Path((survey, score)): Path<(String, String)>,
-    headers: HeaderMap,
-    query: Result<Query<LinkQuery>, QueryRejection>,
+    link: Result<Query<LinkQuery>, QueryRejection>,
 ) -> Response {
     let Some(survey) = state.surveys.get(&survey) else {
-        return Problem::UnknownSurvey.page();
+        return problem(Problem::UnknownSurvey);
     };
-    let link = query.ok().map(|Query(link)| link);
+    let link = link.ok().map(|Query(link)| link);
     let (invitation, score) = match verify(survey, &score, link.as_ref()) {
         Ok(verified) => verified,
-        Err(problem) => return problem.page(),
+        Err(problem_found) => return problem(problem_found),
     };
-    // A HEAD only asks whether the page is there: nobody clicked.
-    if method != Method::HEAD {
-        let now = OffsetDateTime::now_utc();
-        let visitor = state
-            .visitors
-            .visitor(ip, ingest::user_agent(&headers), now);
-        // A flood of opens is not counted, but the page still shows: a person behind a busy
-        // address can still rate.
-        if state.visitors.allow_request(visitor)
-            && let Err(error) =
-                state
-                    .store
-                    .record_unconfirmed_click(survey, score.get(), invitation.tags(), now)
-        {
-            tracing::warn!(%error, "an email link click was not counted");
-        }
+    // A HEAD only asks whether the page is there: nobody clicked. A flood of opens is not
+    // counted, but the page still shows: a person behind a busy address can still rate.
+    if method != Method::HEAD
+        && visitor.is_ok()
+        && let Err(error) = state.ingest.email_click(&invitation, score).await
+    {
+        tracing::warn!(%error, "an email link click was not counted");
     }
-    pages::respond(StatusCode::OK, pages::landing(&invitation, score))
+    page(StatusCode::OK, pages::landing(&invitation, score))
 }
 
 /// The landing page's form: the link's signed parameters and an optional comment.
@@ -203,56 +198,115 @@ pub struct ConfirmForm {
 /// posted from.
 pub async fn confirm(
     State(state): State<AppState>,
-    ClientAddress(ip): ClientAddress,
+    visitor: Result<Visitor, ApiError>,
     Path((survey, score)): Path<(String, String)>,
-    headers: HeaderMap,
     form: Result<Form<ConfirmForm>, FormRejection>,
 ) -> Response {
     let Some(survey) = state.surveys.get(&survey) else {
-        return Problem::UnknownSurvey.page();
+        return problem(Problem::UnknownSurvey);
     };
-    let (link, comment) = match form {
-        Ok(Form(form)) => (
-            LinkQuery {
-                i: form.i,
-                t: form.t,
-                s: form.s,
-            },
-            form.comment,
-        ),
-        Err(_) => return Problem::DamagedLink.page(),
+    if let Err(error) = visitor {
+        state.metrics.count_rating(Err(error.code()));
+        return problem(problem_of(&error));
+    }
+    let Ok(Form(form)) = form else {
+        return problem(Problem::DamagedLink);
+    };
+    let link = LinkQuery {
+        i: form.i,
+        t: form.t,
+        s: form.s,
     };
     let (invitation, score) = match verify(survey, &score, Some(&link)) {
         Ok(verified) => verified,
-        Err(problem) => {
-            ingest::count_outcome(&state, Err(&ApiError::BadSignature));
-            return problem.page();
+        Err(problem_found) => {
+            state
+                .metrics
+                .count_rating(Err(RatingError::BadSignature.code()));
+            return problem(problem_found);
         }
     };
-    let commented = !comment.trim().is_empty();
-    let saved = save(&state, ip, &headers, &invitation, score, comment).await;
-    ingest::count_outcome(&state, saved.as_ref().map(|recorded| recorded.status));
+    let commented = !form.comment.trim().is_empty();
+    let saved = state
+        .ingest
+        .email_confirm(&invitation, score, &form.comment)
+        .await
+        .map_err(ApiError::from);
+    state.metrics.count_rating(
+        saved
+            .as_ref()
+            .map(|recorded| recorded.status)
+            .map_err(ApiError::code),
+    );
     match saved {
-        Ok(_) => pages::respond(StatusCode::OK, pages::thanks(&invitation, score, commented)),
-        Err(error) => Problem::from(&error).page(),
+        Ok(_) => page(StatusCode::OK, pages::thanks(&invitation, score, commented)),
+        Err(error) => problem(problem_of(&error)),
     }
 }
 
-async fn save(
-    state: &AppState,
-    ip: std::net::IpAddr,
-    headers: &HeaderMap,
-    invitation: &Invitation<'_>,
-    score: Score,
-    comment: String,
-) -> Result<Recorded, ApiError> {
-    let now = OffsetDateTime::now_utc();
-    let visitor = state.visitors.visitor(ip, ingest::user_agent(headers), now);
-    if !state.visitors.allow_request(visitor) {
-        return Err(ApiError::TooManyRequests);
+/// The page for a failed confirmation.
+fn problem_of(error: &ApiError) -> Problem {
+    match error {
+        ApiError::Rating(RatingError::Invalid(crate::domain::Invalid::CommentTooLong {
+            ..
+        })) => Problem::CommentTooLong,
+        // Signed by us, but the survey's configuration refuses it now (a tag removed).
+        ApiError::Rating(RatingError::Invalid(_)) => Problem::Outdated,
+        ApiError::Rating(_) | ApiError::Refused(Refusal::SignedTagsChanged) => Problem::DamagedLink,
+        ApiError::UnknownSurvey(_) | ApiError::NotFound => Problem::UnknownSurvey,
+        ApiError::Refused(_) => Problem::EditWindowClosed,
+        ApiError::VisitorLimit | ApiError::TooManyRequests => Problem::TooManyRequests,
+        ApiError::Storage(_) => Problem::Unavailable,
+        _ => Problem::Outdated,
     }
-    let rating = invitation.rating(score, Some(comment))?;
-    ingest::save_rating(state, invitation.survey(), rating, now).await
+}
+
+/// A problem's page, with its status.
+fn problem(problem: Problem) -> Response {
+    let status = match problem {
+        Problem::DamagedLink => StatusCode::FORBIDDEN,
+        Problem::UnknownSurvey => StatusCode::NOT_FOUND,
+        Problem::Outdated => StatusCode::GONE,
+        Problem::EditWindowClosed => StatusCode::CONFLICT,
+        Problem::CommentTooLong => StatusCode::UNPROCESSABLE_ENTITY,
+        Problem::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        Problem::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    page(status, problem.page())
+}
+
+/// An HTML page with the headers every page behind a signed link needs: never stored by a
+/// cache or a browser's history cache, never sent on as a referrer, never framed.
+fn page(status: StatusCode, html: String) -> Response {
+    (
+        status,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            // The page's URL holds the link's signature: no request from it may carry it away.
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(PAGE_POLICY),
+            ),
+            (
+                HeaderName::from_static("x-robots-tag"),
+                HeaderValue::from_static("noindex, nofollow"),
+            ),
+            (
+                HeaderName::from_static("cross-origin-opener-policy"),
+                HeaderValue::from_static("same-origin"),
+            ),
+        ],
+        html,
+    )
+        .into_response()
 }
 
 /// The link in the path and query, checked: anything not signed by us is a damaged link; a

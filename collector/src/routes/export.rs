@@ -1,31 +1,25 @@
 //! `GET /v1/surveys/{survey}/responses?format=csv|ndjson&from&to`: every response with its tags,
 //! comment and history, streamed.
 //!
-//! A blocking task walks the sled tree and hands chunks of about 64 KiB through a channel of
-//! four, so memory stays flat however many responses there are, and a slow client slows the walk
-//! instead of buffering it.
+//! The store walks the responses on a blocking thread and hands chunks of about 64 KiB through
+//! a channel of four, so memory stays flat however many responses there are, and a slow client
+//! slows the walk instead of buffering it.
 
-use super::read::{DayRange, ReadQuery, authorize};
-use crate::domain::Day;
+use super::error::ApiError;
+use super::extract::{Params, Readable};
+use super::query::{ExportFormat, ExportFormatQuery, RangeQuery};
 use crate::domain::calendar::from_unix_ms;
-use crate::error::ApiError;
+use crate::domain::{Day, Response as StoredResponse};
 use crate::state::AppState;
-use crate::store::StoredResponse;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use std::ops::ControlFlow;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 const CHUNK_BYTES: usize = 64 * 1024;
-
-#[derive(Debug, Clone, Copy)]
-enum Format {
-    Csv,
-    Ndjson,
-}
 
 #[utoipa::path(
     get,
@@ -34,9 +28,9 @@ enum Format {
     security(("read_key" = [])),
     params(
         ("survey" = String, Path, description = "Survey id"),
-        ("format" = Option<String>, Query, description = "`ndjson` (default) or `csv`"),
-        ("from" = Option<String>, Query, description = "First UTC day the response was created; default: the beginning"),
-        ("to" = Option<String>, Query, description = "Last UTC day, inclusive; default: today"),
+        ExportFormatQuery,
+        ("from" = Option<String>, Query, format = Date, description = "First UTC day the response was created; default: the beginning"),
+        ("to" = Option<String>, Query, format = Date, description = "Last UTC day, inclusive; default: today"),
     ),
     responses(
         (status = 200, description = "Every response with its tags, comment and history, streamed. CSV cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) start with an apostrophe.",
@@ -44,84 +38,57 @@ enum Format {
                 (pulsetap_wire::ResponseRecord = "application/x-ndjson"),
                 (String = "text/csv"),
             )),
-        (status = 400, description = "A malformed parameter", body = pulsetap_wire::ErrorBody),
-        (status = 401, description = "No key, or not a key of ours", body = pulsetap_wire::ErrorBody),
-        (status = 403, description = "The key may not read this survey", body = pulsetap_wire::ErrorBody),
-        (status = 404, description = "No such survey", body = pulsetap_wire::ErrorBody),
+        super::error::ReadErrors,
     )
 )]
 pub async fn responses(
     State(state): State<AppState>,
-    Path(survey): Path<String>,
-    headers: HeaderMap,
-    query: Result<Query<ReadQuery>, QueryRejection>,
+    Readable(survey): Readable,
+    Params(format): Params<ExportFormatQuery>,
+    Params(range): Params<RangeQuery>,
 ) -> Result<Response, ApiError> {
-    let survey = authorize(&state, &headers, &survey)?.clone();
-    let Query(query) = query?;
-    let format = match query.format.as_deref().unwrap_or("ndjson") {
-        "csv" => Format::Csv,
-        "ndjson" => Format::Ndjson,
-        other => {
-            return Err(ApiError::BadQuery(format!(
-                "format must be csv or ndjson, got {other:?}"
-            )));
-        }
-    };
+    let format = format.format;
     // Unlike the aggregate reads, an export with no dates means everything.
-    let range = match (query.first_day(), query.last_day()) {
-        (None, None) => None,
-        (from, to) => Some(DayRange::parse(
-            Some(from.unwrap_or("1970-01-01")),
-            to,
-            u32::MAX,
-        )?),
-    };
+    let range = range.export_range()?;
 
     let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    let tag_columns: Vec<String> = survey.tags.iter().cloned().collect();
+    let mut rows = Rows {
+        chunk: Vec::with_capacity(CHUNK_BYTES),
+        sender,
+        tag_columns: survey.tags.iter().cloned().collect(),
+    };
+    if format == ExportFormat::Csv {
+        write_csv_header(&mut rows.chunk, &rows.tag_columns);
+    }
     let store = state.store.clone();
-    let survey_id = survey.id.to_string();
-    tokio::task::spawn_blocking(move || {
-        let mut chunk = Vec::with_capacity(CHUNK_BYTES);
-        if let Format::Csv = format {
-            write_csv_header(&mut chunk, &tag_columns);
-        }
-        for response in store.responses_of(&survey_id) {
-            let response = match response {
-                Ok(response) => response,
-                Err(error) => {
-                    let _ = sender.blocking_send(Err(std::io::Error::other(error.to_string())));
-                    return;
+    let survey_id = survey.id.clone();
+    // Kept to end the body with an error if the walk fails: a client must never take a cut-off
+    // export for a whole one.
+    let on_failure = rows.sender.clone();
+    tokio::spawn(async move {
+        let walked = store
+            .each_response(&survey_id, rows, move |rows, response| {
+                let created = Day::of(from_unix_ms(response.created_ms));
+                if range.is_some_and(|range| !range.contains(created)) {
+                    return ControlFlow::Continue(());
                 }
-            };
-            if let Some(range) = range {
-                let day = Day::of(from_unix_ms(response.created_ms));
-                if day < range.from || day > range.to {
-                    continue;
-                }
+                rows.push(format, &response)
+            })
+            .await;
+        match walked {
+            Ok(rows) => {
+                let _ = rows.sender.send(Ok(Bytes::from(rows.chunk))).await;
             }
-            match format {
-                Format::Csv => write_csv_row(&mut chunk, &response, &tag_columns),
-                Format::Ndjson => {
-                    serde_json::to_writer(&mut chunk, &response.to_record())
-                        .expect("a record always serializes");
-                    chunk.push(b'\n');
-                }
-            }
-            if chunk.len() >= CHUNK_BYTES
-                && sender
-                    .blocking_send(Ok(Bytes::from(std::mem::take(&mut chunk))))
-                    .is_err()
-            {
-                return; // the client went away
+            Err(error) => {
+                tracing::error!(%error, "an export stopped halfway");
+                let _ = on_failure.send(Err(std::io::Error::other(error))).await;
             }
         }
-        let _ = sender.blocking_send(Ok(Bytes::from(chunk)));
     });
 
     let (content_type, extension) = match format {
-        Format::Csv => ("text/csv; charset=utf-8", "csv"),
-        Format::Ndjson => ("application/x-ndjson", "ndjson"),
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+        ExportFormat::Ndjson => ("application/x-ndjson", "ndjson"),
     };
     let disposition = format!(
         "attachment; filename=\"pulsetap-{}.{extension}\"",
@@ -135,6 +102,34 @@ pub async fn responses(
         Body::from_stream(ReceiverStream::new(receiver)),
     )
         .into_response())
+}
+
+/// An export being written: the chunk filling up, and where full chunks go.
+struct Rows {
+    chunk: Vec<u8>,
+    sender: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    tag_columns: Vec<String>,
+}
+
+impl Rows {
+    /// Writes one response; breaks when the client has gone.
+    fn push(&mut self, format: ExportFormat, response: &StoredResponse) -> ControlFlow<()> {
+        match format {
+            ExportFormat::Csv => write_csv_row(&mut self.chunk, response, &self.tag_columns),
+            ExportFormat::Ndjson => {
+                serde_json::to_writer(&mut self.chunk, &response.to_record())
+                    .expect("a record always serializes");
+                self.chunk.push(b'\n');
+            }
+        }
+        if self.chunk.len() >= CHUNK_BYTES {
+            let full = Bytes::from(std::mem::take(&mut self.chunk));
+            if self.sender.blocking_send(Ok(full)).is_err() {
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 fn write_csv_header(out: &mut Vec<u8>, tag_columns: &[String]) {

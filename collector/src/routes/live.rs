@@ -10,17 +10,20 @@
 //! end up in logs and browser history). Browsers' `EventSource` can't send that header, so the
 //! dashboard reads the feed with `fetch()` streaming instead, which can.
 //!
-//! Ordering: sled runs its transactions one at a time (under one lock, from before the body
-//! until after the commit), and the sequence number is taken inside the transaction, so numbers
-//! become visible in increasing order: once the feed has read up to N, nothing below N appears
-//! later.
+//! Ordering: the store makes event numbers visible in increasing order, so once the feed has
+//! read up to N, nothing below N appears later.
+//!
+//! A replayed event carries the response as it is at the time of the replay, not as it was
+//! when the event happened: a response changed three times since `Last-Event-ID` comes back
+//! as its three events, each showing the latest answer. A consumer that keeps the latest
+//! state per `response_id` ends up exactly where a consumer that never disconnected is.
 
-use super::read::authorize;
-use crate::error::ApiError;
+use super::error::ApiError;
+use super::extract::Readable;
+use crate::domain::SurveyId;
 use crate::state::AppState;
-use crate::store::keys;
 use crate::store::{Store, StoreError};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -36,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How long a browser's `EventSource` waits before reconnecting.
 const RETRY: Duration = Duration::from_secs(2);
-/// Events read from the tree at a time during a replay, so a long one streams instead of
+/// Events read from the store at a time during a replay, so a long one streams instead of
 /// loading everything first.
 const BATCH: usize = 256;
 
@@ -62,10 +65,9 @@ const BATCH: usize = 256;
 )]
 pub async fn live(
     State(state): State<AppState>,
-    Path(survey): Path<String>,
+    Readable(survey): Readable,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let survey = authorize(&state, &headers, &survey)?;
     let resume = match headers.get("last-event-id") {
         None => None,
         Some(value) => Some(
@@ -82,10 +84,10 @@ pub async fn live(
     };
     // Subscribe before reading the tree: whatever commits from here on is either in the tree
     // when we read it or announced afterwards, so nothing falls between the two.
-    let announcements = state.live.subscribe();
+    let announcements = state.store.subscribe();
     // The replay then shows only what is on disk, as acknowledged writes are.
-    state.commits.durable().await.map_err(StoreError::Flush)?;
-    let newest = newest_event(&state.store)?;
+    state.store.durable().await?;
+    let newest = state.store.newest_event().await?;
     let start = match resume {
         // Beyond the newest event only if the data was reset since; then start afresh.
         Some(seen) => newest.map(|newest| seen.min(newest)),
@@ -98,8 +100,7 @@ pub async fn live(
     }
     let feed = Feed {
         store: state.store.clone(),
-        commits: state.commits.clone(),
-        prefix: keys::survey_prefix(survey.id.as_str()),
+        survey: survey.id.clone(),
         after: start,
         until: newest,
         pending: VecDeque::from([ready]),
@@ -122,8 +123,7 @@ pub async fn live(
 /// One connection's position in the events tree.
 struct Feed {
     store: Store,
-    commits: crate::store::group_commit::GroupCommit,
-    prefix: Vec<u8>,
+    survey: SurveyId,
     /// The last sequence this connection has passed (sent, or skipped as another survey's).
     after: Option<u64>,
     /// The sequence it must read up to: known to be committed and durable.
@@ -156,10 +156,10 @@ impl Feed {
                     Err(RecvError::Lagged(_)) => {
                         // Missed announcements: the tree has them all. Read up to its end once
                         // that end is on disk.
-                        if self.commits.durable().await.is_err() {
+                        if self.store.durable().await.is_err() {
                             return None;
                         }
-                        match newest_event(&self.store) {
+                        match self.store.newest_event().await {
                             Ok(newest) => self.until = self.until.max(newest),
                             Err(_) => return None,
                         }
@@ -183,59 +183,17 @@ impl Feed {
         let Some(until) = self.until else {
             return Ok(());
         };
-        let first = match self.after {
-            None => 0,
-            Some(after) => after + 1,
-        };
-        let store = self.store.clone();
-        let prefix = self.prefix.clone();
-        let (events, last) =
-            tokio::task::spawn_blocking(move || read_events(&store, &prefix, first, until))
-                .await
-                .map_err(|join| StoreError::Sled(join.to_string()))??;
+        let first = self.after.map_or(0, |after| after + 1);
+        let batch = self.store.events(&self.survey, first, until, BATCH).await?;
         // An empty read means nothing is left up to `until` (only gaps in the numbering).
-        self.after = Some(last.unwrap_or(until));
-        self.pending.extend(events);
-        Ok(())
-    }
-}
-
-/// Up to `BATCH` events of one survey with sequence in `first..=until`, and the last sequence
-/// looked at.
-fn read_events(
-    store: &Store,
-    prefix: &[u8],
-    first: u64,
-    until: u64,
-) -> Result<(Vec<Event>, Option<u64>), StoreError> {
-    let mut events = Vec::new();
-    let mut last = None;
-    // Other surveys' events are skipped, but a bounded number per batch, so a quiet survey on a
-    // busy store still yields between reads.
-    let range = first.to_be_bytes()..=until.to_be_bytes();
-    for entry in store.events().range(range).take(BATCH * 16) {
-        let (key, identity) = entry?;
-        let sequence = key.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
-        last = Some(sequence);
-        if identity.starts_with(prefix)
-            && let Some(response) = store.response_at(&identity)?
-        {
+        self.after = Some(batch.last_seen.unwrap_or(until));
+        for (sequence, response) in batch.events {
             let event = Event::default()
                 .id(sequence.to_string())
                 .json_data(response.to_record())
                 .map_err(|error| StoreError::Corrupt(error.to_string()))?;
-            events.push(event);
-            if events.len() == BATCH {
-                break;
-            }
+            self.pending.push_back(event);
         }
+        Ok(())
     }
-    Ok((events, last))
-}
-
-fn newest_event(store: &Store) -> Result<Option<u64>, StoreError> {
-    Ok(store
-        .events()
-        .last()?
-        .and_then(|(key, _)| key.as_ref().try_into().ok().map(u64::from_be_bytes)))
 }

@@ -1,22 +1,40 @@
-//! `router(state)`: the whole HTTP API, callable from tests without a socket.
+//! The HTTP layer: `router(state)`, the whole API, callable from tests without a socket.
+//!
+//! # Layout
+//!
+//! - [`error`]: `ApiError`, the JSON error every handler answers with, and where the errors of
+//!   the layers below become HTTP statuses.
+//! - [`extract`]: extractors for what many handlers need (the visitor past its flood limit, the
+//!   API key's scope and the survey it may read, query parameters).
+//! - [`query`]: the read endpoints' query parameters as typed values.
+//! - [`limits`]: how much one request may ask of the server.
+//! - one module per area: `ingest` (the widget's POSTs), `read` (aggregates), `export`
+//!   (streamed CSV/NDJSON), `live` (SSE), `surveys` (survey list, comments), `email`
+//!   (snippet, landing page, confirm), `dashboard` (the page, embedded), `openapi`, `assets`
+//!   (loader and widget), `ops` (health, metrics).
 
 mod assets;
 mod dashboard;
 mod email;
+pub mod error;
 mod export;
+pub mod extract;
 mod ingest;
+pub mod limits;
 mod live;
 pub mod openapi;
 mod ops;
+pub mod query;
 mod read;
 mod surveys;
 
-use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Router;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+pub use error::ApiError;
+pub use limits::MAX_BODY_BYTES;
 use std::time::Duration;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -24,9 +42,6 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-
-/// A rating is a few hundred bytes; 8 KiB leaves room for a long comment in any script.
-pub const MAX_BODY_BYTES: usize = 8 * 1024;
 
 /// A request that takes longer than this is cut off, so slow clients can't hold workers.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,28 +1,15 @@
 //! What a dashboard reads besides the aggregates: which surveys a key may read, and the latest
 //! comments of one.
 
-use super::read::{DayRange, authorize, dimension, read_scope};
-use crate::domain::Day;
-use crate::domain::calendar::from_unix_ms;
-use crate::error::ApiError;
+use super::error::ApiError;
+use super::extract::{Params, ReadKey, Readable};
+use super::query::{PageQuery, RangeQuery, TagQuery};
+use crate::domain::report::MAX_DAYS;
+use crate::service::reports;
 use crate::state::AppState;
-use crate::store::keys::{self, Dimension};
-use crate::store::{Store, StoreError};
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
-use pulsetap_wire::{Comments, ErrorBody, ResponseRecord, SurveyInfo, SurveyList};
-use serde::Deserialize;
-use std::collections::HashSet;
-
-const DEFAULT_COMMENTS: usize = 20;
-const MAX_COMMENTS: usize = 100;
-/// Events looked at per request. Comments can be rare, and a request must not walk a million
-/// events to find twenty; when the budget runs out the answer says where to go on.
-const SCAN_BUDGET: usize = 20_000;
-/// Same limit as the aggregate reads.
-const MAX_DAYS: u32 = 400;
+use axum::extract::State;
+use pulsetap_wire::{Comments, ErrorBody, SurveyInfo, SurveyList};
 
 /// Lists the surveys this key may read, with what a dashboard needs to show them.
 #[utoipa::path(
@@ -37,9 +24,8 @@ const MAX_DAYS: u32 = 400;
 )]
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ReadKey(scope): ReadKey,
 ) -> Result<Json<SurveyList>, ApiError> {
-    let scope = read_scope(&state, &headers)?;
     let mut surveys: Vec<SurveyInfo> = state
         .surveys
         .iter()
@@ -58,16 +44,8 @@ pub async fn list(
     Ok(Json(SurveyList { surveys }))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CommentsQuery {
-    from: Option<String>,
-    to: Option<String>,
-    tag: Option<String>,
-    limit: Option<usize>,
-    before: Option<u64>,
-}
-
-/// The latest responses that carry a comment, newest change first.
+/// The latest responses that carry a comment, newest change first; a response changed several
+/// times shows once, where it last changed.
 ///
 /// Comments are returned as JSON strings, exactly as typed: a client shows them as text.
 #[utoipa::path(
@@ -75,106 +53,30 @@ pub struct CommentsQuery {
     path = "/v1/surveys/{survey}/comments",
     tag = "read",
     security(("read_key" = [])),
-    params(
-        ("survey" = String, Path, description = "Survey id"),
-        ("from" = Option<String>, Query, description = "First UTC day the response was created (YYYY-MM-DD); default: 29 days before `to`"),
-        ("to" = Option<String>, Query, description = "Last UTC day, inclusive; default: today"),
-        ("tag" = Option<String>, Query, description = "Only responses with this tag, as `key:value`", example = "agent:alice"),
-        ("limit" = Option<usize>, Query, description = "At most this many comments (1 to 100, default 20)"),
-        ("before" = Option<u64>, Query, description = "Continue from an earlier answer's `next_before`"),
-    ),
+    params(("survey" = String, Path, description = "Survey id"), RangeQuery, TagQuery, PageQuery),
     responses(
-        (status = 200, description = "The latest comments", body = Comments),
-        (status = 400, description = "A malformed parameter", body = ErrorBody),
-        (status = 401, description = "No key, or not a key of ours", body = ErrorBody),
-        (status = 403, description = "The key may not read this survey", body = ErrorBody),
-        (status = 404, description = "No such survey", body = ErrorBody),
-        (status = 422, description = "A tag key the survey does not have", body = ErrorBody),
+        (status = 200, description = "The latest comments of responses created in the range", body = Comments),
+        super::error::ReadErrors,
     )
 )]
 pub async fn comments(
     State(state): State<AppState>,
-    Path(survey): Path<String>,
-    headers: HeaderMap,
-    query: Result<Query<CommentsQuery>, QueryRejection>,
+    Readable(survey): Readable,
+    Params(range): Params<RangeQuery>,
+    Params(tag): Params<TagQuery>,
+    Params(page): Params<PageQuery>,
 ) -> Result<Json<Comments>, ApiError> {
-    let survey = authorize(&state, &headers, &survey)?;
-    let Query(query) = query?;
-    let range = DayRange::parse(query.from.as_deref(), query.to.as_deref(), MAX_DAYS)?;
-    let tag = match dimension(survey, query.tag.as_deref())? {
-        Dimension::All => None,
-        Dimension::Tag(key, value) => Some((key.to_owned(), value.to_owned())),
-    };
-    let limit = query.limit.unwrap_or(DEFAULT_COMMENTS);
-    if !(1..=MAX_COMMENTS).contains(&limit) {
-        return Err(ApiError::BadQuery(format!(
-            "limit must be between 1 and {MAX_COMMENTS}, got {limit}"
-        )));
-    }
-    let search = Search {
-        survey: survey.id.to_string(),
+    let range = range.range(MAX_DAYS)?;
+    let tag = tag.filter(&survey)?;
+    let limit = page.limit()?;
+    let comments = reports::comments(
+        &state.store,
+        &survey,
         range,
-        tag,
+        tag.as_ref(),
         limit,
-        before: query.before,
-    };
-    let store = state.store.clone();
-    let (comments, next_before) = tokio::task::spawn_blocking(move || search.run(&store))
-        .await
-        .map_err(|join| StoreError::Sled(join.to_string()))??;
-    Ok(Json(Comments {
-        survey: survey.id.to_string(),
-        comments,
-        next_before,
-    }))
-}
-
-struct Search {
-    survey: String,
-    range: DayRange,
-    tag: Option<(String, String)>,
-    limit: usize,
-    before: Option<u64>,
-}
-
-impl Search {
-    /// Walks the events tree backwards: the newest change comes first, and a response changed
-    /// several times is shown once, as it is now.
-    fn run(&self, store: &Store) -> Result<(Vec<ResponseRecord>, Option<u64>), StoreError> {
-        let prefix = keys::survey_prefix(&self.survey);
-        let end = self.before.unwrap_or(u64::MAX);
-        let mut seen: HashSet<sled::IVec> = HashSet::new();
-        let mut found = Vec::new();
-        let events = store.events().range(..end.to_be_bytes()).rev();
-        for (scanned, entry) in events.enumerate() {
-            let (key, identity) = entry?;
-            let sequence = event_sequence(&key);
-            if found.len() == self.limit || scanned == SCAN_BUDGET {
-                return Ok((found, Some(sequence + 1)));
-            }
-            if !identity.starts_with(&prefix) || !seen.insert(identity.clone()) {
-                continue;
-            }
-            let Some(response) = store.response_at(&identity)? else {
-                continue;
-            };
-            let day = Day::of(from_unix_ms(response.created_ms));
-            let in_range = self.range.from <= day && day <= self.range.to;
-            let has_comment = response
-                .comment
-                .as_deref()
-                .is_some_and(|comment| !comment.trim().is_empty());
-            let tagged = self.tag.as_ref().is_none_or(|(key, value)| {
-                response.tags.get(key).is_some_and(|held| held == value)
-            });
-            if in_range && has_comment && tagged {
-                found.push(response.to_record());
-            }
-        }
-        Ok((found, None))
-    }
-}
-
-fn event_sequence(key: &[u8]) -> u64 {
-    key.try_into().map(u64::from_be_bytes).unwrap_or(0)
+        page.before,
+    )
+    .await?;
+    Ok(Json(comments))
 }

@@ -1,31 +1,35 @@
-//! The one writer of ratings: requests queue here, and whole batches go into one transaction.
+//! The one writer: every write queues here, and whole batches go into one transaction.
 //!
 //! sled 0.34 runs one transaction at a time and makes every other read and write of the
 //! database wait while one runs. Requests each running their own transaction on the threads
 //! that serve HTTP queued on that lock, blocked the runtime while they waited, and paid the
 //! transaction's fixed cost, with a dozen counter writes, once per rating. Instead requests hand
-//! their rating to one thread, which takes everything waiting (up to `MAX_BATCH`), applies it
-//! with `Store::record_all` (counters shared by the batch are written once), flushes, and only
+//! their write to one thread, which takes everything waiting (up to `MAX_BATCH`), applies it
+//! with `Backend::apply` (counters shared by the batch are written once), flushes, and only
 //! then answers. While it flushes, the next batch gathers, so the busier the collector, the more
-//! ratings one transaction and one fsync serve: 4,300 ratings/s became about 20,000 on the
+//! writes one transaction and one fsync serve: 4,300 ratings/s became about 20,000 on the
 //! benchmark machine (BENCHMARKS.md). Pipelined variants measured no faster: applying the next
 //! batch during the flush on other threads (the hand-offs cost more than the overlap gained),
 //! and a second thread that flushes while this one applies (16,300-17,200 ratings/s against
 //! 17,300): under load the collector is short of CPU, not waiting on the disk.
+//!
+//! After the flush the writer announces what became durable: each live-feed event on a
+//! broadcast channel, and a wake-up for the alert worker when a rating queued an alert.
 
-use super::group_commit::FlushObserver;
-use super::{RecordError, Recorded, Store, StoreError, Write};
-use crate::domain::{Rating, SurveyId, Surveys};
+use super::backend::{Backend, Outcome, StoreError, Write};
+use crate::domain::Surveys;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use time::OffsetDateTime;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
-/// Ratings per transaction at most: enough to amortise a transaction and a flush under any
+/// Hears every flush: how long it took, in seconds, and how many writes it made durable.
+pub type FlushObserver = Arc<dyn Fn(f64, usize) + Send + Sync>;
+
+/// Writes per transaction at most: enough to amortise a transaction and a flush under any
 /// load, few enough that one batch holds the database lock for only a few milliseconds.
 const MAX_BATCH: usize = 512;
 
-/// A batch of `BUSY_BATCH` up to `GATHER_BELOW` ratings waits `GATHER` for more before it is
+/// A batch of `BUSY_BATCH` up to `GATHER_BELOW` writes waits `GATHER` for more before it is
 /// written. At full load the writer otherwise loops over ~15-rating batches, each paying a
 /// transaction, a flush and sled's hand-off to its IO thread; the pause doubles the batch and
 /// raised the benchmark's throughput by about a tenth. Below `BUSY_BATCH` waiting (half of the
@@ -35,18 +39,23 @@ const GATHER_BELOW: usize = 48;
 const BUSY_BATCH: usize = 12;
 const GATHER: Duration = Duration::from_micros(300);
 
-type Reply = oneshot::Sender<Result<Recorded, RecordError>>;
+/// Live-feed announcements a slow listener may fall behind by before it must re-read the
+/// events from the store.
+const ANNOUNCEMENTS: usize = 1024;
+
+type Reply = oneshot::Sender<Result<Outcome, StoreError>>;
 
 struct Job {
-    survey: SurveyId,
-    rating: Rating,
-    now: OffsetDateTime,
+    write: Write,
     reply: Reply,
 }
 
+/// A handle to the writer thread.
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::UnboundedSender<Job>,
+    live: broadcast::Sender<u64>,
+    alerts_queued: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -57,81 +66,109 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Starts the writer thread. It ends when every `Writer` handle is dropped, after answering
-    /// everything queued. `observe` hears each flush's latency and how many ratings it covered.
-    pub fn start(store: Store, surveys: Arc<Surveys>, observe: FlushObserver) -> Self {
-        let (queue, mut waiting) = mpsc::unbounded_channel::<Job>();
+    /// everything queued.
+    pub fn start(backend: Arc<dyn Backend>, surveys: Arc<Surveys>, observe: FlushObserver) -> Self {
+        let (queue, waiting) = mpsc::unbounded_channel::<Job>();
+        let (live, _) = broadcast::channel(ANNOUNCEMENTS);
+        let alerts_queued = Arc::new(Notify::new());
+        let announcer = Announcer {
+            live: live.clone(),
+            alerts_queued: alerts_queued.clone(),
+            observe,
+        };
         std::thread::Builder::new()
             .name("pulsetap-writer".into())
-            .spawn(move || {
-                let mut batch = Vec::with_capacity(MAX_BATCH);
-                while waiting.blocking_recv_many(&mut batch, MAX_BATCH) > 0 {
-                    if (BUSY_BATCH..GATHER_BELOW).contains(&batch.len()) {
-                        std::thread::sleep(GATHER);
-                        while batch.len() < MAX_BATCH
-                            && let Ok(job) = waiting.try_recv()
-                        {
-                            batch.push(job);
-                        }
-                    }
-                    let results = apply(&store, &surveys, &batch);
-                    let flush_started = Instant::now();
-                    let durable = store.flush();
-                    observe(flush_started.elapsed().as_secs_f64(), batch.len());
-                    for (job, result) in batch.drain(..).zip(results) {
-                        let result = match (&durable, result) {
-                            (Err(error), Ok(_)) => {
-                                Err(RecordError::Storage(StoreError::Flush(error.to_string())))
-                            }
-                            (_, result) => result,
-                        };
-                        // The request may have gone (client hung up); its rating still stands.
-                        let _ = job.reply.send(result);
-                    }
-                }
-            })
+            .spawn(move || run(backend.as_ref(), &surveys, waiting, &announcer))
             .expect("the writer thread starts");
-        Self { queue }
+        Self {
+            queue,
+            live,
+            alerts_queued,
+        }
     }
 
-    /// Records a rating and resolves once it is on disk.
-    pub async fn record(
-        &self,
-        survey: SurveyId,
-        rating: Rating,
-        now: OffsetDateTime,
-    ) -> Result<Recorded, RecordError> {
-        let stopped = || RecordError::Storage(StoreError::Flush("the writer has stopped".into()));
+    /// Queues a write and resolves once it is durable, with what it did.
+    pub async fn write(&self, write: Write) -> Result<Outcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Job {
-                survey,
-                rating,
-                now,
-                reply,
-            })
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+            .send(Job { write, reply })
+            .map_err(|_| StoreError::Stopped)?;
+        answer.await.map_err(|_| StoreError::Stopped)?
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<u64> {
+        self.live.subscribe()
+    }
+
+    pub fn alerts_queued(&self) -> Arc<Notify> {
+        self.alerts_queued.clone()
     }
 }
 
-fn apply(store: &Store, surveys: &Surveys, batch: &[Job]) -> Vec<Result<Recorded, RecordError>> {
-    // Requests were checked against the same configuration the writer holds, so every survey is
-    // found; if one were not, the batch is refused whole rather than the writer thread dying.
-    let writes: Option<Vec<Write<'_>>> = batch
-        .iter()
-        .map(|job| {
-            Some(Write {
-                survey: surveys.get(job.survey.as_str())?,
-                rating: &job.rating,
-                now: job.now,
-            })
-        })
-        .collect();
-    match writes {
-        Some(writes) => store.record_all(&writes),
-        None => batch
-            .iter()
-            .map(|_| Err(StoreError::Sled("a rating named an unknown survey".into()).into()))
-            .collect(),
+/// Tells the rest of the collector what became durable.
+struct Announcer {
+    live: broadcast::Sender<u64>,
+    alerts_queued: Arc<Notify>,
+    observe: FlushObserver,
+}
+
+impl Announcer {
+    fn announce(&self, outcomes: &[Result<Outcome, StoreError>]) {
+        let mut alert = false;
+        for outcome in outcomes {
+            if let Ok(Outcome::Rating(Ok(recorded))) = outcome {
+                if let Some(event) = recorded.event {
+                    // Nobody listening is fine: the live feed also replays from the store.
+                    let _ = self.live.send(event);
+                }
+                alert |= recorded.alert_queued;
+            }
+        }
+        if alert {
+            self.alerts_queued.notify_one();
+        }
+    }
+}
+
+fn run(
+    backend: &dyn Backend,
+    surveys: &Surveys,
+    mut waiting: mpsc::UnboundedReceiver<Job>,
+    announcer: &Announcer,
+) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while waiting.blocking_recv_many(&mut batch, MAX_BATCH) > 0 {
+        if (BUSY_BATCH..GATHER_BELOW).contains(&batch.len()) {
+            std::thread::sleep(GATHER);
+            while batch.len() < MAX_BATCH
+                && let Ok(job) = waiting.try_recv()
+            {
+                batch.push(job);
+            }
+        }
+        let (writes, replies): (Vec<Write>, Vec<Reply>) =
+            batch.drain(..).map(|job| (job.write, job.reply)).unzip();
+        let started = Instant::now();
+        let outcomes = commit(backend, surveys, &writes);
+        (announcer.observe)(started.elapsed().as_secs_f64(), writes.len());
+        announcer.announce(&outcomes);
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            // The request may have gone (client hung up); its write still stands.
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+/// Applies and flushes one batch: one answer per write.
+fn commit(
+    backend: &dyn Backend,
+    surveys: &Surveys,
+    writes: &[Write],
+) -> Vec<Result<Outcome, StoreError>> {
+    let applied = backend.apply(surveys, writes);
+    let durable = applied.and_then(|outcomes| backend.flush().map(|()| outcomes));
+    match durable {
+        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+        Err(error) => writes.iter().map(|_| Err(error.clone())).collect(),
     }
 }

@@ -1,4 +1,4 @@
-//! Summary, timeseries and breakdown (CONTRACT §3).
+//! Summary, timeseries and breakdown (docs/api.md, "Reading").
 
 use crate::helpers::*;
 use pulsetap_collector::domain::Rating;
@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 /// Stores a rating as if it arrived at `at` (the store takes the time as an argument).
-fn record_at(app: &TestApp, at: OffsetDateTime, score: u8, tags: &[(&str, &str)]) {
+async fn record_at(app: &TestApp, at: OffsetDateTime, score: u8, tags: &[(&str, &str)]) {
     let survey = app.state.surveys.get("support").unwrap();
     let body = RecordResponse {
         survey: "support".into(),
@@ -22,9 +22,11 @@ fn record_at(app: &TestApp, at: OffsetDateTime, score: u8, tags: &[(&str, &str)]
             .collect(),
         comment: None,
     };
+    let rating = Rating::parse(body, survey).unwrap();
     app.state
         .store
-        .record(survey, &Rating::parse(body, survey).unwrap(), at)
+        .record(survey.id.clone(), rating, at)
+        .await
         .unwrap();
 }
 
@@ -33,7 +35,7 @@ async fn the_summary_reports_csat_with_its_wilson_interval() {
     let app = spawn_app().await;
     let day = datetime!(2026-11-10 12:00 UTC);
     for score in [5, 5, 5, 5, 4, 4, 4, 4, 2, 1] {
-        record_at(&app, day, score, &[]);
+        record_at(&app, day, score, &[]).await;
     }
     let summary = app
         .summary("support", "from=2026-11-10&to=2026-11-10")
@@ -52,10 +54,10 @@ async fn the_summary_reports_csat_with_its_wilson_interval() {
 #[tokio::test]
 async fn from_and_to_are_inclusive_utc_days() {
     let app = spawn_app().await;
-    record_at(&app, datetime!(2026-11-09 23:59:59 UTC), 5, &[]);
-    record_at(&app, datetime!(2026-11-10 00:00:00 UTC), 5, &[]);
-    record_at(&app, datetime!(2026-11-11 23:59:59 UTC), 5, &[]);
-    record_at(&app, datetime!(2026-11-12 00:00:00 UTC), 5, &[]);
+    record_at(&app, datetime!(2026-11-09 23:59:59 UTC), 5, &[]).await;
+    record_at(&app, datetime!(2026-11-10 00:00:00 UTC), 5, &[]).await;
+    record_at(&app, datetime!(2026-11-11 23:59:59 UTC), 5, &[]).await;
+    record_at(&app, datetime!(2026-11-12 00:00:00 UTC), 5, &[]).await;
     let summary = app
         .summary("support", "from=2026-11-10&to=2026-11-11")
         .await;
@@ -65,9 +67,9 @@ async fn from_and_to_are_inclusive_utc_days() {
 #[tokio::test]
 async fn a_timeseries_has_a_bucket_for_every_day_with_its_counts() {
     let app = spawn_app().await;
-    record_at(&app, datetime!(2026-11-01 09:00 UTC), 5, &[]);
-    record_at(&app, datetime!(2026-11-03 10:00 UTC), 1, &[]);
-    record_at(&app, datetime!(2026-11-03 11:00 UTC), 4, &[]);
+    record_at(&app, datetime!(2026-11-01 09:00 UTC), 5, &[]).await;
+    record_at(&app, datetime!(2026-11-03 10:00 UTC), 1, &[]).await;
+    record_at(&app, datetime!(2026-11-03 11:00 UTC), 4, &[]).await;
     let response = app
         .get_with_key(
             "/v1/surveys/support/timeseries?interval=day&from=2026-11-01&to=2026-11-04",
@@ -95,7 +97,7 @@ async fn a_timeseries_has_a_bucket_for_every_day_with_its_counts() {
 #[tokio::test]
 async fn an_hourly_timeseries_has_twenty_four_buckets_a_day() {
     let app = spawn_app().await;
-    record_at(&app, datetime!(2026-11-03 10:15 UTC), 3, &[]);
+    record_at(&app, datetime!(2026-11-03 10:15 UTC), 3, &[]).await;
     let response = app
         .get_with_key(
             "/v1/surveys/support/timeseries?interval=hour&from=2026-11-03&to=2026-11-03",
@@ -120,9 +122,9 @@ async fn an_hourly_timeseries_has_twenty_four_buckets_a_day() {
 async fn a_tag_filter_counts_only_that_tags_responses() {
     let app = spawn_app().await;
     let now = OffsetDateTime::now_utc();
-    record_at(&app, now, 5, &[("agent", "alice")]);
-    record_at(&app, now, 1, &[("agent", "bob")]);
-    record_at(&app, now, 4, &[("agent", "alice"), ("channel", "chat")]);
+    record_at(&app, now, 5, &[("agent", "alice")]).await;
+    record_at(&app, now, 1, &[("agent", "bob")]).await;
+    record_at(&app, now, 4, &[("agent", "alice"), ("channel", "chat")]).await;
     let alice = app.summary("support", "tag=agent:alice").await;
     assert_eq!(alice.figures.responses, 2);
     assert_eq!(alice.figures.csat, Some(100.0));
@@ -139,9 +141,9 @@ async fn a_tag_filter_counts_only_that_tags_responses() {
 async fn a_breakdown_hides_groups_smaller_than_min_group_size() {
     let app = spawn_app().await; // support: min_group_size = 2
     let now = OffsetDateTime::now_utc();
-    record_at(&app, now, 5, &[("agent", "alice")]);
-    record_at(&app, now, 3, &[("agent", "alice")]);
-    record_at(&app, now, 1, &[("agent", "bob")]);
+    record_at(&app, now, 5, &[("agent", "alice")]).await;
+    record_at(&app, now, 3, &[("agent", "alice")]).await;
+    record_at(&app, now, 1, &[("agent", "bob")]).await;
     let response = app
         .get_with_key(
             "/v1/surveys/support/breakdown?by=agent",

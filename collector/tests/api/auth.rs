@@ -1,4 +1,4 @@
-//! Read keys: global and per survey, 401 and 403 (CONTRACT §3).
+//! Read keys: global and per survey, 401 and 403 (docs/api.md, "Conventions").
 
 use crate::helpers::*;
 use serde_json::Value;

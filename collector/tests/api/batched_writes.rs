@@ -1,9 +1,10 @@
-//! Many ratings in one transaction (`Store::record_all`, what the writer thread does under
-//! load) mean the same as recording them one by one.
+//! Many ratings in one transaction (`Backend::apply`, what the writer thread does under load)
+//! mean the same as recording them one by one.
 
 use crate::helpers::*;
 use pulsetap_collector::domain::Rating;
-use pulsetap_collector::store::{RecordError, Recorded, Refusal, Write};
+use pulsetap_collector::domain::Refusal;
+use pulsetap_collector::store::{Outcome, RecordError, Recorded, Write};
 use pulsetap_wire::{RecordResponse, WriteStatus};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -22,22 +23,34 @@ fn rating(app: &TestApp, response_id: &str, interaction: &str, score: u8) -> Rat
     Rating::parse(body, survey).unwrap()
 }
 
+fn support(app: &TestApp) -> pulsetap_collector::domain::SurveyId {
+    app.state.surveys.get("support").unwrap().id.clone()
+}
+
 /// Records `ratings` to the support survey in one transaction, as the writer thread does.
 fn record_batch(
     app: &TestApp,
     ratings: &[Rating],
     now: OffsetDateTime,
 ) -> Vec<Result<Recorded, RecordError>> {
-    let survey = app.state.surveys.get("support").unwrap();
-    let writes: Vec<Write<'_>> = ratings
+    let writes: Vec<Write> = ratings
         .iter()
-        .map(|rating| Write {
-            survey,
-            rating,
+        .map(|rating| Write::Rating {
+            survey: app.state.surveys.get("support").unwrap().id.clone(),
+            rating: rating.clone(),
             now,
         })
         .collect();
-    app.state.store.record_all(&writes)
+    let backend = app.state.store.backend();
+    let outcomes = backend.apply(&app.state.surveys, &writes).unwrap();
+    backend.flush().unwrap();
+    outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
+            Outcome::Rating(result) => result,
+            other => panic!("a rating answered {other:?}"),
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -59,9 +72,10 @@ async fn a_refused_rating_in_a_batch_leaves_the_others_recorded() {
         Err(RecordError::Refused(Refusal::AlreadyAnswered))
     ));
     assert_eq!(results[2].as_ref().unwrap().status, WriteStatus::Created);
-    let kept = app.state.store.find("support", Some("chat-1"), &first);
+    let survey = support(&app);
+    let kept = app.state.store.find(&survey, Some("chat-1"), &first);
     assert_eq!(
-        kept.unwrap().unwrap().score,
+        kept.await.unwrap().unwrap().score,
         5,
         "the stranger changed nothing"
     );
@@ -69,7 +83,7 @@ async fn a_refused_rating_in_a_batch_leaves_the_others_recorded() {
         .summary("support", "from=2026-11-10&to=2026-11-10")
         .await;
     assert_eq!(summary.figures.responses, 2);
-    assert!(app.state.store.audit().unwrap().mismatches.is_empty());
+    assert!(app.state.store.audit().await.unwrap().mismatches.is_empty());
 }
 
 #[tokio::test]
@@ -105,9 +119,10 @@ async fn one_identity_changed_within_a_batch_is_created_then_updated_and_counted
     let stored = app
         .state
         .store
-        .find("support", Some("chat-1"), &id)
+        .find(&support(&app), Some("chat-1"), &id)
+        .await
         .unwrap();
     let history: Vec<u8> = stored.unwrap().history.iter().map(|(s, _)| *s).collect();
     assert_eq!(history, [2, 5]);
-    assert!(app.state.store.audit().unwrap().mismatches.is_empty());
+    assert!(app.state.store.audit().await.unwrap().mismatches.is_empty());
 }

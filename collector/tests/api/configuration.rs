@@ -1,4 +1,5 @@
-//! The `collector` binary's configuration handling (CONTRACT §5).
+//! The `collector` binary's configuration handling: `check-config`, and `serve` refusing a
+//! broken file.
 
 use std::process::{Command, Stdio};
 
@@ -51,6 +52,80 @@ fn check_config_accepts_the_contract_example() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("1 survey(s), valid"));
+}
+
+fn check_config(text: &str) -> (std::process::Output, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pulsetap.toml");
+    std::fs::write(&config, text).unwrap();
+    let output = collector()
+        .arg("check-config")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    (output, config.display().to_string())
+}
+
+#[test]
+fn check_config_names_the_line_of_the_key_that_is_wrong_not_its_survey() {
+    let cases = [
+        (
+            "secret = \"short\"",
+            "secret must be at least 16 characters",
+        ),
+        ("scale = [\"😠\", \"🙂\", \"😠\"]", "scale has \"😠\" twice"),
+        (
+            "labels = [\"Bad\", \"Good\"]",
+            "labels has 2 entries but scale has 5",
+        ),
+        ("satisfied_min = 9", "satisfied_min must be between 1 and 5"),
+        (
+            "alert = { webhook = \"https://hooks.example.com/x\", max_score = 7 }",
+            "alert.max_score",
+        ),
+        ("allowed_origins = []", "allowed_origins is empty"),
+        ("min_group_size = 0", "min_group_size must be at least 1"),
+        ("max_per_visitor_per_day = 0", "max_per_visitor_per_day = 0"),
+        ("read_keys = [\"\"]", "read_keys holds an empty key"),
+        ("tags = [\"agent=x\"]", "tag key \"agent=x\""),
+    ];
+    for (setting, expected) in cases {
+        let (output, path) = check_config(&format!(
+            "# Support surveys\n\n[[survey]]\nid = \"support\"\nquestion = \"How did we do?\"\n{setting}\n"
+        ));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{setting} must be refused");
+        assert!(
+            stderr.contains(&format!("{path}:6: {expected}")),
+            "{path}:6: {expected} in {stderr}"
+        );
+    }
+}
+
+#[test]
+fn check_config_refuses_a_file_without_surveys() {
+    let (output, path) = check_config("# to do: add the surveys\n");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(&format!("{path}:1: the file defines no survey")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_config_on_a_missing_file_says_it_does_not_exist() {
+    let output = collector()
+        .args(["check-config", "--config", "/nonexistent/pulsetap.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("/nonexistent/pulsetap.toml: the configuration file does not exist"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! every aggregate equal to a recount of the stored responses.
 
 use crate::helpers::*;
+use pulsetap_collector::store::Backend;
 use serde_json::json;
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};

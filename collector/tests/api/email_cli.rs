@@ -191,3 +191,137 @@ fn the_bulk_command_names_what_is_wrong_and_fails() {
     assert!(!bad_base.status.success());
     assert!(String::from_utf8_lossy(&bad_base.stderr).contains("base URL"));
 }
+
+/// `email-links` for survey `support` on `tickets`, with more arguments.
+fn email_links(config: &str, tickets: &str, more: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_collector"));
+    command
+        .args([
+            "email-links",
+            "--config",
+            config,
+            "--survey",
+            "support",
+            "--base-url",
+            "https://feedback.example.com",
+            "--csv",
+            tickets,
+        ])
+        .args(more);
+    command
+}
+
+/// Runs `command` with `input` on its stdin, as `cat tickets.csv | collector … --csv -` would.
+fn with_stdin(command: &mut Command, input: &[u8]) -> Output {
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A thousand good tickets, then a bad one (an interaction with a control character).
+fn tickets_with_a_bad_last_row() -> String {
+    let mut csv = String::from("interaction,agent\n");
+    for n in 1..=1_000 {
+        csv.push_str(&format!("T-{n},alice\n"));
+    }
+    csv.push_str("T-\u{7},bob\n");
+    csv
+}
+
+#[test]
+fn a_bad_row_leaves_a_redirected_output_empty_and_an_existing_output_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "pulsetap.toml", CONFIG);
+    let tickets = write(dir.path(), "tickets.csv", &tickets_with_a_bad_last_row());
+
+    // `> tickets-with-links.csv`: the shell has made the file; nothing reaches it.
+    let redirected = dir.path().join("tickets-with-links.csv");
+    let status = email_links(&config, &tickets, &[])
+        .stdout(std::fs::File::create(&redirected).unwrap())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success());
+    assert_eq!(std::fs::read(&redirected).unwrap().len(), 0, "no half file");
+
+    // `--output`: last week's complete file stays as it was.
+    let previous = write(dir.path(), "links.csv", "last week's links\n");
+    let output = email_links(&config, &tickets, &["--output", &previous])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(&format!("{tickets}: line 1002:")),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&previous).unwrap(),
+        "last week's links\n"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(left.len(), 4, "no temporary file is left behind: {left:?}");
+
+    // The same bad CSV on stdin.
+    let output = with_stdin(
+        &mut email_links(&config, "-", &[]),
+        tickets_with_a_bad_last_row().as_bytes(),
+    );
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "nothing on stdout");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("stdin: line 1002:"));
+}
+
+#[test]
+fn csv_from_stdin_and_a_complete_output_file_are_written_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "pulsetap.toml", CONFIG);
+    let out = dir.path().join("links.csv");
+    let output = with_stdin(
+        &mut email_links(&config, "-", &["--output", out.to_str().unwrap()]),
+        b"interaction,agent\nT-1,alice\nT-2,bob\n",
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut reader = csv::Reader::from_path(&out).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(&rows[1][1], "bob");
+}
+
+#[test]
+fn a_closed_pipe_is_reported_as_a_write_error_not_blamed_on_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "pulsetap.toml", CONFIG);
+    // Far more than a pipe holds, so the writer meets the closed end whenever it closes.
+    let mut csv = String::from("interaction,agent\n");
+    for n in 1..=2_000 {
+        csv.push_str(&format!("T-{n},alice\n"));
+    }
+    let tickets = write(dir.path(), "tickets.csv", &csv);
+    let mut child = email_links(&config, &tickets, &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // `| head -0`
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("cannot write to stdout"), "{stderr}");
+    assert!(
+        !stderr.contains("tickets.csv"),
+        "the input is fine: {stderr}"
+    );
+}

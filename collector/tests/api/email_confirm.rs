@@ -1,5 +1,5 @@
 //! The landing page's form, for browsers without the widget: it records the rating on the
-//! server, and one interaction stays one response across emoji and channels (CONTRACT §2, §4).
+//! server, and one interaction stays one response across emoji and channels (docs/api.md).
 
 use crate::helpers::*;
 use serde_json::json;

@@ -1,5 +1,5 @@
 //! Opening an email link records no rating: mail servers open every link of a message to scan
-//! it (CONTRACT §4). The landing page it opens, and what its widget then does.
+//! it (docs/api.md, "Email"). The landing page it opens, and what its widget then does.
 
 use crate::helpers::*;
 use serde_json::json;

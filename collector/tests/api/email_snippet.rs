@@ -1,5 +1,5 @@
 //! `GET /v1/surveys/{survey}/email`: the snippet a support team pastes into its emails
-//! (CONTRACT §4).
+//! (docs/api.md, "Email").
 
 use crate::helpers::*;
 use pulsetap_collector::domain::Secret;

@@ -1,5 +1,5 @@
 //! An email link edited to rate another score, interaction or agent is refused with a friendly
-//! page, and records nothing at all (CONTRACT §4).
+//! page, and records nothing at all (docs/api.md, "Email").
 
 use crate::helpers::*;
 use std::collections::BTreeMap;

@@ -3,9 +3,10 @@
 use pulsetap_collector::configuration;
 use pulsetap_collector::startup::run;
 use pulsetap_collector::state::AppState;
-use pulsetap_collector::store::Store;
+use pulsetap_collector::store::{Backend, EmbeddedStore};
 use pulsetap_wire::Summary;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -75,7 +76,7 @@ pub async fn spawn_app_on(data: TempDir, config: &str) -> TestApp {
     let store = open_store(data.path()).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(surveys, store, None);
+    let state = AppState::new(surveys, Arc::new(store) as Arc<dyn Backend>, None);
     let (shutdown, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(run(listener, state.clone(), async {
         let _ = stopped.await;
@@ -96,14 +97,14 @@ pub async fn spawn_app_on(data: TempDir, config: &str) -> TestApp {
 }
 
 /// Opens a store, waiting while a stopped app in this process still releases its lock.
-pub async fn open_store(path: &std::path::Path) -> Store {
+pub async fn open_store(path: &std::path::Path) -> EmbeddedStore {
     for _ in 0..100 {
-        if let Ok(store) = Store::open(path) {
+        if let Ok(store) = EmbeddedStore::open(path) {
             return store;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    Store::open(path).expect("the store opens")
+    EmbeddedStore::open(path).expect("the store opens")
 }
 
 /// A fresh client response id.

@@ -1,4 +1,4 @@
-//! Every refusal of CONTRACT §2: the right status, a JSON error with its code, nothing stored.
+//! Every refusal of `POST /v1/responses` (docs/api.md): the right status, a JSON error with its code, nothing stored.
 
 use crate::helpers::*;
 use serde_json::{Value, json};

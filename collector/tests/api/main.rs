@@ -1,9 +1,10 @@
-//! Integration tests of the collector's HTTP API (CONTRACT §2–3), each against a real server on
+//! Integration tests of the collector's HTTP API (docs/api.md), each against a real server on
 //! port 0 with its own temporary data directory.
 
 mod helpers;
 
 mod aggregates;
+mod audit_cli;
 mod auth;
 mod batched_writes;
 mod configuration;
@@ -21,3 +22,5 @@ mod marketer_export;
 mod marketer_live;
 mod marketer_openapi;
 mod recording;
+mod serve_cli;
+mod sign_cli;

@@ -94,16 +94,11 @@ async fn every_alert_arrives_after_the_receiver_was_down_across_a_restart() {
 
     // The receiver is down: the worker tries, fails, and keeps every job.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let waiting: BTreeSet<String> = app
-        .state
-        .store
-        .outbox()
-        .iter()
-        .values()
-        .map(|job| {
-            let job: Value = serde_json::from_slice(&job.unwrap()).unwrap();
-            job["idempotency_key"].as_str().unwrap().to_owned()
-        })
+    let outbox = app.state.store.due_alerts(i64::MAX, 1_000).await.unwrap();
+    let waiting: BTreeSet<String> = outbox
+        .due
+        .into_iter()
+        .map(|alert| alert.idempotency_key)
         .collect();
     assert_eq!(waiting.len(), unhappy.len(), "one job per unhappy rating");
 
@@ -121,7 +116,8 @@ async fn every_alert_arrives_after_the_receiver_was_down_across_a_restart() {
                 // The first request was refused, so it does not count as delivered.
                 requests.iter().skip(1).cloned().collect()
             };
-            let empty = app.state.store.outbox().is_empty();
+            let outbox = app.state.store.due_alerts(i64::MAX, 1).await.unwrap();
+            let empty = outbox.due.is_empty() && outbox.next_due_ms.is_none();
             if accepted.len() == unhappy.len() && empty {
                 return accepted;
             }

@@ -145,9 +145,11 @@ async fn a_large_export_is_streamed_in_chunks_without_a_length_up_front() {
             tags: [("agent".to_string(), format!("agent-{}", n % 7))].into(),
             comment: Some("A comment long enough to make the export span several chunks".into()),
         };
+        let rating = Rating::parse(body, survey).unwrap();
         app.state
             .store
-            .record(survey, &Rating::parse(body, survey).unwrap(), now)
+            .record(survey.id.clone(), rating, now)
+            .await
             .unwrap();
     }
 

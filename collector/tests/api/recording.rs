@@ -1,4 +1,4 @@
-//! Recording ratings: identity, updates, conflicts, history, impressions (CONTRACT §2).
+//! Recording ratings: identity, updates, conflicts, history, impressions (docs/api.md, "The widget's calls").
 
 use crate::helpers::*;
 use serde_json::{Value, json};
@@ -198,7 +198,7 @@ async fn a_duplicate_storm_of_one_identity_counts_once() {
         (summary.figures.responses, summary.figures.counts["4"]),
         (1, 1)
     );
-    assert!(app.state.store.audit().unwrap().mismatches.is_empty());
+    assert!(app.state.store.audit().await.unwrap().mismatches.is_empty());
 }
 
 #[tokio::test]

@@ -6,13 +6,7 @@
 
 use super::counts::Metric;
 use crate::domain::figures::MAX_SCALE;
-
-/// How finely a counter buckets time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grain {
-    Day,
-    Hour,
-}
+use crate::store::backend::{Dimension, Grain};
 
 impl Grain {
     fn byte(self) -> u8 {
@@ -21,13 +15,6 @@ impl Grain {
             Self::Hour => b'h',
         }
     }
-}
-
-/// A dimension: every response of a survey (`All`), or those carrying one tag value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Dimension<'a> {
-    All,
-    Tag(&'a str, &'a str),
 }
 
 /// `survey \0 dimension \0 grain`: everything before the bucket.
@@ -126,6 +113,33 @@ pub fn impression(survey: &str, response_id: &str) -> Vec<u8> {
     let mut key = survey_prefix(survey);
     key.extend_from_slice(response_id.as_bytes());
     key
+}
+
+/// The survey a key of a `survey \0 …` tree belongs to.
+pub fn survey_of(key: &[u8]) -> &[u8] {
+    let end = key.iter().position(|&b| b == 0).unwrap_or(key.len());
+    &key[..end]
+}
+
+/// A live-feed event's key: its sequence number, big-endian so the tree is in event order.
+pub fn event(sequence: u64) -> [u8; 8] {
+    sequence.to_be_bytes()
+}
+
+/// The sequence number of an event key (also the key of its alert in the outbox).
+pub fn event_sequence(key: &[u8]) -> Option<u64> {
+    key.try_into().ok().map(u64::from_be_bytes)
+}
+
+/// A counter key as a person reads it in an audit report: `support agent=alice d20000`.
+pub fn describe_counter(key: &[u8]) -> String {
+    let text = String::from_utf8_lossy(key);
+    let mut fields = text.splitn(3, '\0');
+    let survey = fields.next().unwrap_or("");
+    let dimension = fields.next().filter(|d| !d.is_empty()).unwrap_or("all");
+    let grain = fields.next().and_then(|g| g.chars().next()).unwrap_or('?');
+    let bucket = counter_bucket(key).unwrap_or(0);
+    format!("{survey} {dimension} {grain}{bucket}")
 }
 
 #[cfg(test)]

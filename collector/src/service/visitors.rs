@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
 /// One visitor, for today only.
@@ -87,19 +87,30 @@ impl VisitorLimits {
         self.flood.check_key(&visitor).is_ok()
     }
 
-    /// Takes one of today's `limit` anonymous responses to `survey`; `false` when used up.
-    pub fn take(&self, visitor: VisitorKey, survey: &str, limit: u32) -> bool {
+    /// Takes one of today's `limit` anonymous responses to `survey`; `None` when used up. The
+    /// allowance comes back when dropped unless it was spent, so a request that fails, or is
+    /// dropped halfway, never costs the visitor one.
+    pub fn take(
+        self: &Arc<Self>,
+        visitor: VisitorKey,
+        survey: &str,
+        limit: u32,
+    ) -> Option<Allowance> {
         let mut today = self.lock();
         let used = today.used.entry((visitor, survey.to_owned())).or_insert(0);
         if *used >= limit {
-            return false;
+            return None;
         }
         *used += 1;
-        true
+        Some(Allowance {
+            limits: Arc::clone(self),
+            visitor,
+            survey: survey.to_owned(),
+            spent: false,
+        })
     }
 
-    /// Returns an allowance that was taken but not spent (the write turned out not to create).
-    pub fn give_back(&self, visitor: VisitorKey, survey: &str) {
+    fn give_back(&self, visitor: VisitorKey, survey: &str) {
         if let Some(used) = self.lock().used.get_mut(&(visitor, survey.to_owned())) {
             *used = used.saturating_sub(1);
         }
@@ -109,6 +120,31 @@ impl VisitorLimits {
         self.today
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One anonymous response taken from a visitor's daily allowance. Dropped unspent, it is given
+/// back.
+#[derive(Debug)]
+pub struct Allowance {
+    limits: Arc<VisitorLimits>,
+    visitor: VisitorKey,
+    survey: String,
+    spent: bool,
+}
+
+impl Allowance {
+    /// The response was created: the allowance is used for today.
+    pub fn spend(mut self) {
+        self.spent = true;
+    }
+}
+
+impl Drop for Allowance {
+    fn drop(&mut self) {
+        if !self.spent {
+            self.limits.give_back(self.visitor, &self.survey);
+        }
     }
 }
 
@@ -129,38 +165,51 @@ mod tests {
         "10.0.0.1".parse().unwrap()
     }
 
+    /// Takes an allowance and spends it.
+    fn spend(limits: &Arc<VisitorLimits>, visitor: VisitorKey, survey: &str, limit: u32) -> bool {
+        limits
+            .take(visitor, survey, limit)
+            .map(Allowance::spend)
+            .is_some()
+    }
+
     #[test]
     fn a_visitor_gets_the_limit_and_others_are_unaffected() {
-        let limits = VisitorLimits::default();
+        let limits = Arc::new(VisitorLimits::default());
         let firefox = limits.visitor(ip(), "firefox", NOON);
-        assert!(limits.take(firefox, "s", 2));
-        assert!(limits.take(firefox, "s", 2));
-        assert!(!limits.take(firefox, "s", 2));
-        assert!(limits.take(limits.visitor(ip(), "chrome", NOON), "s", 2));
-        assert!(limits.take(firefox, "other-survey", 2));
+        assert!(spend(&limits, firefox, "s", 2));
+        assert!(spend(&limits, firefox, "s", 2));
+        assert!(!spend(&limits, firefox, "s", 2));
+        assert!(spend(&limits, limits.visitor(ip(), "chrome", NOON), "s", 2));
+        assert!(spend(&limits, firefox, "other-survey", 2));
     }
 
     #[test]
     fn a_new_day_brings_a_new_allowance_and_a_new_salt() {
-        let limits = VisitorLimits::default();
+        let limits = Arc::new(VisitorLimits::default());
         let monday = limits.visitor(ip(), "ua", datetime!(2026-11-23 23:59 UTC));
-        assert!(limits.take(monday, "s", 1));
-        assert!(!limits.take(monday, "s", 1));
+        assert!(spend(&limits, monday, "s", 1));
+        assert!(!spend(&limits, monday, "s", 1));
         let tuesday = limits.visitor(ip(), "ua", datetime!(2026-11-24 00:01 UTC));
         assert_ne!(
             monday, tuesday,
             "the same visitor can't be linked across days"
         );
-        assert!(limits.take(tuesday, "s", 1));
+        assert!(spend(&limits, tuesday, "s", 1));
     }
 
     #[test]
-    fn an_unspent_allowance_comes_back() {
-        let limits = VisitorLimits::default();
+    fn an_allowance_dropped_unspent_comes_back() {
+        let limits = Arc::new(VisitorLimits::default());
         let visitor = limits.visitor(ip(), "ua", NOON);
-        assert!(limits.take(visitor, "s", 1));
-        limits.give_back(visitor, "s");
-        assert!(limits.take(visitor, "s", 1));
+        let taken = limits.take(visitor, "s", 1).expect("one allowed");
+        assert!(
+            limits.take(visitor, "s", 1).is_none(),
+            "taken, not yet back"
+        );
+        drop(taken);
+        assert!(spend(&limits, visitor, "s", 1));
+        assert!(!spend(&limits, visitor, "s", 1), "spent stays spent");
     }
 
     #[test]

@@ -1,0 +1,362 @@
+//! A response as kept, and the rule that merges a later answer into it.
+//!
+//! Every write of one identity, `(survey, interaction)` or else `(survey, response_id)`, lands
+//! on one `Response`: a retry, a changed tap, a late comment, the same ticket answered by email
+//! and then in the chat. [`answer`] decides what a new rating does to what is there. It is a
+//! pure function, so every store applies exactly the same rule.
+
+use super::calendar::{from_unix_ms, rfc3339};
+use super::rating::Rating;
+use super::survey::Survey;
+use pulsetap_wire::{ResponseRecord, ScoreChange, WriteStatus};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One response with its history.
+///
+/// This is also what the sled store writes (as JSON), so a field added later needs a serde
+/// default for records written before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response {
+    pub survey: String,
+    pub response_id: String,
+    pub interaction: Option<String>,
+    pub score: u8,
+    pub tags: BTreeMap<String, String>,
+    pub comment: Option<String>,
+    /// A valid signature vouched for the interaction and tags.
+    pub signed: bool,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    /// Every score held, with when: `(score, unix ms)`, oldest first.
+    pub history: Vec<(u8, i64)>,
+    /// The live-feed event of the latest change, so a walk over the events can show each
+    /// response once, where it last changed. 0 for records stored before it was kept.
+    #[serde(default)]
+    pub last_event: u64,
+}
+
+impl Response {
+    /// Whether `other` says anything different (times, history and events aside).
+    fn same_answer(&self, other: &Self) -> bool {
+        self.score == other.score
+            && self.tags == other.tags
+            && self.comment == other.comment
+            && self.signed == other.signed
+    }
+
+    /// The response as exports, comments and the live feed show it.
+    pub fn to_record(&self) -> ResponseRecord {
+        ResponseRecord {
+            survey: self.survey.clone(),
+            response_id: self.response_id.clone(),
+            interaction: self.interaction.clone(),
+            score: self.score,
+            tags: self.tags.clone(),
+            comment: self.comment.clone(),
+            created_at: rfc3339(from_unix_ms(self.created_ms)),
+            updated_at: rfc3339(from_unix_ms(self.updated_ms)),
+            history: self
+                .history
+                .iter()
+                .map(|&(score, at)| ScoreChange {
+                    score,
+                    at: rfc3339(from_unix_ms(at)),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Why a well-formed rating can't change what is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Another response_id, without a signature, for an interaction already answered.
+    #[error("this interaction was already answered from another device or page")]
+    AlreadyAnswered,
+    /// The answer would change after the survey's edit window.
+    #[error("this answer can no longer be changed: the survey's edit window has closed")]
+    EditWindowClosed,
+    /// Signed tags may only change with a new valid signature.
+    #[error("the signature does not match this survey, interaction and tags")]
+    SignedTagsChanged,
+}
+
+impl Refusal {
+    /// The stable code clients and metrics key on. Changing signed tags reads as what it is to
+    /// the client: a signature that does not cover what was sent.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::AlreadyAnswered => "already_answered",
+            Self::EditWindowClosed => "edit_window_closed",
+            Self::SignedTagsChanged => "bad_signature",
+        }
+    }
+}
+
+/// What a rating does to its identity's response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Nothing was stored: a new response.
+    Created(Response),
+    /// The answer changed.
+    Updated { before: Response, after: Response },
+    /// The same answer again (a retry): nothing to write.
+    Unchanged(Response),
+}
+
+impl Change {
+    pub fn status(&self) -> WriteStatus {
+        match self {
+            Self::Created(_) => WriteStatus::Created,
+            Self::Updated { .. } => WriteStatus::Updated,
+            Self::Unchanged(_) => WriteStatus::Unchanged,
+        }
+    }
+
+    /// The response as it stands after the change.
+    pub fn response(&self) -> &Response {
+        match self {
+            Self::Created(response) | Self::Unchanged(response) => response,
+            Self::Updated { after, .. } => after,
+        }
+    }
+
+    pub fn response_mut(&mut self) -> &mut Response {
+        match self {
+            Self::Created(response) | Self::Unchanged(response) => response,
+            Self::Updated { after, .. } => after,
+        }
+    }
+
+    /// Whether the survey's alert fires: an unhappy score that is new (a first answer, or a
+    /// changed score), so neither a retry nor a late comment alerts twice.
+    pub fn alerts(&self, survey: &Survey) -> bool {
+        let Some(alert) = &survey.alert else {
+            return false;
+        };
+        match self {
+            Self::Created(response) => response.score <= alert.max_score,
+            Self::Updated { before, after } => {
+                after.score <= alert.max_score && after.score != before.score
+            }
+            Self::Unchanged(_) => false,
+        }
+    }
+}
+
+/// Applies `rating` to what is stored under its identity (`existing`), at `now_ms`.
+pub fn answer(
+    existing: Option<&Response>,
+    survey: &Survey,
+    rating: &Rating,
+    now_ms: i64,
+) -> Result<Change, Refusal> {
+    let subject = &rating.subject;
+    let Some(old) = existing else {
+        return Ok(Change::Created(Response {
+            survey: survey.id.to_string(),
+            response_id: subject.response_id.as_str().to_owned(),
+            interaction: subject.interaction.as_ref().map(|i| i.as_str().to_owned()),
+            score: rating.score.get(),
+            tags: subject.tags.as_map().clone(),
+            comment: rating.comment.as_ref().map(|c| c.as_str().to_owned()),
+            signed: subject.signed,
+            created_ms: now_ms,
+            updated_ms: now_ms,
+            history: vec![(rating.score.get(), now_ms)],
+            last_event: 0,
+        }));
+    };
+    if old.response_id != subject.response_id.as_str() && !subject.signed {
+        return Err(Refusal::AlreadyAnswered);
+    }
+    // Tags left out of a later write (a comment sent on its own, say) keep their values.
+    let tags = if subject.tags.is_empty() {
+        old.tags.clone()
+    } else {
+        subject.tags.as_map().clone()
+    };
+    if old.signed && !subject.signed && tags != old.tags {
+        return Err(Refusal::SignedTagsChanged);
+    }
+    let mut merged = old.clone();
+    merged.tags = tags;
+    merged.signed = old.signed || subject.signed;
+    merged.score = rating.score.get();
+    if let Some(comment) = &rating.comment {
+        merged.comment = Some(comment.as_str().to_owned());
+    }
+    if merged.same_answer(old) {
+        return Ok(Change::Unchanged(old.clone()));
+    }
+    // The window counts from the first answer: a conversation can't be kept open for ever by
+    // changing it every few days.
+    let edit_window_ms = i64::try_from(survey.edit_window.as_millis()).unwrap_or(i64::MAX);
+    if now_ms.saturating_sub(old.created_ms) > edit_window_ms {
+        return Err(Refusal::EditWindowClosed);
+    }
+    if merged.score != old.score {
+        merged.history.push((merged.score, now_ms));
+    }
+    merged.updated_ms = now_ms;
+    Ok(Change::Updated {
+        before: old.clone(),
+        after: merged,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rating::TagSet;
+    use crate::domain::signature::Secret;
+    use crate::domain::survey::Alert;
+    use pulsetap_wire::{RecordResponse, Tags};
+    use std::time::Duration;
+
+    const SECRET: &str = "a long random string for tests";
+    const ID_A: &str = "3f1c2a5e-8a3b-4c1d-9e2f-0a1b2c3d4e5f";
+    const ID_B: &str = "7d0e9b1c-2f3a-4b5c-8d6e-1f2a3b4c5d6e";
+    const HOUR_MS: i64 = 3_600_000;
+
+    fn survey() -> Survey {
+        let mut survey = Survey::example("support");
+        survey.tags = ["agent".to_owned()].into();
+        survey.secret = Some(Secret::new(SECRET));
+        survey.edit_window = Duration::from_secs(3_600);
+        survey.alert = Some(Alert {
+            webhook: "https://hooks.example.com/x".into(),
+            max_score: 2,
+        });
+        survey
+    }
+
+    fn agent(name: &str) -> Tags {
+        [("agent".to_owned(), name.to_owned())].into()
+    }
+
+    /// A rating of chat-1, signed with its tags when it has an agent.
+    fn rating(
+        response_id: &str,
+        score: u8,
+        agent_name: Option<&str>,
+        comment: Option<&str>,
+    ) -> Rating {
+        let tags = agent_name.map(agent).unwrap_or_default();
+        let sig = agent_name
+            .map(|_| Secret::new(SECRET).sign_interaction("support", Some("chat-1"), &tags));
+        let body = RecordResponse {
+            survey: "support".into(),
+            response_id: response_id.into(),
+            score,
+            interaction: Some("chat-1".into()),
+            sig,
+            tags,
+            comment: comment.map(str::to_owned),
+        };
+        Rating::parse(body, &survey()).unwrap()
+    }
+
+    fn first_answer() -> Response {
+        match answer(None, &survey(), &rating(ID_A, 1, Some("alice"), None), 0).unwrap() {
+            Change::Created(response) => response,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_first_answer_creates_the_response_with_its_history_and_alerts_when_unhappy() {
+        let change = answer(None, &survey(), &rating(ID_A, 1, Some("alice"), None), 5).unwrap();
+        assert_eq!(change.status(), WriteStatus::Created);
+        assert_eq!(change.response().history, vec![(1, 5)]);
+        assert!(change.response().signed);
+        assert!(change.alerts(&survey()));
+    }
+
+    #[test]
+    fn the_same_answer_again_changes_nothing_and_does_not_alert_again() {
+        let old = first_answer();
+        let change = answer(Some(&old), &survey(), &rating(ID_A, 1, None, None), 10).unwrap();
+        assert_eq!(change, Change::Unchanged(old));
+        assert!(!change.alerts(&survey()));
+    }
+
+    #[test]
+    fn a_changed_score_keeps_the_tags_and_adds_to_the_history() {
+        let old = first_answer();
+        let change = answer(
+            Some(&old),
+            &survey(),
+            &rating(ID_A, 4, None, Some("ok")),
+            10,
+        )
+        .unwrap();
+        let after = change.response();
+        assert_eq!(change.status(), WriteStatus::Updated);
+        assert_eq!((after.score, after.comment.as_deref()), (4, Some("ok")));
+        assert_eq!(after.tags["agent"], "alice");
+        assert_eq!(after.history, vec![(1, 0), (4, 10)]);
+        assert!(!change.alerts(&survey()), "4 is not unhappy");
+    }
+
+    #[test]
+    fn a_late_comment_alone_does_not_alert_again() {
+        let old = first_answer();
+        let change = answer(
+            Some(&old),
+            &survey(),
+            &rating(ID_A, 1, None, Some("slow")),
+            10,
+        )
+        .unwrap();
+        assert_eq!(change.status(), WriteStatus::Updated);
+        assert!(!change.alerts(&survey()));
+    }
+
+    #[test]
+    fn a_stranger_without_a_signature_cannot_answer_an_answered_interaction() {
+        let old = first_answer();
+        let refused = answer(Some(&old), &survey(), &rating(ID_B, 5, None, None), 10);
+        assert_eq!(refused, Err(Refusal::AlreadyAnswered));
+    }
+
+    #[test]
+    fn signed_tags_move_only_with_a_new_signature() {
+        let old = first_answer();
+        let moved = answer(
+            Some(&old),
+            &survey(),
+            &rating(ID_B, 5, Some("bob"), None),
+            10,
+        )
+        .unwrap();
+        assert_eq!(moved.response().tags["agent"], "bob");
+
+        let mut unsigned = rating(ID_A, 5, None, None);
+        unsigned.subject.tags = TagSet::parse(agent("bob"), &survey()).unwrap();
+        assert_eq!(
+            answer(Some(&old), &survey(), &unsigned, 10),
+            Err(Refusal::SignedTagsChanged)
+        );
+    }
+
+    #[test]
+    fn the_edit_window_counts_from_the_first_answer_but_never_refuses_a_retry() {
+        let old = first_answer();
+        let late = answer(
+            Some(&old),
+            &survey(),
+            &rating(ID_A, 5, None, None),
+            HOUR_MS + 1,
+        );
+        assert_eq!(late, Err(Refusal::EditWindowClosed));
+        let retry = answer(
+            Some(&old),
+            &survey(),
+            &rating(ID_A, 1, None, None),
+            HOUR_MS + 1,
+        );
+        assert!(matches!(retry, Ok(Change::Unchanged(_))));
+    }
+}

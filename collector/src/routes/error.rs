@@ -1,0 +1,205 @@
+//! `ApiError`: every way a request can fail, each with its HTTP status and a stable code.
+//!
+//! Handlers return `Result<_, ApiError>`; the `IntoResponse` impl turns it into the JSON body
+//! every error has: `{"error": "<code>", "message": "<human sentence>"}`. The layers below have
+//! their own errors; the `From` impls here are the one place they meet HTTP.
+
+use super::limits::MAX_BODY_BYTES;
+use crate::domain::report::{RangeError, TagFilterError};
+use crate::domain::{Invalid, RatingError, Refusal};
+use crate::email::LinkError;
+use crate::service::ingest::IngestError;
+use crate::store::StoreError;
+use axum::Json;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use pulsetap_wire::ErrorBody;
+use utoipa::IntoResponses;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    MalformedJson(String),
+    #[error("{0}")]
+    BadQuery(String),
+    #[error("{0}")]
+    BadHeader(String),
+    #[error("the request body is larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("there is no survey called {0:?}")]
+    UnknownSurvey(String),
+    #[error("this site ({0}) may not send ratings to this survey")]
+    OriginNotAllowed(String),
+    /// The body breaks a rule (422) or its signature does not hold (403).
+    #[error(transparent)]
+    Rating(#[from] RatingError),
+    /// Well-formed, but what is stored does not let it change (409, or 403 for signed tags).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(
+        "survey {0:?} has no secret, and email links must be signed: give it a `secret` in the configuration"
+    )]
+    NoSecret(String),
+    #[error("too many ratings from this visitor today; try again tomorrow")]
+    VisitorLimit,
+    #[error("too many requests; slow down")]
+    TooManyRequests,
+    #[error("an API key is needed: send `Authorization: Bearer <key>`")]
+    MissingKey,
+    #[error("this API key is not valid")]
+    UnknownKey,
+    #[error("this API key may not read survey {0:?}")]
+    KeyNotForSurvey(String),
+    #[error("not found")]
+    NotFound,
+    #[error("the server could not store this; it was not recorded, please retry")]
+    Storage(#[from] StoreError),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MalformedJson(_) | Self::BadQuery(_) | Self::BadHeader(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnknownSurvey(_) | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::OriginNotAllowed(_) | Self::KeyNotForSurvey(_) => StatusCode::FORBIDDEN,
+            Self::Rating(RatingError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Rating(_) => StatusCode::FORBIDDEN,
+            Self::Refused(Refusal::SignedTagsChanged) => StatusCode::FORBIDDEN,
+            Self::Refused(_) | Self::NoSecret(_) => StatusCode::CONFLICT,
+            Self::VisitorLimit | Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::MissingKey | Self::UnknownKey => StatusCode::UNAUTHORIZED,
+            Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The stable machine-readable code; clients and metrics key on it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MalformedJson(_) => "malformed_json",
+            Self::BadQuery(_) => "bad_query",
+            Self::BadHeader(_) => "bad_header",
+            Self::BodyTooLarge { .. } => "body_too_large",
+            Self::UnknownSurvey(_) => "unknown_survey",
+            Self::NotFound => "not_found",
+            Self::OriginNotAllowed(_) => "origin_not_allowed",
+            Self::Rating(error) => error.code(),
+            Self::Refused(refusal) => refusal.code(),
+            Self::KeyNotForSurvey(_) => "key_not_for_survey",
+            Self::NoSecret(_) => "no_secret",
+            Self::VisitorLimit => "visitor_limit",
+            Self::TooManyRequests => "rate_limited",
+            Self::MissingKey => "missing_api_key",
+            Self::UnknownKey => "invalid_api_key",
+            Self::Storage(_) => "storage_unavailable",
+        }
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> Self {
+        Self::Rating(invalid.into())
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(error: IngestError) -> Self {
+        match error {
+            IngestError::UnknownSurvey(survey) => Self::UnknownSurvey(survey),
+            IngestError::OriginNotAllowed(origin) => Self::OriginNotAllowed(origin),
+            IngestError::Rating(error) => Self::Rating(error),
+            IngestError::VisitorLimit => Self::VisitorLimit,
+            IngestError::Refused(refusal) => Self::Refused(refusal),
+            IngestError::Storage(error) => Self::Storage(error),
+        }
+    }
+}
+
+impl From<LinkError> for ApiError {
+    fn from(error: LinkError) -> Self {
+        match error {
+            LinkError::NoSecret(survey) => Self::NoSecret(survey),
+            LinkError::BadSignature => Self::Rating(RatingError::BadSignature),
+            LinkError::TagNotWritable(_) => Self::BadQuery(error.to_string()),
+            LinkError::Invalid(invalid) => invalid.into(),
+        }
+    }
+}
+
+impl From<RangeError> for ApiError {
+    fn from(error: RangeError) -> Self {
+        Self::BadQuery(error.to_string())
+    }
+}
+
+impl From<TagFilterError> for ApiError {
+    fn from(error: TagFilterError) -> Self {
+        match error {
+            TagFilterError::Malformed(_) => Self::BadQuery(error.to_string()),
+            TagFilterError::Unknown(invalid) => invalid.into(),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        let text = rejection.body_text();
+        let detail = text
+            .strip_prefix("Failed to deserialize query string: ")
+            .unwrap_or(&text);
+        Self::BadQuery(if detail.starts_with("duplicate field") {
+            format!("{detail}: give each parameter once (a read takes one `tag` filter)")
+        } else {
+            format!("the query is not valid: {detail}")
+        })
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::BodyTooLarge {
+                limit: MAX_BODY_BYTES,
+            }
+        } else {
+            Self::MalformedJson(rejection.body_text())
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Storage(cause) = &self {
+            tracing::error!(%cause, "storage failure; the request was not recorded");
+        }
+        let body = ErrorBody {
+            error: self.code().to_owned(),
+            message: self.to_string(),
+        };
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+/// What a read answers instead of its figures.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // Only describes the answers, in the OpenAPI document.
+pub enum ReadErrors {
+    /// A malformed parameter.
+    #[response(status = 400)]
+    BadQuery(ErrorBody),
+    /// No key, or not a key of ours.
+    #[response(status = 401)]
+    NoKey(ErrorBody),
+    /// The key may not read this survey.
+    #[response(status = 403)]
+    NotYours(ErrorBody),
+    /// No such survey.
+    #[response(status = 404)]
+    NoSurvey(ErrorBody),
+    /// A tag key the survey does not have.
+    #[response(status = 422)]
+    UnknownTag(ErrorBody),
+}

@@ -1,0 +1,190 @@
+//! Recording what customers send, from any channel: the widget's ratings and impressions, and
+//! the email landing page's clicks and confirmations.
+//!
+//! A rating passes named steps, each of which passes it on or refuses it with a reason:
+//! find the survey, check the page it came from, turn the body into a domain rating, take the
+//! visitor's daily allowance (new anonymous ratings only), then the writer stores it with every
+//! counter it moves and answers once it is durable. (The flood limit and the body's JSON are
+//! checked before, by the HTTP layer, so that even malformed requests count against a flood.)
+
+use super::visitors::{VisitorKey, VisitorLimits};
+use crate::domain::rating::parse_impression;
+use crate::domain::{Rating, RatingError, Refusal, Score, Survey, Surveys};
+use crate::email::Invitation;
+use crate::store::{RecordError, Recorded, Store, StoreError};
+use pulsetap_wire::{RecordImpression, RecordResponse, WriteStatus};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// The page a browser says it posted from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    /// No `Origin`: a server, not a browser, so not subject to the survey's allowed origins.
+    Server,
+    /// The collector's own pages (the email landing page).
+    Collector,
+    /// A site's page, as its origin (`https://shop.example.com`).
+    Site(String),
+}
+
+/// Who sent a write, as far as the rules care.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub visitor: VisitorKey,
+    pub page: Page,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum IngestError {
+    #[error("there is no survey called {0:?}")]
+    UnknownSurvey(String),
+    #[error("this site ({0}) may not send ratings to this survey")]
+    OriginNotAllowed(String),
+    #[error(transparent)]
+    Rating(#[from] RatingError),
+    #[error("too many ratings from this visitor today; try again tomorrow")]
+    VisitorLimit,
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}
+
+impl From<RecordError> for IngestError {
+    fn from(error: RecordError) -> Self {
+        match error {
+            RecordError::Refused(refusal) => Self::Refused(refusal),
+            RecordError::Storage(error) => Self::Storage(error),
+        }
+    }
+}
+
+/// Records what customers send.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    surveys: Arc<Surveys>,
+    store: Store,
+    visitors: Arc<VisitorLimits>,
+}
+
+impl Ingest {
+    pub fn new(surveys: Arc<Surveys>, store: Store, visitors: Arc<VisitorLimits>) -> Self {
+        Self {
+            surveys,
+            store,
+            visitors,
+        }
+    }
+
+    /// `POST /v1/responses`: a rating from the widget (or any client).
+    pub async fn rating(
+        &self,
+        body: RecordResponse,
+        sender: &Sender,
+    ) -> Result<Recorded, IngestError> {
+        let survey = self.survey(&body.survey)?;
+        check_page(survey, &sender.page)?;
+        let rating = Rating::parse(body, survey)?;
+        let now = OffsetDateTime::now_utc();
+        let allowance = if self.is_new_and_anonymous(survey, &rating).await? {
+            let allowance = self
+                .visitors
+                .take(
+                    sender.visitor,
+                    survey.id.as_str(),
+                    survey.max_per_visitor_per_day,
+                )
+                .ok_or(IngestError::VisitorLimit)?;
+            Some(allowance)
+        } else {
+            None
+        };
+        let recorded = self.store.record(survey.id.clone(), rating, now).await?;
+        if let Some(allowance) = allowance
+            && recorded.status == WriteStatus::Created
+        {
+            allowance.spend();
+        }
+        Ok(recorded)
+    }
+
+    /// `POST /v1/impressions`: a widget was shown. Whether it was the first time for its
+    /// response_id.
+    pub async fn impression(
+        &self,
+        body: RecordImpression,
+        sender: &Sender,
+    ) -> Result<bool, IngestError> {
+        let survey = self.survey(&body.survey)?;
+        check_page(survey, &sender.page)?;
+        let subject = parse_impression(body, survey)?;
+        let now = OffsetDateTime::now_utc();
+        Ok(self
+            .store
+            .record_impression(survey.id.clone(), subject, now)
+            .await?)
+    }
+
+    /// An email link was opened: an unconfirmed click, never a rating (a mail scanner opens
+    /// links too).
+    pub async fn email_click(
+        &self,
+        invitation: &Invitation<'_>,
+        score: Score,
+    ) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let survey = invitation.survey().id.clone();
+        self.store
+            .record_click(survey, score, invitation.tags().clone(), now)
+            .await
+    }
+
+    /// The landing page's form confirmed the link's rating, with an optional comment.
+    pub async fn email_confirm(
+        &self,
+        invitation: &Invitation<'_>,
+        score: Score,
+        comment: &str,
+    ) -> Result<Recorded, IngestError> {
+        let rating = invitation
+            .rating(score, comment)
+            .map_err(RatingError::from)?;
+        let now = OffsetDateTime::now_utc();
+        let survey = invitation.survey().id.clone();
+        Ok(self.store.record(survey, rating, now).await?)
+    }
+
+    fn survey(&self, id: &str) -> Result<&Survey, IngestError> {
+        self.surveys
+            .get(id)
+            .map(AsRef::as_ref)
+            .ok_or_else(|| IngestError::UnknownSurvey(id.to_owned()))
+    }
+
+    /// Whether the rating is anonymous (no interaction) and nothing is stored yet under its id:
+    /// only those spend the visitor's daily allowance.
+    async fn is_new_and_anonymous(
+        &self,
+        survey: &Survey,
+        rating: &Rating,
+    ) -> Result<bool, StoreError> {
+        if rating.subject.interaction.is_some() {
+            return Ok(false);
+        }
+        let existing = self
+            .store
+            .find(&survey.id, None, rating.subject.response_id.as_str())
+            .await?;
+        Ok(existing.is_none())
+    }
+}
+
+/// A browser always says which page is posting. Pages the survey allows may post; so may the
+/// collector's own pages, and servers (no `Origin`), which CORS does not concern.
+fn check_page(survey: &Survey, page: &Page) -> Result<(), IngestError> {
+    match page {
+        Page::Server | Page::Collector => Ok(()),
+        Page::Site(origin) if survey.allows_origin(origin) => Ok(()),
+        Page::Site(origin) => Err(IngestError::OriginNotAllowed(origin.clone())),
+    }
+}

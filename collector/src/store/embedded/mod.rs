@@ -1,0 +1,127 @@
+//! The embedded store: sled trees in one directory, the default.
+//!
+//! Trees:
+//! - `responses`: identity → the response with its history (JSON).
+//! - `counters`: (survey, dimension, grain, bucket) → every count of that bucket (`counts`).
+//!   Reads touch only these.
+//! - `tag_values`: every tag value seen, so a breakdown knows its groups without a scan.
+//! - `impressions`: (survey, response_id) → when and with which tags a widget was shown.
+//! - `events`: a sequence number per new or changed response → its identity, for the live feed.
+//! - `outbox`: alerts waiting to be sent, under their rating's event number.
+//!
+//! A response and every counter it moves are written in one sled transaction, so no crash can
+//! leave the aggregates disagreeing with the responses. Only the writer calls `apply`.
+//!
+//! # Layout
+//!
+//! - [`trees`]: the database, its trees, and how records are encoded.
+//! - [`records`]: the transaction that applies a batch of writes.
+//! - [`reads`]: counters, tag values, responses, comments.
+//! - [`events`]: the live feed's sequence.
+//! - [`outbox`]: alerts waiting for their webhook.
+//! - [`audit`]: recounting every counter from the records.
+//! - [`upgrade`]: bringing a store written by an older version to today's format, once.
+//! - [`keys`] and [`counts`]: the byte layouts of keys and counter values.
+
+mod audit;
+pub mod counts;
+mod events;
+pub mod keys;
+mod outbox;
+mod reads;
+mod records;
+mod trees;
+mod upgrade;
+
+use crate::domain::figures::Tally;
+use crate::domain::response::Response;
+use crate::domain::survey::Surveys;
+use crate::store::backend::{
+    Audit, Backend, CommentPage, CommentQuery, Dimension, DueAlerts, EventBatch, Grain, Outcome,
+    StoreError, Write,
+};
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+
+pub use trees::EmbeddedStore;
+
+impl EmbeddedStore {
+    /// Opens the store in `path`, creating it when missing, and brings a store written by an
+    /// older version to today's format.
+    pub fn open(path: &std::path::Path) -> Result<Self, StoreError> {
+        let store = Self::open_as_is(path)?;
+        upgrade::run(&store)?;
+        Ok(store)
+    }
+}
+
+impl Backend for EmbeddedStore {
+    fn apply(&self, surveys: &Surveys, writes: &[Write]) -> Result<Vec<Outcome>, StoreError> {
+        records::apply(self, surveys, writes)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db
+            .flush()
+            .map(drop)
+            .map_err(|error| StoreError::Flush(error.to_string()))
+    }
+
+    fn tallies(
+        &self,
+        survey: &str,
+        dimension: &Dimension<'_>,
+        grain: Grain,
+        from: u32,
+        to: u32,
+    ) -> Result<BTreeMap<u32, Tally>, StoreError> {
+        reads::tallies(self, survey, dimension, grain, from, to)
+    }
+
+    fn tag_values(&self, survey: &str, tag: &str) -> Result<Vec<String>, StoreError> {
+        reads::tag_values(self, survey, tag)
+    }
+
+    fn find(
+        &self,
+        survey: &str,
+        interaction: Option<&str>,
+        response_id: &str,
+    ) -> Result<Option<Response>, StoreError> {
+        reads::find(self, &keys::identity(survey, interaction, response_id))
+    }
+
+    fn each_response(
+        &self,
+        survey: &str,
+        visit: &mut dyn FnMut(Response) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        reads::each_response(self, survey, visit)
+    }
+
+    fn events(
+        &self,
+        survey: &str,
+        first: u64,
+        until: u64,
+        limit: usize,
+    ) -> Result<EventBatch, StoreError> {
+        events::read(self, survey, first, until, limit)
+    }
+
+    fn newest_event(&self) -> Result<Option<u64>, StoreError> {
+        events::newest(self)
+    }
+
+    fn comments(&self, query: &CommentQuery) -> Result<CommentPage, StoreError> {
+        reads::comments(self, query)
+    }
+
+    fn due_alerts(&self, now_ms: i64, limit: usize) -> Result<DueAlerts, StoreError> {
+        outbox::due(self, now_ms, limit)
+    }
+
+    fn audit(&self) -> Result<Audit, StoreError> {
+        audit::run(self)
+    }
+}

@@ -1,0 +1,73 @@
+//! The sled database and its trees, and how records are encoded in them.
+
+use crate::store::backend::StoreError;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+impl From<sled::Error> for StoreError {
+    fn from(error: sled::Error) -> Self {
+        Self::Engine(error.to_string())
+    }
+}
+
+/// The sled database and its trees.
+#[derive(Debug, Clone)]
+pub struct EmbeddedStore {
+    pub(super) db: sled::Db,
+    pub(super) responses: sled::Tree,
+    pub(super) counters: sled::Tree,
+    pub(super) tag_values: sled::Tree,
+    pub(super) impressions: sled::Tree,
+    pub(super) events: sled::Tree,
+    pub(super) outbox: sled::Tree,
+}
+
+impl EmbeddedStore {
+    /// Opens the database in `path` as it is, creating it when missing.
+    pub(super) fn open_as_is(path: &Path) -> Result<Self, StoreError> {
+        // sled's default page cache is 1 GiB; with 32 MiB the collector holds 125-156 MB
+        // resident at a million responses (178 MB with 64 MiB; BENCHMARKS.md) while the hot
+        // counters, the only thing reads touch, still stay cached.
+        //
+        // sled 0.34 can deadlock when a writer needs a new log segment while a file truncation
+        // (queued when GC frees the last segment) waits behind IO threads that need the
+        // segment accountant the writer holds. High-throughput mode collects garbage lazily and
+        // 4 MiB segments turn over 8x less often than the 512 KiB default, so truncations, and
+        // that window, become rare; `benches/aggregate_reads.rs` writes millions of ratings
+        // back to back to keep this honest.
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(32 * 1024 * 1024)
+            .mode(sled::Mode::HighThroughput)
+            .segment_size(4 * 1024 * 1024)
+            .open()
+            .map_err(|error| match error {
+                // sled says a running collector holds the files only in an IO error's text.
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    StoreError::InUse
+                }
+                other => other.into(),
+            })?;
+        let store = Self {
+            responses: db.open_tree("responses")?,
+            counters: db.open_tree("counters")?,
+            tag_values: db.open_tree("tag_values")?,
+            impressions: db.open_tree("impressions")?,
+            events: db.open_tree("events")?,
+            outbox: db.open_tree("outbox")?,
+            db,
+        };
+        Ok(store)
+    }
+}
+
+pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("stored types always serialize")
+}
+
+pub(super) fn decode<T: for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+    what: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|_| StoreError::Corrupt(what.to_owned()))
+}
