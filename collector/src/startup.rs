@@ -76,6 +76,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     }
     let store = EmbeddedStore::open(&settings.data)?;
     let listener = TcpListener::bind(settings.listen).await?;
+    let shutdown = shutdown_signal();
     let address = listener.local_addr()?;
     let shown = |path: Option<&Path>| match path {
         Some(path) => std::fs::canonicalize(path)
@@ -94,7 +95,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     let state = AppState::new(surveys, Arc::new(store), settings.assets);
     // Scripts and tests wait for this exact line to know the server is up.
     println!("pulsetap collector listening on http://{address}");
-    run(listener, state, shutdown_signal()).await?;
+    run(listener, state, shutdown).await?;
     Ok(())
 }
 
@@ -176,25 +177,36 @@ async fn serve_connections(
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it
+/// is first awaited: a supervisor that sends SIGTERM right after the ready line must get a
+/// graceful stop, not the default action that kills the process.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let received = |signal: Option<tokio::signal::unix::Signal>| async move {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = received(interrupt) => {},
+                () = received(terminate) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown requested; finishing requests in flight");
     }
-    tracing::info!("shutdown requested; finishing requests in flight");
 }

@@ -21,6 +21,7 @@ mod marketer_dashboard;
 mod marketer_export;
 mod marketer_live;
 mod marketer_openapi;
+mod one_api_style;
 mod recording;
 mod serve_cli;
 mod sign_cli;
