@@ -9,6 +9,8 @@
 //!   `email-links`.
 //! - [`configuration`]: `pulsetap.toml` parsed straight into domain types, errors with a line.
 //! - [`startup`]: binds, builds the shared [`state::AppState`], runs until Ctrl-C or SIGTERM.
+//! - [`server`]: accepts and serves HTTP/1.1 connections: a deadline on each from its first
+//!   byte, and a cap on open connections below the file-descriptor limit.
 //! - [`routes`]: `router(state)` and one module per area of the HTTP API.
 //! - [`domain`]: surveys, ratings, signatures, days, figures: values valid by construction.
 //! - [`store`]: sled trees; the transaction that writes a batch of responses with their
@@ -35,6 +37,7 @@ pub mod email;
 pub mod error;
 pub mod metrics;
 pub mod routes;
+pub mod server;
 pub mod startup;
 pub mod state;
 pub mod store;

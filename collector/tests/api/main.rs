@@ -7,6 +7,7 @@ mod aggregates;
 mod auth;
 mod batched_writes;
 mod configuration;
+mod connections;
 mod durability;
 mod email_cli;
 mod email_confirm;
