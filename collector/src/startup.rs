@@ -4,24 +4,14 @@ use crate::alerts;
 use crate::configuration::{self, ConfigError};
 use crate::domain::Surveys;
 use crate::routes::router;
+use crate::server::serve_connections;
 use crate::state::AppState;
 use crate::store::{EmbeddedStore, StoreError};
-use axum::Router;
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::Request;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
-use tower::ServiceExt;
 
 /// Everything `collector serve` needs, after flags, environment and defaults are settled.
 #[derive(Debug, Clone)]
@@ -126,54 +116,6 @@ pub async fn run(
     served?;
     state.store.durable().await.map_err(std::io::Error::other)?;
     tracing::info!("collector stopped; store flushed");
-    Ok(())
-}
-
-/// A client gets this long to send its request headers. axum's `serve` sets no such limit, so
-/// a slow-loris client could hold a connection (and a file descriptor) forever; hyper enforces
-/// it once it has a timer. The request body and handler are bounded by the router's timeout.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Accepts connections until `shutdown` resolves, then lets every connection finish its
-/// requests in flight. Like `axum::serve`, plus the header read timeout.
-async fn serve_connections(
-    listener: TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                // Out of file descriptors and the like: wait a moment rather than spin.
-                Err(error) => {
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let service = app
-            .clone()
-            .map_request(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request.map(Body::new)
-            });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        tokio::spawn(graceful.watch(connection));
-    }
-    drop(listener);
-    graceful.shutdown().await;
     Ok(())
 }
 

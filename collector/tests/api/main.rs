@@ -8,6 +8,7 @@ mod audit_cli;
 mod auth;
 mod batched_writes;
 mod configuration;
+mod connections;
 mod durability;
 mod email_cli;
 mod email_confirm;
