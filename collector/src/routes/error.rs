@@ -12,9 +12,10 @@ use crate::service::ingest::IngestError;
 use crate::store::StoreError;
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pulsetap_wire::ErrorBody;
+use std::time::Duration;
 use utoipa::IntoResponses;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,9 +43,9 @@ pub enum ApiError {
     )]
     NoSecret(String),
     #[error("too many ratings from this visitor today; try again tomorrow")]
-    VisitorLimit,
+    VisitorLimit { retry_after: Duration },
     #[error("too many requests; slow down")]
-    TooManyRequests,
+    TooManyRequests { retry_after: Duration },
     #[error("an API key is needed: send `Authorization: Bearer <key>`")]
     MissingKey,
     #[error("this API key is not valid")]
@@ -55,6 +56,8 @@ pub enum ApiError {
     NotFound,
     #[error("the server could not store this; it was not recorded, please retry")]
     Storage(#[from] StoreError),
+    #[error("this path does not take that method")]
+    MethodNotAllowed,
 }
 
 impl ApiError {
@@ -70,9 +73,12 @@ impl ApiError {
             Self::Rating(_) => StatusCode::FORBIDDEN,
             Self::Refused(Refusal::SignedTagsChanged) => StatusCode::FORBIDDEN,
             Self::Refused(_) | Self::NoSecret(_) => StatusCode::CONFLICT,
-            Self::VisitorLimit | Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::VisitorLimit { .. } | Self::TooManyRequests { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::MissingKey | Self::UnknownKey => StatusCode::UNAUTHORIZED,
             Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 
@@ -90,11 +96,22 @@ impl ApiError {
             Self::Refused(refusal) => refusal.code(),
             Self::KeyNotForSurvey(_) => "key_not_for_survey",
             Self::NoSecret(_) => "no_secret",
-            Self::VisitorLimit => "visitor_limit",
-            Self::TooManyRequests => "rate_limited",
+            Self::VisitorLimit { .. } => "visitor_limit",
+            Self::TooManyRequests { .. } => "rate_limited",
             Self::MissingKey => "missing_api_key",
             Self::UnknownKey => "invalid_api_key",
             Self::Storage(_) => "storage_unavailable",
+            Self::MethodNotAllowed => "method_not_allowed",
+        }
+    }
+
+    /// When a client may try again, for the answers that have such a time (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::VisitorLimit { retry_after } | Self::TooManyRequests { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
         }
     }
 }
@@ -111,7 +128,7 @@ impl From<IngestError> for ApiError {
             IngestError::UnknownSurvey(survey) => Self::UnknownSurvey(survey),
             IngestError::OriginNotAllowed(origin) => Self::OriginNotAllowed(origin),
             IngestError::Rating(error) => Self::Rating(error),
-            IngestError::VisitorLimit => Self::VisitorLimit,
+            IngestError::VisitorLimit { retry_after } => Self::VisitorLimit { retry_after },
             IngestError::Refused(refusal) => Self::Refused(refusal),
             IngestError::Storage(error) => Self::Storage(error),
         }
@@ -179,7 +196,15 @@ impl IntoResponse for ApiError {
             error: self.code().to_owned(),
             message: self.to_string(),
         };
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if let Some(retry_after) = self.retry_after() {
+            // Whole seconds, rounded up: "0" would invite an immediate retry that fails again.
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        response
     }
 }
 

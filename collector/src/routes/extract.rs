@@ -63,10 +63,9 @@ impl FromRequestParts<AppState> for Visitor {
         let visitor = state
             .visitors
             .visitor(ip, user_agent, OffsetDateTime::now_utc());
-        if state.visitors.allow_request(visitor) {
-            Ok(Self(visitor))
-        } else {
-            Err(ApiError::TooManyRequests)
+        match state.visitors.allow_request(visitor) {
+            Ok(()) => Ok(Self(visitor)),
+            Err(retry_after) => Err(ApiError::TooManyRequests { retry_after }),
         }
     }
 }

@@ -43,7 +43,10 @@ pub enum IngestError {
     #[error(transparent)]
     Rating(#[from] RatingError),
     #[error("too many ratings from this visitor today; try again tomorrow")]
-    VisitorLimit,
+    VisitorLimit {
+        /// Until the allowance renews, at midnight UTC.
+        retry_after: std::time::Duration,
+    },
     #[error(transparent)]
     Refused(#[from] Refusal),
     #[error(transparent)]
@@ -94,7 +97,9 @@ impl Ingest {
                     survey.id.as_str(),
                     survey.max_per_visitor_per_day,
                 )
-                .ok_or(IngestError::VisitorLimit)?;
+                .ok_or(IngestError::VisitorLimit {
+                    retry_after: until_tomorrow(now),
+                })?;
             Some(allowance)
         } else {
             None
@@ -177,6 +182,13 @@ impl Ingest {
             .await?;
         Ok(existing.is_none())
     }
+}
+
+/// How long until the next UTC day, when daily allowances renew.
+fn until_tomorrow(now: OffsetDateTime) -> std::time::Duration {
+    let tomorrow = crate::domain::Day::of(now).0 + 1;
+    let seconds = i64::from(tomorrow) * 86_400 - now.unix_timestamp();
+    std::time::Duration::from_secs(seconds.max(1).unsigned_abs())
 }
 
 /// A browser always says which page is posting. Pages the survey allows may post; so may the
