@@ -152,6 +152,18 @@ async fn the_dashboard_meets_wcag_signed_out_and_in_in_light_and_dark() {
             .send(body.to_string())
             .expect("a rating is recorded");
     }
+    // A refused rating, so the "Integration problems" panel shows too.
+    let forged = json!({
+        "survey": "support",
+        "response_id": "00000000-0000-4000-8000-000000000099",
+        "interaction": "chat-forged",
+        "sig": "00ff",
+        "score": 1,
+    });
+    let refused = ureq::post(&world.collector.url("v1/responses"))
+        .header("Content-Type", "application/json")
+        .send(forged.to_string());
+    assert!(refused.is_err(), "a forged signature is refused");
     world
         .browser
         .set_window_size(1280, 1600)
@@ -164,13 +176,23 @@ async fn the_dashboard_meets_wcag_signed_out_and_in_in_light_and_dark() {
             .goto(&world.collector.url("dashboard"))
             .await
             .expect("the dashboard");
-        // Signed out: the key the last round remembered (for this tab) is forgotten.
-        world.js("sessionStorage.clear(); return 0").await;
-        world.browser.refresh().await.expect("a reload");
+        // The second round finds the first one's key remembered (for this tab) and signs in by
+        // itself: sign out, as a person would, to see the sign-in form again.
+        let shown = world
+            .browser
+            .wait_for_element(
+                "the sign-in form or the signed-in dashboard",
+                "const f = document.getElementById('signin'), a = document.getElementById('app');
+                 return f && !f.hidden ? f : a && !a.hidden ? document.getElementById('signout') : null",
+            )
+            .await;
+        if shown.attr("id").await.expect("an id").as_deref() == Some("signout") {
+            shown.click().await.expect("signed out");
+        }
         world
             .browser
             .wait_for_element(
-                "the sign-in form",
+                &format!("the sign-in form ({scheme} scheme)"),
                 "const f = document.getElementById('signin'); return f && !f.hidden ? f : null",
             )
             .await;
@@ -196,11 +218,14 @@ async fn the_dashboard_meets_wcag_signed_out_and_in_in_light_and_dark() {
             .expect("signed in");
         let start = Instant::now();
         while world
-            .js("return document.getElementById('kpi-responses')?.textContent === '3' && document.getElementById('live')?.dataset.state === 'on'")
+            .js("return document.getElementById('kpi-responses')?.textContent === '3' && document.getElementById('live')?.dataset.state === 'on' && !document.getElementById('problems-card')?.hidden")
             .await
             != true
         {
-            assert!(start.elapsed() < PATIENCE, "the dashboard never showed the ratings live");
+            assert!(
+                start.elapsed() < PATIENCE,
+                "the dashboard never showed the ratings live, with the refusal"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
