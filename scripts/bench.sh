@@ -4,6 +4,8 @@
 #   ./scripts/bench.sh --quick    # a smoke run of each (seconds per phase, small stores)
 #
 # 1. ingest under load: the collector (durable acks) against a bare axum handler, same clients;
+#    then the same from outside the process, wrk over HTTP against the release binary
+#    (scripts/bench-http.sh);
 # 2. aggregate reads at 10 thousand, 1 million and 10 million stored responses, with the
 #    collector's resident memory at each size;
 # 3. export of a million responses in bounded memory;
@@ -30,6 +32,9 @@ step "building the widget (and checking its size budget)"
 
 step "ingest under load"
 cargo bench --locked -p pulsetap-collector --bench load
+
+step "ingest over HTTP from outside: wrk against collector serve and a bare handler"
+if [ "${1:-}" = "--quick" ]; then ./scripts/bench-http.sh --quick; else ./scripts/bench-http.sh; fi
 
 step "aggregate reads as the store grows ($PULSETAP_BENCH_SIZES responses)"
 cargo bench --locked -p pulsetap-collector --bench aggregate_reads

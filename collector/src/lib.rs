@@ -9,6 +9,8 @@
 //!   `email-links` (the bulk signer of email links, `cli::email_links`).
 //! - [`configuration`]: `pulsetap.toml` parsed straight into domain types, errors with a line.
 //! - [`startup`]: binds, builds the shared [`state::AppState`], runs until Ctrl-C or SIGTERM.
+//! - [`server`]: accepts and serves HTTP/1.1 connections: a deadline on each from its first
+//!   byte, and a cap on open connections below the file-descriptor limit.
 //! - [`routes`]: the HTTP layer: `router(state)`, `ApiError`, extractors, one module per area.
 //! - [`state`]: `AppState`, what every handler shares.
 //! - [`service`]: the application layer: recording ratings, impressions and email clicks as
@@ -39,6 +41,7 @@ pub mod domain;
 pub mod email;
 pub mod metrics;
 pub mod routes;
+pub mod server;
 pub mod service;
 pub mod startup;
 pub mod state;

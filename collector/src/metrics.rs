@@ -5,6 +5,9 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabel {
@@ -26,6 +29,18 @@ pub struct Metrics {
     pub unverified_responses_created: Counter,
     pub flush_seconds: Histogram,
     pub flush_batch_size: Histogram,
+    /// Ratings refused per survey and reason since the start, for the dashboard's integration
+    /// problems. Only configured surveys are kept, so its size is bounded.
+    refusals: Mutex<HashMap<String, BTreeMap<&'static str, Refused>>>,
+    started: OffsetDateTime,
+}
+
+/// How often one reason refused a survey's ratings, and the last time it did.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub count: u64,
+    pub last_at: OffsetDateTime,
+    pub last_message: String,
 }
 
 impl Default for Metrics {
@@ -82,6 +97,8 @@ impl Default for Metrics {
             unverified_responses_created,
             flush_seconds,
             flush_batch_size,
+            refusals: Mutex::default(),
+            started: OffsetDateTime::now_utc(),
         }
     }
 }
@@ -109,6 +126,40 @@ impl Metrics {
                     .inc();
             }
         }
+    }
+
+    /// Counts a refused rating; with the survey it was for (a configured one: the caller
+    /// checks), also notes it among that survey's integration problems.
+    pub fn refused(&self, survey: Option<&str>, reason: &'static str, message: String) {
+        self.count_rating(Err(reason));
+        if let Some(survey) = survey {
+            self.note_refusal(survey, reason, message);
+        }
+    }
+
+    fn note_refusal(&self, survey: &str, reason: &'static str, message: String) {
+        let mut refusals = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        let refused = refusals
+            .entry(survey.to_owned())
+            .or_default()
+            .entry(reason)
+            .or_insert_with(|| Refused {
+                count: 0,
+                last_at: OffsetDateTime::UNIX_EPOCH,
+                last_message: String::new(),
+            });
+        refused.count += 1;
+        refused.last_at = OffsetDateTime::now_utc();
+        refused.last_message = message;
+    }
+
+    /// A survey's refusals by reason since the start, and when that was.
+    pub fn refusals(&self, survey: &str) -> (OffsetDateTime, BTreeMap<&'static str, Refused>) {
+        let refusals = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        (
+            self.started,
+            refusals.get(survey).cloned().unwrap_or_default(),
+        )
     }
 
     /// The Prometheus text exposition of every metric.

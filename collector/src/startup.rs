@@ -4,24 +4,14 @@ use crate::alerts;
 use crate::configuration::{self, ConfigError};
 use crate::domain::Surveys;
 use crate::routes::router;
+use crate::server::serve_connections;
 use crate::state::AppState;
 use crate::store::{EmbeddedStore, StoreError};
-use axum::Router;
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::Request;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
-use tower::ServiceExt;
 
 /// Everything `collector serve` needs, after flags, environment and defaults are settled.
 #[derive(Debug, Clone)]
@@ -76,6 +66,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     }
     let store = EmbeddedStore::open(&settings.data)?;
     let listener = TcpListener::bind(settings.listen).await?;
+    let shutdown = shutdown_signal();
     let address = listener.local_addr()?;
     let shown = |path: Option<&Path>| match path {
         Some(path) => std::fs::canonicalize(path)
@@ -94,7 +85,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     let state = AppState::new(surveys, Arc::new(store), settings.assets);
     // Scripts and tests wait for this exact line to know the server is up.
     println!("pulsetap collector listening on http://{address}");
-    run(listener, state, shutdown_signal()).await?;
+    run(listener, state, shutdown).await?;
     Ok(())
 }
 
@@ -128,73 +119,36 @@ pub async fn run(
     Ok(())
 }
 
-/// A client gets this long to send its request headers. axum's `serve` sets no such limit, so
-/// a slow-loris client could hold a connection (and a file descriptor) forever; hyper enforces
-/// it once it has a timer. The request body and handler are bounded by the router's timeout.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Accepts connections until `shutdown` resolves, then lets every connection finish its
-/// requests in flight. Like `axum::serve`, plus the header read timeout.
-async fn serve_connections(
-    listener: TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                // Out of file descriptors and the like: wait a moment rather than spin.
-                Err(error) => {
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let service = app
-            .clone()
-            .map_request(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request.map(Body::new)
-            });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        tokio::spawn(graceful.watch(connection));
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it
+/// is first awaited: a supervisor that sends SIGTERM right after the ready line must get a
+/// graceful stop, not the default action that kills the process.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let received = |signal: Option<tokio::signal::unix::Signal>| async move {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = received(interrupt) => {},
+                () = received(terminate) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown requested; finishing requests in flight");
     }
-    tracing::info!("shutdown requested; finishing requests in flight");
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     ("domain", &[]),
     ("metrics", &[]),
+    ("server", &[]),
     ("configuration", &["domain"]),
     ("email", &["domain"]),
     ("store", &["domain"]),
@@ -30,6 +31,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "configuration",
             "domain",
             "routes",
+            "server",
             "state",
             "store",
         ],
@@ -41,7 +43,10 @@ const LAYERS: &[(&str, &[&str])] = &[
 ];
 
 /// Crates a module may name only inside the layers that own them.
-const CONFINED: &[(&str, &[&str])] = &[("sled", &["store"]), ("axum", &["routes", "startup"])];
+const CONFINED: &[(&str, &[&str])] = &[
+    ("sled", &["store"]),
+    ("axum", &["routes", "server", "startup"]),
+];
 
 #[test]
 fn every_module_imports_only_the_layers_below_it() {

@@ -214,7 +214,8 @@ impl From<Summary> for FloorShape<SummaryHead> {
 pub struct Figures {
     pub responses: u64,
     pub impressions: u64,
-    /// responses / impressions, or `null` when nothing was shown.
+    /// Percent of widgets shown that got a response (responses / impressions × 100, one
+    /// decimal), or `null` when nothing was shown. Every share in the API is a percent.
     pub response_rate: Option<f64>,
     pub counts: Counts,
     /// Mean score, or `null` without responses.
@@ -429,6 +430,31 @@ pub struct Comments {
     /// Pass as `before` to read older comments; absent when there are none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_before: Option<u64>,
+}
+
+/// `GET /v1/surveys/{survey}/refusals`: ratings this collector refused for one survey since it
+/// started, by reason: what a site owner checks when ratings seem to go missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Refusals {
+    pub survey: String,
+    /// When the counting started (RFC 3339, UTC): the collector's start.
+    pub since: String,
+    /// Most frequent first.
+    pub reasons: Vec<RefusalCount>,
+}
+
+/// One reason ratings were refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefusalCount {
+    /// The error code the refused requests got (`bad_signature`, `origin_not_allowed`, …).
+    pub reason: String,
+    pub count: u64,
+    /// RFC 3339, UTC.
+    pub last_at: String,
+    /// The message the last one got.
+    pub last_message: String,
 }
 
 #[cfg(test)]

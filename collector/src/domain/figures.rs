@@ -44,7 +44,7 @@ impl Tally {
             responses: n,
             impressions: self.impressions,
             response_rate: (self.impressions > 0)
-                .then(|| round(n as f64 / self.impressions as f64, 4)),
+                .then(|| round(100.0 * n as f64 / self.impressions as f64, 1)),
             counts,
             average: (n > 0).then(|| round(score_sum as f64 / n as f64, 2)),
             csat: (n > 0).then(|| round(100.0 * satisfied as f64 / n as f64, 1)),
@@ -104,7 +104,7 @@ mod tests {
         assert_eq!(figures.counts["3"], 0);
         assert_eq!(figures.csat, Some(75.0));
         assert_eq!(figures.average, Some(4.0));
-        assert_eq!(figures.response_rate, Some(0.4));
+        assert_eq!(figures.response_rate, Some(40.0));
     }
 
     #[test]

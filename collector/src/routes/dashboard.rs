@@ -30,15 +30,37 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/dashboard/app.css", get(style))
 }
 
-async fn page() -> impl IntoResponse {
+/// The marketers' dashboard (also at `/dashboard/`). It signs in with a read key and reads the
+/// same JSON API as anyone else.
+#[utoipa::path(
+    get,
+    path = "/dashboard",
+    tag = "pages",
+    responses((status = 200, description = "The dashboard page", content_type = "text/html"))
+)]
+pub async fn page() -> impl IntoResponse {
     served("text/html; charset=utf-8", PAGE)
 }
 
-async fn script() -> impl IntoResponse {
+/// The dashboard's script.
+#[utoipa::path(
+    get,
+    path = "/dashboard/app.js",
+    tag = "pages",
+    responses((status = 200, description = "JavaScript", content_type = "text/javascript"))
+)]
+pub async fn script() -> impl IntoResponse {
     served("text/javascript; charset=utf-8", SCRIPT)
 }
 
-async fn style() -> impl IntoResponse {
+/// The dashboard's stylesheet.
+#[utoipa::path(
+    get,
+    path = "/dashboard/app.css",
+    tag = "pages",
+    responses((status = 200, description = "CSS", content_type = "text/css"))
+)]
+pub async fn style() -> impl IntoResponse {
     served("text/css; charset=utf-8", STYLE)
 }
 

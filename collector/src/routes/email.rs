@@ -158,6 +158,24 @@ fn base_from_headers(headers: &HeaderMap) -> Result<BaseUrl, ApiError> {
 }
 
 /// `GET /r/{survey}/{score}?i=…&t=…&s=…`: the page an emoji link opens.
+#[utoipa::path(
+    get,
+    path = "/r/{survey}/{score}",
+    tag = "email",
+    params(
+        ("survey" = String, Path, description = "Survey id"),
+        ("score" = u8, Path, description = "The emoji's score"),
+        ("i" = String, Query, description = "The interaction"),
+        ("t" = Option<String>, Query, description = "The tags, as tag text"),
+        ("s" = String, Query, description = "The link's signature"),
+    ),
+    responses(
+        (status = 200, description = "The landing page: the widget with this emoji chosen, or a form to confirm it. Opening it counts an unconfirmed click, never a rating.", content_type = "text/html"),
+        (status = 403, description = "An edited or cut-short link: a page that says so; nothing recorded", content_type = "text/html"),
+        (status = 404, description = "No such survey", content_type = "text/html"),
+        (status = 410, description = "A link the survey's configuration no longer accepts", content_type = "text/html"),
+    )
+)]
 pub async fn landing(
     State(state): State<AppState>,
     visitor: Result<Visitor, ApiError>,
@@ -196,6 +214,23 @@ pub struct ConfirmForm {
 }
 
 /// `POST /r/{survey}/{score}/confirm`: records the rating for a browser without the widget.
+#[utoipa::path(
+    post,
+    path = "/r/{survey}/{score}/confirm",
+    tag = "email",
+    params(
+        ("survey" = String, Path, description = "Survey id"),
+        ("score" = u8, Path, description = "The emoji's score"),
+    ),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "The link's `i`, `t` and `s`, and an optional `comment`"),
+    responses(
+        (status = 200, description = "Recorded: a thank-you page", content_type = "text/html"),
+        (status = 403, description = "A link that is not ours: nothing recorded", content_type = "text/html"),
+        (status = 409, description = "The answer can no longer change", content_type = "text/html"),
+        (status = 422, description = "The comment is too long", content_type = "text/html"),
+        (status = 429, description = "Too many requests from this visitor", content_type = "text/html"),
+    )
+)]
 ///
 /// No `Origin` check: a browser posting this form from a `no-referrer` page sends
 /// `Origin: null`, and the link's signature is what authorizes the rating, wherever it is
@@ -209,9 +244,15 @@ pub async fn confirm(
     let Some(survey) = state.surveys.get(&survey) else {
         return problem(Problem::UnknownSurvey);
     };
+    let refused = |error: &ApiError| {
+        let message = error.to_string();
+        state
+            .metrics
+            .refused(Some(survey.id.as_str()), error.code(), message);
+        problem(problem_of(error))
+    };
     if let Err(error) = visitor {
-        state.metrics.count_rating(Err(error.code()));
-        return problem(problem_of(&error));
+        return refused(&error);
     }
     let Ok(Form(form)) = form else {
         return problem(Problem::DamagedLink);
@@ -224,9 +265,11 @@ pub async fn confirm(
     let (invitation, score) = match verify(survey, &score, Some(&link)) {
         Ok(verified) => verified,
         Err(problem_found) => {
+            let error = ApiError::Rating(RatingError::BadSignature);
+            let message = format!("an email link: {error}");
             state
                 .metrics
-                .count_rating(Err(RatingError::BadSignature.code()));
+                .refused(Some(survey.id.as_str()), error.code(), message);
             return problem(problem_found);
         }
     };
@@ -236,15 +279,12 @@ pub async fn confirm(
         .email_confirm(&invitation, score, &form.comment)
         .await
         .map_err(ApiError::from);
-    state.metrics.count_rating(
-        saved
-            .as_ref()
-            .map(|recorded| recorded.status)
-            .map_err(ApiError::code),
-    );
     match saved {
-        Ok(_) => page(StatusCode::OK, pages::thanks(&invitation, score, commented)),
-        Err(error) => problem(problem_of(&error)),
+        Ok(recorded) => {
+            state.metrics.count_rating(Ok(recorded.status));
+            page(StatusCode::OK, pages::thanks(&invitation, score, commented))
+        }
+        Err(error) => refused(&error),
     }
 }
 
@@ -259,7 +299,9 @@ fn problem_of(error: &ApiError) -> Problem {
         ApiError::Rating(_) | ApiError::Refused(Refusal::SignedTagsChanged) => Problem::DamagedLink,
         ApiError::UnknownSurvey(_) | ApiError::NotFound => Problem::UnknownSurvey,
         ApiError::Refused(_) => Problem::EditWindowClosed,
-        ApiError::VisitorLimit | ApiError::TooManyRequests => Problem::TooManyRequests,
+        ApiError::VisitorLimit { .. } | ApiError::TooManyRequests { .. } => {
+            Problem::TooManyRequests
+        }
         ApiError::Storage(_) => Problem::Unavailable,
         _ => Problem::Outdated,
     }
@@ -329,7 +371,13 @@ fn verify<'a>(
     })
 }
 
-/// `GET /r/landing.js`.
+/// `GET /r/landing.js`: reveals the landing page's form when the widget can't run.
+#[utoipa::path(
+    get,
+    path = "/r/landing.js",
+    tag = "email",
+    responses((status = 200, description = "JavaScript", content_type = "text/javascript"))
+)]
 pub async fn landing_script() -> impl IntoResponse {
     (
         [

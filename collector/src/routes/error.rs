@@ -5,16 +5,18 @@
 //! their own errors; the `From` impls here are the one place they meet HTTP.
 
 use super::limits::MAX_BODY_BYTES;
+use crate::domain::calendar::until_tomorrow;
 use crate::domain::report::{RangeError, TagFilterError};
-use crate::domain::{Day, Invalid, RatingError, Refusal};
+use crate::domain::{Invalid, RatingError, Refusal};
 use crate::email::LinkError;
 use crate::service::ingest::IngestError;
 use crate::store::StoreError;
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pulsetap_wire::ErrorBody;
+use std::time::Duration;
 use time::OffsetDateTime;
 use utoipa::IntoResponses;
 
@@ -43,9 +45,9 @@ pub enum ApiError {
     )]
     NoSecret(String),
     #[error("too many ratings from this visitor today; try again tomorrow")]
-    VisitorLimit,
+    VisitorLimit { retry_after: Duration },
     #[error("too many requests; slow down")]
-    TooManyRequests,
+    TooManyRequests { retry_after: Duration },
     #[error("an API key is needed: send `Authorization: Bearer <key>`")]
     MissingKey,
     #[error("this API key is not valid")]
@@ -56,6 +58,8 @@ pub enum ApiError {
     NotFound,
     #[error("the server could not store this; it was not recorded, please retry")]
     Storage(#[from] StoreError),
+    #[error("this path does not take that method")]
+    MethodNotAllowed,
     #[error(
         "this is a read key, and signing is a write power: use a key from the configuration's write_keys (top level, or the survey's)"
     )]
@@ -89,28 +93,17 @@ impl ApiError {
             Self::Refused(Refusal::UnverifiedLimit { .. }) => StatusCode::TOO_MANY_REQUESTS,
             Self::Refused(Refusal::TooManyTagValues { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Refused(_) | Self::NoSecret(_) => StatusCode::CONFLICT,
-            Self::VisitorLimit | Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::VisitorLimit { .. } | Self::TooManyRequests { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::MissingKey | Self::UnknownKey => StatusCode::UNAUTHORIZED,
             Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::KeyCannotWrite
             | Self::KeyCannotRead
             | Self::WriteKeyNotForSurvey(_)
             | Self::KeyNotGlobal => StatusCode::FORBIDDEN,
             Self::TooFew { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        }
-    }
-
-    /// For a `429`, how many seconds to wait: until the next UTC day for the daily limits, a
-    /// second for the flood limit.
-    pub fn retry_after(&self) -> Option<u64> {
-        match self {
-            Self::VisitorLimit | Self::Refused(Refusal::UnverifiedLimit { .. }) => {
-                let now = OffsetDateTime::now_utc();
-                let tomorrow = Day::of(now).start() + time::Duration::days(1);
-                Some((tomorrow - now).whole_seconds().max(1) as u64)
-            }
-            Self::TooManyRequests => Some(1),
-            _ => None,
         }
     }
 
@@ -128,16 +121,30 @@ impl ApiError {
             Self::Refused(refusal) => refusal.code(),
             Self::KeyNotForSurvey(_) => "key_not_for_survey",
             Self::NoSecret(_) => "no_secret",
-            Self::VisitorLimit => "visitor_limit",
-            Self::TooManyRequests => "rate_limited",
+            Self::VisitorLimit { .. } => "visitor_limit",
+            Self::TooManyRequests { .. } => "rate_limited",
             Self::MissingKey => "missing_api_key",
             Self::UnknownKey => "invalid_api_key",
             Self::Storage(_) => "storage_unavailable",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::KeyCannotWrite => "key_cannot_write",
             Self::KeyCannotRead => "key_cannot_read",
             Self::WriteKeyNotForSurvey(_) => "key_not_for_survey",
             Self::KeyNotGlobal => "key_not_global",
             Self::TooFew { .. } => "too_few",
+        }
+    }
+
+    /// When a client may try again, for the answers that have such a time (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::VisitorLimit { retry_after } | Self::TooManyRequests { retry_after } => {
+                Some(*retry_after)
+            }
+            Self::Refused(Refusal::UnverifiedLimit { .. }) => {
+                Some(until_tomorrow(OffsetDateTime::now_utc()))
+            }
+            _ => None,
         }
     }
 }
@@ -154,7 +161,7 @@ impl From<IngestError> for ApiError {
             IngestError::UnknownSurvey(survey) => Self::UnknownSurvey(survey),
             IngestError::OriginNotAllowed(origin) => Self::OriginNotAllowed(origin),
             IngestError::Rating(error) => Self::Rating(error),
-            IngestError::VisitorLimit => Self::VisitorLimit,
+            IngestError::VisitorLimit { retry_after } => Self::VisitorLimit { retry_after },
             IngestError::Refused(refusal) => Self::Refused(refusal),
             IngestError::Storage(error) => Self::Storage(error),
         }
@@ -223,10 +230,12 @@ impl IntoResponse for ApiError {
             message: self.to_string(),
         };
         let mut response = (self.status(), Json(body)).into_response();
-        if let Some(seconds) = self.retry_after() {
+        if let Some(retry_after) = self.retry_after() {
+            // Whole seconds, rounded up: "0" would invite an immediate retry that fails again.
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, seconds.into());
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
         }
         response
     }

@@ -56,10 +56,9 @@ impl FromRequestParts<AppState> for Visitor {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Ok(ClientAddress(ip)) = ClientAddress::from_request_parts(parts, state).await;
         let visitor = state.visitors.visitor(ip, OffsetDateTime::now_utc());
-        if state.visitors.allow_request(visitor) {
-            Ok(Self(visitor))
-        } else {
-            Err(ApiError::TooManyRequests)
+        match state.visitors.allow_request(visitor) {
+            Ok(()) => Ok(Self(visitor)),
+            Err(retry_after) => Err(ApiError::TooManyRequests { retry_after }),
         }
     }
 }

@@ -39,13 +39,20 @@ pub async fn record_response(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<WriteOutcome>), ApiError> {
-    let result = ingest_response(&state, visitor, &headers, body).await;
-    state.metrics.count_rating(
-        result
-            .as_ref()
-            .map(|(_, outcome)| outcome.status)
-            .map_err(ApiError::code),
-    );
+    let mut survey = None;
+    let result = ingest_response(&state, visitor, &headers, body, &mut survey).await;
+    match &result {
+        Ok((_, Json(outcome))) => state.metrics.count_rating(Ok(outcome.status)),
+        // A refusal of a configured survey's rating is kept for its owner to see; one naming no
+        // survey of ours can't be told to anybody (and must not grow the list).
+        Err(error) => {
+            let ours = survey.filter(|survey| state.surveys.get(survey).is_some());
+            let message = error.to_string();
+            state
+                .metrics
+                .refused(ours.as_deref(), error.code(), message);
+        }
+    }
     result
 }
 
@@ -54,9 +61,11 @@ async fn ingest_response(
     visitor: Result<Visitor, ApiError>,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
+    survey: &mut Option<String>,
 ) -> Result<(StatusCode, Json<WriteOutcome>), ApiError> {
     let Visitor(visitor) = visitor?;
     let body: RecordResponse = parse_json(body)?;
+    *survey = Some(body.survey.clone());
     let sender = Sender {
         visitor,
         page: page(headers),

@@ -30,6 +30,7 @@ mod surveys;
 
 use crate::state::AppState;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -38,7 +39,6 @@ pub use limits::MAX_BODY_BYTES;
 use std::time::Duration;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -57,12 +57,16 @@ pub fn router(state: AppState) -> Router {
         }))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::CONTENT_TYPE])
+        // The loader waits as long as a 429 or 503 says before it retries.
+        .expose_headers([header::RETRY_AFTER])
         .max_age(Duration::from_secs(3600));
 
     let writes = Router::new()
         .route("/v1/responses", post(ingest::record_response))
         .route("/v1/impressions", post(ingest::record_impression))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+        // Enforced by the body extractor, so the handler sees (and counts) a refusal, even
+        // one announced by `Content-Length` before any byte of the body.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
 
     let reads = Router::new()
         .route("/v1/surveys/{survey}/summary", get(read::summary))
@@ -71,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/surveys/{survey}/responses", get(export::responses))
         .route("/v1/surveys", get(surveys::list))
         .route("/v1/surveys/{survey}/comments", get(surveys::comments))
+        .route("/v1/surveys/{survey}/refusals", get(surveys::refusals))
         // Never compressed: the compression layer leaves `text/event-stream` alone.
         .route("/v1/surveys/{survey}/live", get(live::live))
         .route("/v1/surveys/{survey}/email", get(email::email))
@@ -108,9 +113,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Middleware that answers some requests before any handler runs (the body limit when
-/// `Content-Length` is already too big, the timeout) with plain-text bodies. The contract
-/// promises JSON errors, so those are rewritten here.
+/// Middleware that answers some requests before any handler runs (a method the path does not
+/// take, a body over a limit, the timeout) with empty or plain-text bodies. Every error is JSON,
+/// so those are rewritten here.
 async fn json_for_bare_errors(response: Response) -> Response {
     let is_json = response
         .headers()
@@ -120,6 +125,14 @@ async fn json_for_bare_errors(response: Response) -> Response {
         return response;
     }
     match response.status() {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allow = response.headers().get(header::ALLOW).cloned();
+            let mut json = ApiError::MethodNotAllowed.into_response();
+            if let Some(allow) = allow {
+                json.headers_mut().insert(header::ALLOW, allow);
+            }
+            json
+        }
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge {
             limit: MAX_BODY_BYTES,
         }

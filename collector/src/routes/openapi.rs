@@ -2,7 +2,7 @@
 //! handlers' `#[utoipa::path]` attributes and the wire types' `ToSchema`, so it can't drift from
 //! the code the way a hand-kept file would.
 
-use super::{email, export, ingest, live, ops, read, surveys};
+use super::{dashboard, email, export, ingest, live, ops, read, surveys};
 use axum::Json;
 use std::sync::LazyLock;
 use utoipa::Modify;
@@ -24,18 +24,28 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         read::timeseries,
         read::breakdown,
         surveys::comments,
+        surveys::refusals,
         export::responses,
         email::email,
+        email::landing,
+        email::confirm,
+        email::landing_script,
         live::live,
         ops::healthz,
         ops::metrics,
+        ops::favicon,
+        dashboard::page,
+        dashboard::script,
+        dashboard::style,
         openapi,
     ),
-    modifiers(&Keys),
+    modifiers(&Keys, &WidgetAssets),
     tags(
-        (name = "widget", description = "What the widget calls from customers' browsers"),
+        (name = "widget", description = "What the widget calls from customers' browsers, and the files it is made of"),
         (name = "read", description = "What marketers read; every call needs a read key"),
         (name = "write", description = "What a site's or helpdesk's server signs; every call needs a write key"),
+        (name = "email", description = "The pages behind email links"),
+        (name = "pages", description = "The dashboard and its files"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -67,6 +77,58 @@ impl Modify for Keys {
                 ),
             );
         }
+    }
+}
+
+/// The widget's files, served from `--assets` by file services rather than handlers, so they
+/// are described here.
+struct WidgetAssets;
+
+impl Modify for WidgetAssets {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{PathItem, ResponseBuilder};
+        let file = |summary: &str, description: &str, content: &str| {
+            let ok = ResponseBuilder::new()
+                .description(description)
+                .content(content, Default::default())
+                .build();
+            OperationBuilder::new()
+                .tag("widget")
+                .summary(Some(summary))
+                .response("200", ok)
+                .response(
+                    "404",
+                    ResponseBuilder::new()
+                        .description("Not built, or no such file")
+                        .build(),
+                )
+        };
+        let loader = file(
+            "The loader a page's script tag loads",
+            "pulsetap.js, cached for five minutes",
+            "text/javascript",
+        );
+        let hashed = file(
+            "The widget's content-hashed files (its module and its WebAssembly)",
+            "The file, cached for a year",
+            "application/octet-stream",
+        )
+        .parameter(
+            ParameterBuilder::new()
+                .name("file")
+                .parameter_in(ParameterIn::Path)
+                .required(utoipa::openapi::Required::True)
+                .build(),
+        );
+        openapi.paths.paths.insert(
+            "/pulsetap.js".into(),
+            PathItem::new(HttpMethod::Get, loader.build()),
+        );
+        openapi.paths.paths.insert(
+            "/assets/{file}".into(),
+            PathItem::new(HttpMethod::Get, hashed.build()),
+        );
     }
 }
 

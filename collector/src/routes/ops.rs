@@ -47,6 +47,12 @@ pub async fn metrics(
 
 /// Browsers ask every origin for `/favicon.ico`; answering spares the dashboard and the email
 /// landing page a 404 in their console.
+#[utoipa::path(
+    get,
+    path = "/favicon.ico",
+    tag = "pages",
+    responses((status = 200, description = "The icon", content_type = "image/svg+xml"))
+)]
 pub async fn favicon() -> impl IntoResponse {
     (
         [

@@ -1,15 +1,16 @@
-//! What a dashboard reads besides the aggregates: which surveys a key may read, and the latest
-//! comments of one.
+//! What a dashboard reads besides the aggregates: which surveys a key may read, the latest
+//! comments of one, and the ratings it refused.
 
 use super::error::ApiError;
 use super::extract::{Params, ReadKey, Readable};
 use super::query::{PageQuery, RangeQuery, TagQuery};
+use crate::domain::calendar::rfc3339;
 use crate::domain::report::MAX_DAYS;
 use crate::service::reports;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use pulsetap_wire::{Comments, ErrorBody, SurveyInfo, SurveyList};
+use pulsetap_wire::{Comments, ErrorBody, RefusalCount, Refusals, SurveyInfo, SurveyList};
 
 /// Lists the surveys this key may read, with what a dashboard needs to show them.
 #[utoipa::path(
@@ -79,4 +80,37 @@ pub async fn comments(
     )
     .await?;
     Ok(Json(comments))
+}
+
+/// The ratings this collector refused for the survey since it started, by reason, with the
+/// last message each reason gave: what a site owner checks when ratings seem to go missing (a
+/// wrong signature, an origin not allowed). A page's console shows the same message.
+#[utoipa::path(
+    get,
+    path = "/v1/surveys/{survey}/refusals",
+    tag = "read",
+    security(("read_key" = [])),
+    params(("survey" = String, Path, description = "Survey id")),
+    responses(
+        (status = 200, description = "Refusals by reason, most frequent first", body = Refusals),
+        super::error::ReadErrors,
+    )
+)]
+pub async fn refusals(State(state): State<AppState>, Readable(survey): Readable) -> Json<Refusals> {
+    let (since, by_reason) = state.metrics.refusals(survey.id.as_str());
+    let mut reasons: Vec<RefusalCount> = by_reason
+        .into_iter()
+        .map(|(reason, refused)| RefusalCount {
+            reason: reason.to_owned(),
+            count: refused.count,
+            last_at: rfc3339(refused.last_at),
+            last_message: refused.last_message,
+        })
+        .collect();
+    reasons.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
+    Json(Refusals {
+        survey: survey.id.to_string(),
+        since: rfc3339(since),
+        reasons,
+    })
 }

@@ -11,6 +11,7 @@
 //! that even malformed requests count against a flood.)
 
 use super::visitors::{Allowance, Spent, VisitorKey, VisitorLimits};
+use crate::domain::calendar::until_tomorrow;
 use crate::domain::rating::parse_impression;
 use crate::domain::{Rating, RatingError, Refusal, Score, Survey, Surveys};
 use crate::email::Invitation;
@@ -46,7 +47,10 @@ pub enum IngestError {
     #[error(transparent)]
     Rating(#[from] RatingError),
     #[error("too many ratings from this visitor today; try again tomorrow")]
-    VisitorLimit,
+    VisitorLimit {
+        /// Until the allowance renews, at midnight UTC.
+        retry_after: std::time::Duration,
+    },
     #[error(transparent)]
     Refused(#[from] Refusal),
     #[error(transparent)]
@@ -56,7 +60,9 @@ pub enum IngestError {
 impl From<RecordError> for IngestError {
     fn from(error: RecordError) -> Self {
         match error {
-            RecordError::Refused(Refusal::VisitorLimit) => Self::VisitorLimit,
+            RecordError::Refused(Refusal::VisitorLimit) => Self::VisitorLimit {
+                retry_after: until_tomorrow(OffsetDateTime::now_utc()),
+            },
             RecordError::Refused(refusal) => Self::Refused(refusal),
             RecordError::Storage(error) => Self::Storage(error),
         }
@@ -193,7 +199,9 @@ impl Ingest {
         };
         self.visitors
             .take(sender.visitor, what, survey.id.as_str(), limit)
-            .ok_or(IngestError::VisitorLimit)
+            .ok_or_else(|| IngestError::VisitorLimit {
+                retry_after: until_tomorrow(OffsetDateTime::now_utc()),
+            })
     }
 }
 

@@ -17,6 +17,7 @@
 
 use crate::domain::Day;
 use crate::domain::survey::FloodLimit;
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -24,6 +25,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use time::OffsetDateTime;
 
 /// One visitor, for today only.
@@ -97,9 +99,12 @@ impl VisitorLimits {
         VisitorKey(hasher.finalize().into())
     }
 
-    /// Whether this visitor may make another request now (the flood limit).
-    pub fn allow_request(&self, visitor: VisitorKey) -> bool {
-        self.flood.check_key(&visitor).is_ok()
+    /// Whether this visitor may make another request now (the flood limit); if not, how long
+    /// until it may.
+    pub fn allow_request(&self, visitor: VisitorKey) -> Result<(), Duration> {
+        self.flood
+            .check_key(&visitor)
+            .map_err(|not_until| not_until.wait_time_from(self.flood.clock().now()))
     }
 
     /// Takes one of today's `limit` of `what` for `survey`; `None` when used up. The
@@ -257,9 +262,18 @@ mod tests {
         let flooder = limits.visitor(ip("10.0.0.1"), NOON);
         let burst = FloodLimit::default().burst;
         let allowed = (0..burst * 2)
-            .filter(|_| limits.allow_request(flooder))
+            .filter(|_| limits.allow_request(flooder).is_ok())
             .count() as u32;
         assert!((burst..burst + 5).contains(&allowed), "{allowed}");
-        assert!(limits.allow_request(limits.visitor(ip("10.0.0.2"), NOON)));
+        let refused = limits.allow_request(flooder).expect_err("the flood is cut");
+        assert!(
+            refused <= Duration::from_secs(1),
+            "a token comes back within a second: {refused:?}"
+        );
+        assert!(
+            limits
+                .allow_request(limits.visitor(ip("10.0.0.2"), NOON))
+                .is_ok()
+        );
     }
 }

@@ -131,6 +131,40 @@ async fn a_reconnect_with_last_event_id_replays_every_response_missed() {
 }
 
 #[tokio::test]
+async fn a_replay_sends_each_missed_change_as_the_response_now_is_as_documented() {
+    let app = spawn_app().await;
+    app.post_response(&rating_with(4, "before")).await;
+    let mut feed = open_feed(&app, "support", None).await;
+    let start = ready(&mut feed).await;
+    drop(feed);
+
+    let mut body = rating_with(1, "slow");
+    for score in [1, 3, 5] {
+        body["score"] = json!(score);
+        app.post_response(&body).await;
+    }
+
+    let mut feed = open_feed(&app, "support", Some(&start.id)).await;
+    ready(&mut feed).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (id, record) = next_response(&mut feed).await;
+        ids.push(id);
+        assert_eq!(record.response_id, body["response_id"]);
+        assert_eq!(
+            record.score, 5,
+            "a replayed event shows the response as it is now"
+        );
+        let history: Vec<u8> = record.history.iter().map(|change| change.score).collect();
+        assert_eq!(history, [1, 3, 5], "its history says how it got there");
+    }
+    assert!(
+        ids.windows(2).all(|pair| pair[0] < pair[1]),
+        "one event per change, in order"
+    );
+}
+
+#[tokio::test]
 async fn a_feed_dropped_before_any_response_resumes_from_its_ready_event() {
     let app = spawn_app().await;
     app.post_response(&rating_with(5, "before the dashboard opened"))

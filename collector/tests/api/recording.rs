@@ -174,7 +174,7 @@ async fn an_impression_is_counted_once_per_response_id_and_gives_the_response_ra
         .await;
     let summary = app.summary("support", "").await;
     assert_eq!(summary.figures.impressions, 3);
-    assert_eq!(summary.figures.response_rate, Some(0.3333));
+    assert_eq!(summary.figures.response_rate, Some(33.3));
 }
 
 #[tokio::test]

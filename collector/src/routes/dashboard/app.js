@@ -255,6 +255,27 @@
     } catch (error) {
       if (!(error instanceof SignedOut) && generation === state.generation) showError(error.message);
     }
+    loadProblems();
+  }
+
+  /// Refused ratings by reason: a wrong signature or an origin not allowed otherwise only shows
+  /// as ratings that never arrive.
+  async function loadProblems() {
+    const survey = state.survey.id;
+    let refusals;
+    try {
+      refusals = await api(surveyPath('refusals'));
+    } catch (_) {
+      return; // the figures' own error, if any, is already shown
+    }
+    if (state.survey.id !== survey) return;
+    const items = refusals.reasons.map((refused) => el('li', {},
+      el('strong', {}, `${plural(refused.count, 'rating', 'ratings')} refused: ${refused.reason}`),
+      el('span', { class: 'muted small' }, ` · last ${dateTime.format(new Date(refused.last_at))}`),
+      el('p', { class: 'small' }, refused.last_message)));
+    $('problems').replaceChildren(...items);
+    $('problems-note').textContent = `since ${dateTime.format(new Date(refusals.since))}`;
+    $('problems-card').hidden = items.length === 0;
   }
 
   async function loadComments(older) {
@@ -324,12 +345,12 @@
     $('kpi-impressions').textContent = plural(summary.impressions, 'widget', 'widgets') + ' shown'
       + (summary.unconfirmed_clicks ? ` · ${plural(summary.unconfirmed_clicks, 'unconfirmed email click', 'unconfirmed email clicks')}` : '');
     const rate = summary.response_rate;
-    $('kpi-rate').textContent = rate === null ? '—' : percent(rate * 100);
+    $('kpi-rate').textContent = rate === null ? '—' : percent(rate);
     // Ratings from email links and servers come without a widget impression, so the rate can
     // pass 100%; say why rather than leave a puzzling figure.
     $('kpi-rate-note').textContent = rate === null
       ? 'no widget shown yet'
-      : rate > 1 ? 'more answers than widgets shown: email and API ratings count no impression' : 'of widgets shown were answered';
+      : rate > 100 ? 'more answers than widgets shown: email and API ratings count no impression' : 'of widgets shown were answered';
 
     const interval = $('kpi-csat-interval');
     if (summary.csat === null) {
