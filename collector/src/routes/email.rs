@@ -299,6 +299,7 @@ fn problem_of(error: &ApiError) -> Problem {
             Problem::TooManyRequests
         }
         ApiError::Storage(_) => Problem::Unavailable,
+        ApiError::Overloaded { .. } => Problem::Busy,
         _ => Problem::Outdated,
     }
 }
@@ -312,7 +313,7 @@ fn problem(problem: Problem) -> Response {
         Problem::EditWindowClosed => StatusCode::CONFLICT,
         Problem::CommentTooLong => StatusCode::UNPROCESSABLE_ENTITY,
         Problem::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-        Problem::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Problem::Unavailable | Problem::Busy => StatusCode::SERVICE_UNAVAILABLE,
     };
     page(status, problem.page())
 }
