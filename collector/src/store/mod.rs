@@ -166,7 +166,8 @@ impl Store {
         self.writer.status()
     }
 
-    /// Test builds only: holds the writer between batches until the guard is dropped.
+    /// Test builds only: holds the writer, before it writes its next batch, until the guard is
+    /// dropped.
     #[cfg(feature = "fault-injection")]
     pub async fn pause_writer(&self) -> writer::faults::Paused {
         self.writer.pause().await

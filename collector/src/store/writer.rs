@@ -183,12 +183,17 @@ impl Writer {
         self.health.status(queued, self.queue.max_capacity())
     }
 
-    /// Test builds only: holds the writer between two batches until the guard is dropped, so a
-    /// test can fill its queue. Resolves once the writer is held.
+    /// Test builds only: holds the writer, with a batch in hand and before it writes it, until
+    /// the guard is dropped, so a test can fill its queue. Resolves once the writer is held
+    /// (holding a barrier sent to wake it, or a batch that came before).
     #[cfg(feature = "fault-injection")]
     pub async fn pause(&self) -> faults::Paused {
         let paused = self.faults.pause();
-        let _ = self.write_waiting(Write::Barrier).await;
+        let writer = self.clone();
+        tokio::spawn(async move { writer.write_waiting(Write::Barrier).await });
+        while !self.faults.held() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         paused
     }
 }
@@ -330,13 +335,13 @@ impl Thread {
         THIS_WRITER.with(|writer| *writer.borrow_mut() = Some(self.health.clone()));
         let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
         loop {
-            #[cfg(feature = "fault-injection")]
-            self.faults.hold_while_paused();
             self.health.enter(WAITING_FOR_WORK);
             if self.waiting.blocking_recv_many(&mut batch, MAX_BATCH) == 0 {
                 break;
             }
             self.health.enter(WORKING);
+            #[cfg(feature = "fault-injection")]
+            self.faults.hold_while_paused();
             if (BUSY_BATCH..GATHER_BELOW).contains(&batch.len()) {
                 std::thread::sleep(GATHER);
                 while batch.len() < MAX_BATCH
@@ -436,10 +441,10 @@ fn exit_on_writer_panic() {
 }
 
 /// Test builds only (the `fault-injection` feature, enabled by the crate's own tests, never in
-/// a release build): a writer held between batches, and a writer that panics.
+/// a release build): a writer held with a batch in hand, and a writer that panics.
 #[cfg(feature = "fault-injection")]
 pub mod faults {
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::{Arc, Condvar, Mutex};
 
     /// The writer panics while applying this batch (counted from 1): for a child collector.
@@ -449,6 +454,7 @@ pub mod faults {
     pub struct Faults {
         paused: Mutex<bool>,
         resumed: Condvar,
+        held: AtomicBool,
         batches: AtomicU64,
         panic_at_batch: Option<u64>,
     }
@@ -471,8 +477,14 @@ pub mod faults {
         pub(super) fn hold_while_paused(&self) {
             let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
             while *paused {
+                self.held.store(true, Ordering::Release);
                 paused = self.resumed.wait(paused).unwrap_or_else(|p| p.into_inner());
             }
+            self.held.store(false, Ordering::Release);
+        }
+
+        pub(super) fn held(&self) -> bool {
+            self.held.load(Ordering::Acquire)
         }
 
         pub(super) fn before_batch(&self) {
