@@ -31,14 +31,12 @@ pub const READ_KEY: &str = "e2e-read-key";
 /// How long anything asynchronous (a mount, a delivery) may take before a test fails.
 pub const PATIENCE: Duration = Duration::from_secs(15);
 
-type Pages = Arc<Mutex<HashMap<String, String>>>;
-
 /// Everything one test needs. Dropping it stops every process it started.
 pub struct World {
     pub collector: Collector,
     pub browser: Browser,
-    host_port: u16,
-    pages: Pages,
+    /// The host pages' origin (allowed by every survey).
+    pub host: Site,
     dir: tempfile::TempDir,
     _turn: tokio::sync::MutexGuard<'static, ()>,
 }
@@ -46,6 +44,12 @@ pub struct World {
 impl World {
     /// Starts a collector on a fresh data directory, the host page server and a browser.
     pub async fn new() -> World {
+        World::with_surveys("").await
+    }
+
+    /// Like [`World::new`], with more `[[survey]]` tables after the [`SURVEY`] one. `{origin}`
+    /// in them stands for the host pages' origin (for `allowed_origins`).
+    pub async fn with_surveys(surveys: &str) -> World {
         // An async lock: each test has its own runtime, and a failed test must not block the rest.
         static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
         let turn = TURN.lock().await;
@@ -58,18 +62,17 @@ impl World {
         let binary = collector_binary();
         let dir = tempfile::tempdir().expect("a temporary directory");
 
-        let pages: Pages = Arc::default();
-        let host_port = serve_pages(Arc::clone(&pages));
+        let host = Site::start();
         let config = dir.path().join("pulsetap.toml");
-        std::fs::write(&config, collector_config(host_port)).expect("write the collector config");
+        let text = collector_config(&host.origin()) + &surveys.replace("{origin}", &host.origin());
+        std::fs::write(&config, text).expect("write the collector config");
         let collector = Collector::start(binary, dir.path().join("data"), config, &dist);
 
         let browser = Browser::start(dir.path().join("chrome")).await;
         World {
             collector,
             browser,
-            host_port,
-            pages,
+            host,
             dir,
             _turn: turn,
         }
@@ -94,16 +97,14 @@ impl World {
 {body}
 </body></html>"#
         );
-        self.pages
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(path.to_owned(), html);
-        format!("http://127.0.0.1:{}{path}", self.host_port)
+        self.host
+            .put(path, "text/html; charset=utf-8", html.into_bytes());
+        self.host.url(path)
     }
 
     /// The origin host pages are served from (allowed by the survey).
     pub fn host_origin(&self) -> String {
-        format!("http://127.0.0.1:{}", self.host_port)
+        self.host.origin()
     }
 
     /// Opens a page made by [`World::page`].
@@ -170,6 +171,11 @@ impl World {
             .perform_actions(actions)
             .await
             .expect("the keys are pressed");
+    }
+
+    /// Makes the viewport a phone's (see [`Browser::phone`]).
+    pub async fn phone(&self, width: u32) {
+        self.browser.phone(width).await;
     }
 
     /// Fails the test if the host page saw any error or unhandled rejection.
@@ -261,15 +267,89 @@ impl Browser {
     /// What the browser logged at error level since the last call: script errors, failed
     /// loads, content-security-policy violations, from the page and from the widget alike.
     pub async fn console_errors(&self) -> Vec<String> {
+        self.log(Some("SEVERE")).await
+    }
+
+    /// Everything the browser logged since the last call (of this or [`Browser::console_errors`]),
+    /// warnings and `console.*` calls included.
+    pub async fn console_messages(&self) -> Vec<String> {
+        self.log(None).await
+    }
+
+    async fn log(&self, level: Option<&str>) -> Vec<String> {
         let log = self
             .chromedriver_command("se/log", json!({"type": "browser"}))
             .await;
         log.as_array()
             .into_iter()
             .flatten()
-            .filter(|entry| entry["level"] == "SEVERE")
+            .filter(|entry| level.is_none_or(|level| entry["level"] == level))
             .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
             .collect()
+    }
+
+    /// Runs axe-core's WCAG 2.1 A and AA rules on the current page, open shadow roots (the
+    /// widget's) included, and returns one line per violation: the rule, its impact, what it
+    /// asks for, and each offending element with axe's explanation. An empty list is a pass.
+    ///
+    /// axe-core comes from `tools/node_modules` (pinned in `tools/package.json`; run
+    /// `scripts/build-widget.sh` or `npm ci --prefix tools`), injected through the DevTools
+    /// protocol so that the page's content security policy does not stand in its way.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        static AXE: OnceLock<String> = OnceLock::new();
+        let axe = AXE.get_or_init(|| {
+            let path = repo().join("tools/node_modules/axe-core/axe.min.js");
+            std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e} (run `npm ci --prefix tools` or scripts/build-widget.sh)",
+                    path.display()
+                )
+            })
+        });
+        let loaded = self
+            .devtools(
+                "Runtime.evaluate",
+                json!({"expression": format!("{axe};typeof axe")}),
+            )
+            .await;
+        assert_eq!(
+            loaded["result"]["value"], "object",
+            "axe-core did not load: {loaded}"
+        );
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            const rules = {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+                           resultTypes: ["violations"]};
+            axe.run(document, rules)
+              .then((result) => done(result.violations.map((v) =>
+                `${v.id} (${v.impact}): ${v.help}: ` +
+                v.nodes.map((n) => `${JSON.stringify(n.target)} ${n.failureSummary}`).join(" | "))))
+              .catch((e) => done([`axe-core failed: ${e}`]));"#;
+        let violations = self
+            .client
+            .execute_async(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("run axe-core: {e}"));
+        serde_json::from_value(violations).unwrap_or_else(|e| panic!("axe-core's answer: {e}"))
+    }
+
+    /// Makes the page see `prefers-color-scheme: dark` (or light), until the session ends.
+    pub async fn color_scheme(&self, scheme: &str) {
+        self.devtools(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+        )
+        .await;
+    }
+
+    /// Makes the viewport a phone's: `width` CSS pixels wide and 640 tall, until the session
+    /// ends.
+    pub async fn phone(&self, width: u32) {
+        self.devtools(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": 640, "deviceScaleFactor": 1, "mobile": false}),
+        )
+        .await;
     }
 
     /// Runs a Chrome DevTools Protocol command (e.g. `Network.clearBrowserCache`).
@@ -364,6 +444,11 @@ impl Collector {
         format!("http://127.0.0.1:{}/{path}", self.port)
     }
 
+    /// A [`Proxy`] in front of this collector.
+    pub fn proxy(&self) -> Proxy {
+        Proxy::start(self.port)
+    }
+
     /// Kills the process (as a crash would: no shutdown).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -440,7 +525,7 @@ fn get(url: &str, key: Option<&str>) -> Option<String> {
     request.call().ok()?.body_mut().read_to_string().ok()
 }
 
-fn collector_config(host_port: u16) -> String {
+fn collector_config(origin: &str) -> String {
     format!(
         r#"read_keys = ["{READ_KEY}"]
 
@@ -455,7 +540,7 @@ question = "How did we do today?"
 labels = ["Awful", "Bad", "Okay", "Good", "Great"]
 follow_up = "Anything we could do better?"
 thank_you = "Thank you!"
-allowed_origins = ["http://127.0.0.1:{host_port}"]
+allowed_origins = ["{origin}"]
 tags = ["agent", "channel"]
 secret = "e2e secret, long enough"
 min_group_size = 1
@@ -509,46 +594,308 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// A tiny static server for host pages, on its own origin (another port than the collector).
-fn serve_pages(pages: Pages) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the host page server");
-    let port = listener.local_addr().expect("its address").port();
-    thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let pages = Arc::clone(&pages);
-            thread::spawn(move || answer(stream, &pages));
-        }
-    });
-    port
+/// A tiny static file server on its own origin (another port than the collector's): host
+/// pages, or a script that must come from a third origin. Files put later are served at once.
+#[derive(Clone)]
+pub struct Site {
+    port: u16,
+    files: Arc<Mutex<HashMap<String, File>>>,
 }
 
-fn answer(mut stream: TcpStream, pages: &Pages) {
+#[derive(Clone)]
+struct File {
+    content_type: String,
+    cache_control: &'static str,
+    /// The body as is, then as `(content-encoding, body)` alternatives.
+    body: Vec<u8>,
+    encoded: Vec<(String, Vec<u8>)>,
+}
+
+impl Site {
+    pub fn start() -> Site {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a static server");
+        let port = listener.local_addr().expect("its address").port();
+        let site = Site {
+            port,
+            files: Arc::default(),
+        };
+        let files = Arc::clone(&site.files);
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let files = Arc::clone(&files);
+                thread::spawn(move || answer(stream, &files));
+            }
+        });
+        site
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin())
+    }
+
+    /// Serves `body` at `path`, never cached by the browser (a host page).
+    pub fn put(&self, path: &str, content_type: &str, body: Vec<u8>) {
+        self.insert(path, content_type, "no-store", body, Vec::new());
+    }
+
+    /// Serves `body` at `path` as a CDN serves a script: cacheable for five minutes, and as one
+    /// of `encoded` (`("br", bytes)`, `("gzip", bytes)`, first match wins) to a browser that
+    /// accepts that encoding.
+    pub fn put_script(&self, path: &str, body: Vec<u8>, encoded: Vec<(String, Vec<u8>)>) {
+        let script = "text/javascript; charset=utf-8";
+        self.insert(path, script, "public, max-age=300", body, encoded);
+    }
+
+    fn insert(
+        &self,
+        path: &str,
+        content_type: &str,
+        cache_control: &'static str,
+        body: Vec<u8>,
+        encoded: Vec<(String, Vec<u8>)>,
+    ) {
+        let file = File {
+            content_type: content_type.to_owned(),
+            cache_control,
+            body,
+            encoded,
+        };
+        self.files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path.to_owned(), file);
+    }
+}
+
+fn answer(mut stream: TcpStream, files: &Mutex<HashMap<String, File>>) {
     let mut request_line = String::new();
     let mut reader = BufReader::new(&mut stream);
     if reader.read_line(&mut request_line).is_err() {
         return;
     }
-    // Drain the headers so the browser sees a well-behaved server.
+    // Read the headers (the browser's accepted encodings), so it sees a well-behaved server.
+    let mut accepts = String::new();
     let mut header = String::new();
     while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("accept-encoding")
+        {
+            accepts = value.trim().to_owned();
+        }
         header.clear();
     }
     let path = request_line.split_whitespace().nth(1).unwrap_or("/");
     let path = path.split('?').next().unwrap_or(path);
-    let page = pages
+    let file = files
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .get(path)
         .cloned();
-    let (status, body) = match page {
-        Some(html) => ("200 OK", html),
-        None => ("404 Not Found", String::from("not found")),
+    let Some(file) = file else {
+        let _ = write!(
+            stream,
+            "HTTP/1.1 404 Not Found\r\ncontent-length: 9\r\nconnection: close\r\n\r\nnot found"
+        );
+        return;
     };
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status}\r\ncontent-type: text/html; charset=utf-8\r\ncache-control: no-store\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+    let accepted = |encoding: &str| accepts.split(',').any(|a| a.trim().starts_with(encoding));
+    let (encoding, body) = file
+        .encoded
+        .iter()
+        .find(|(encoding, _)| accepted(encoding))
+        .map_or((None, &file.body), |(encoding, body)| {
+            (Some(encoding), body)
+        });
+    let encoding = encoding.map_or(String::new(), |e| format!("content-encoding: {e}\r\n"));
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: {}\r\n{encoding}cache-control: {}\r\naccess-control-allow-origin: *\r\ntiming-allow-origin: *\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        file.content_type,
+        file.cache_control,
         body.len()
     );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body);
+}
+
+/// An HTTP proxy in front of the collector that can treat ratings (`POST /v1/responses`) the
+/// way an overloaded or failing collector, or a slow network, would: answer a status of its
+/// choosing, or hold a rating before passing it on. Everything else passes through untouched.
+/// Pages use [`Proxy::url`] where they would use the collector's.
+pub struct Proxy {
+    port: u16,
+    state: Arc<Mutex<ProxyState>>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    /// How to answer the next ratings instead of passing them on: a status and a
+    /// `Retry-After` in seconds.
+    refusals: std::collections::VecDeque<(u16, Option<u32>)>,
+    /// How long to hold each rating before passing it on, if the browser still waits for it.
+    hold: Duration,
+    /// Every rating that reached the proxy: when, and the status it was answered (0 when the
+    /// browser had given up on it, so it was not passed on).
+    ratings: Vec<(Instant, u16)>,
+}
+
+impl Proxy {
+    fn start(upstream: u16) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let port = listener.local_addr().expect("its address").port();
+        let state: Arc<Mutex<ProxyState>> = Arc::default();
+        let shared = Arc::clone(&state);
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let state = Arc::clone(&shared);
+                thread::spawn(move || relay(stream, upstream, &state));
+            }
+        });
+        Proxy { port, state }
+    }
+
+    /// `{base}{path}`, the base ending in `/`, as [`Collector::url`].
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{path}", self.port)
+    }
+
+    /// Answers the next ratings with these `(status, Retry-After seconds)`, one each, with the
+    /// collector's error body and CORS headers; later ratings pass through again.
+    pub fn refuse_ratings(&self, answers: &[(u16, Option<u32>)]) {
+        self.lock().refusals.extend(answers.iter().copied());
+    }
+
+    /// Holds every later rating this long before passing it on, and drops it instead when the
+    /// browser has stopped waiting for the answer by then.
+    pub fn hold_ratings(&self, hold: Duration) {
+        self.lock().hold = hold;
+    }
+
+    /// Every rating that reached the proxy so far: when, and the status it was answered (0 for
+    /// one the browser gave up on).
+    pub fn ratings(&self) -> Vec<(Instant, u16)> {
+        self.lock().ratings.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ProxyState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One request from the browser: answered here, or passed to the collector on a connection of
+/// its own (both sides are told `connection: close`, so one connection carries one request).
+fn relay(mut client: TcpStream, upstream: u16, state: &Mutex<ProxyState>) {
+    let Some((head, body)) = read_request(&client) else {
+        return;
+    };
+    let request_line = head.lines().next().unwrap_or_default().to_owned();
+    let is_rating = request_line.starts_with("POST /v1/responses ");
+    let lock = || state.lock().unwrap_or_else(|p| p.into_inner());
+    if is_rating {
+        let (refusal, hold) = {
+            let mut state = lock();
+            (state.refusals.pop_front(), state.hold)
+        };
+        if let Some((status, retry_after)) = refusal {
+            lock().ratings.push((Instant::now(), status));
+            let origin = header_value(&head, "origin").unwrap_or("*");
+            let retry_after =
+                retry_after.map_or(String::new(), |s| format!("retry-after: {s}\r\n"));
+            let body = r#"{"error":"unavailable","message":"the proxy refused this rating"}"#;
+            let _ = write!(
+                client,
+                "HTTP/1.1 {status} Refused\r\ncontent-type: application/json\r\naccess-control-allow-origin: {origin}\r\naccess-control-expose-headers: retry-after\r\nvary: origin\r\n{retry_after}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            return;
+        }
+        if !hold.is_zero() {
+            thread::sleep(hold);
+            if browser_left(&client) {
+                lock().ratings.push((Instant::now(), 0));
+                return;
+            }
+        }
+    }
+    let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+        return;
+    };
+    let head = without_connection_header(&head);
+    let _ = server.write_all(head.as_bytes());
+    let _ = server.write_all(b"connection: close\r\n\r\n");
+    let _ = server.write_all(&body);
+    let mut response = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut server, &mut response);
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(response.len(), |at| at + 2);
+    let response_head = String::from_utf8_lossy(&response[..split]).into_owned();
+    if is_rating {
+        let status = response_head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        lock().ratings.push((Instant::now(), status));
+    }
+    let _ = client.write_all(without_connection_header(&response_head).as_bytes());
+    let _ = client.write_all(b"connection: close\r\n");
+    let _ = client.write_all(&response[split..]);
+}
+
+/// The request's head (request line and headers, each line ending in CRLF, without the blank
+/// line) and its body.
+fn read_request(client: &TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut reader = BufReader::new(client);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let length: usize = header_value(&head, "content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    std::io::Read::read_exact(&mut reader, &mut body).ok()?;
+    Some((head, body))
+}
+
+fn header_value<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().skip(1).find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+fn without_connection_header(head: &str) -> String {
+    head.split_inclusive("\r\n")
+        .filter(|line| {
+            !line
+                .split_once(':')
+                .is_some_and(|(key, _)| key.trim().eq_ignore_ascii_case("connection"))
+        })
+        .collect()
+}
+
+/// Whether the browser closed its side of the connection (it gave up on the request).
+fn browser_left(client: &TcpStream) -> bool {
+    if client.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let left = matches!(client.peek(&mut [0; 1]), Ok(0));
+    let _ = client.set_nonblocking(false);
+    left
 }
 
 fn start_chromedriver() -> (Child, u16) {

@@ -1,7 +1,9 @@
 //! The README's demo command, walked as a new user would: `scripts/demo.sh` brings up the
 //! collector and the demo shop, and a headless Chromium goes through the help article, the
-//! support chat, a link from the support email and the dashboard, with no console error on any
-//! page (script errors and content-security-policy violations included).
+//! support chat, a link from the support email, the install and alerts pages and the dashboard,
+//! with no console error on any page (script errors and content-security-policy violations
+//! included) and no violation of axe-core's WCAG 2.1 A and AA rules, in a light and a dark
+//! color scheme.
 
 use pulsetap_e2e::{Browser, PATIENCE, css, repo};
 use pulsetap_wire::Summary;
@@ -81,8 +83,21 @@ async fn assert_no_console_error(browser: &Browser, page: &str) {
     assert!(errors.is_empty(), "{page} logged errors: {errors:#?}");
 }
 
+async fn assert_accessible(browser: &Browser, page: &str) {
+    for scheme in ["dark", "light"] {
+        browser.color_scheme(scheme).await;
+        let violations = browser.accessibility_violations().await;
+        assert!(
+            violations.is_empty(),
+            "{page} ({scheme} scheme) breaks WCAG 2.1 A/AA rules:\n{}",
+            violations.join("\n")
+        );
+    }
+}
+
 #[tokio::test]
-async fn the_demo_command_brings_up_every_page_and_a_visitor_can_use_each_without_an_error() {
+async fn the_demo_command_brings_up_every_page_and_a_visitor_can_use_each_without_an_error_or_a_wcag_violation()
+ {
     let _demo = Demo::start();
     let profile = tempfile::tempdir().unwrap();
     let browser = Browser::start(profile.path().to_owned()).await;
@@ -90,6 +105,7 @@ async fn the_demo_command_brings_up_every_page_and_a_visitor_can_use_each_withou
     browser.goto(&format!("{SHOP}/")).await.unwrap();
     assert!(browser.title().await.unwrap().contains("Kettle"));
     assert_no_console_error(&browser, "the home page").await;
+    assert_accessible(&browser, "the home page").await;
 
     // The help article's inline widget.
     let before = summary("help-center").figures.responses;
@@ -108,6 +124,7 @@ async fn the_demo_command_brings_up_every_page_and_a_visitor_can_use_each_withou
     })
     .await;
     assert_no_console_error(&browser, "the help article").await;
+    assert_accessible(&browser, "the help article").await;
 
     // The support chat: ending it opens the signed rating.
     let before = summary("support").figures.responses;
@@ -131,6 +148,7 @@ async fn the_demo_command_brings_up_every_page_and_a_visitor_can_use_each_withou
     })
     .await;
     assert_no_console_error(&browser, "the support chat").await;
+    assert_accessible(&browser, "the support chat").await;
 
     // A link from the support email leads to the landing page, which records the rating.
     browser.goto(&format!("{SHOP}/email")).await.unwrap();
@@ -146,6 +164,7 @@ async fn the_demo_command_brings_up_every_page_and_a_visitor_can_use_each_withou
         .unwrap()
         .expect("the link has an address");
     assert_no_console_error(&browser, "the email preview").await;
+    assert_accessible(&browser, "the email preview").await;
     let (before, clicks) = {
         let summary = summary("support");
         (
@@ -160,6 +179,27 @@ async fn the_demo_command_brings_up_every_page_and_a_visitor_can_use_each_withou
     .await;
     assert_eq!(summary("support").figures.unconfirmed_clicks, clicks + 1);
     assert_no_console_error(&browser, "the email landing page").await;
+
+    for (path, page) in [
+        ("/install", "the install page"),
+        ("/alerts", "the team inbox"),
+    ] {
+        browser.goto(&format!("{SHOP}{path}")).await.unwrap();
+        browser
+            .wait_for_element(
+                &format!("{page}'s heading"),
+                "return document.querySelector('h1')",
+            )
+            .await;
+        if path == "/install" {
+            // Its "Try it here" widget is checked too.
+            browser
+                .emoji("document.querySelector('[data-pulsetap]')", "Great")
+                .await;
+        }
+        assert_no_console_error(&browser, page).await;
+        assert_accessible(&browser, page).await;
+    }
 
     // The dashboard, signed in with the demo key, shows what was just recorded.
     browser
@@ -197,4 +237,5 @@ async fn the_demo_command_brings_up_every_page_and_a_visitor_can_use_each_withou
         )
         .await;
     assert_no_console_error(&browser, "the dashboard").await;
+    assert_accessible(&browser, "the dashboard").await;
 }

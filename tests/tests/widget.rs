@@ -603,3 +603,387 @@ async fn the_widget_looks_designed_in_light_and_dark_mode() {
     world.assert_host_saw_no_error().await;
     world.close().await;
 }
+
+/// Surveys with the shortest and the longest emoji scales, beside [`pulsetap_e2e::SURVEY`].
+const SCALES: &str = r#"
+[[survey]]
+id = "thumbs"
+question = "Did this answer your question?"
+scale = ["👎", "👍"]
+labels = ["No", "Yes"]
+satisfied_min = 2
+allowed_origins = ["{origin}"]
+
+[[survey]]
+id = "ten"
+question = "How likely are you to come back?"
+scale = ["😡", "😠", "😞", "🙁", "😕", "😐", "🙂", "😊", "😀", "😍"]
+labels = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]
+satisfied_min = 8
+allowed_origins = ["{origin}"]
+"#;
+
+#[tokio::test]
+async fn every_emoji_scale_fits_one_row_of_the_card_on_a_320_and_a_360_pixel_phone() {
+    let world = World::with_surveys(SCALES).await;
+    let page = r#"
+<div id="thumbs" data-pulsetap="thumbs" data-interaction="phone-2"></div>
+<div id="five" data-pulsetap="support" data-interaction="phone-5"></div>
+<div id="ten" data-pulsetap="ten" data-interaction="phone-10"></div>
+<script async src="{collector}pulsetap.js"></script>"#;
+    for width in [320, 360] {
+        world.phone(width).await;
+        world.visit(&format!("/phone-{width}"), page).await;
+        for (id, count) in [("thumbs", 2), ("five", 5), ("ten", 10)] {
+            let host = format!("document.getElementById('{id}')");
+            world
+                .wait_for_element(
+                    &format!("the {id} widget"),
+                    &format!("return ({host}).shadowRoot?.querySelector('[role=radio]')"),
+                )
+                .await;
+            let fit = world
+                .in_widget(
+                    &host,
+                    "(() => {
+                        const card = root.querySelector('.card').getBoundingClientRect();
+                        const boxes = [...root.querySelectorAll('[role=radio]')].map((r) => r.getBoundingClientRect());
+                        return {
+                            radios: boxes.length,
+                            rows: new Set(boxes.map((b) => Math.round(b.top))).size,
+                            inside: boxes.every((b) => b.left >= card.left && b.right <= card.right),
+                            narrowest: Math.floor(Math.min(...boxes.map((b) => b.width))),
+                            scroll: document.documentElement.scrollWidth > innerWidth,
+                        };
+                    })()",
+                )
+                .await;
+            assert_eq!(fit["radios"], count, "{id} at {width} px");
+            assert_eq!(fit["rows"], 1, "{id} at {width} px: {fit}");
+            assert_eq!(fit["inside"], true, "{id} at {width} px: {fit}");
+            assert_eq!(fit["scroll"], false, "{id} at {width} px scrolls sideways");
+            assert!(
+                fit["narrowest"].as_u64() >= Some(20),
+                "{id} at {width} px: {fit}"
+            );
+        }
+    }
+    world.assert_host_saw_no_error().await;
+    world.close().await;
+}
+
+#[tokio::test]
+async fn the_readme_snippet_reserves_the_widgets_exact_height_so_nothing_moves_until_a_tap() {
+    let world = World::new().await;
+    let snippet = readme_snippet(&world.collector.url(""));
+    let page = format!(
+        r#"<script>
+  window.shift = 0;
+  new PerformanceObserver((list) => {{
+    for (const e of list.getEntries()) if (!e.hadRecentInput) shift += e.value;
+  }}).observe({{type: "layout-shift", buffered: true}});
+  window.reserved = () => document.querySelector('[data-pulsetap]').getBoundingClientRect().height;
+</script>
+{snippet}
+<script>window.first = reserved();</script>
+<p id="below">Content under the widget.</p>"#
+    );
+    for width in [1000, 360] {
+        if width < 1000 {
+            world.phone(width).await;
+        }
+        // The page's own hostile CSS (`* { all: unset }`) must not undo the reservation.
+        world.visit(&format!("/snippet-{width}"), &page).await;
+        world.emoji(HOST, "Great").await;
+        let before = world.js("return window.first").await;
+        assert!(
+            before.as_f64() > Some(100.0),
+            "the snippet reserves room: {before}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let after = world
+            .in_widget(
+                HOST,
+                "[reserved(), root.querySelector('.card').getBoundingClientRect().height, shift]",
+            )
+            .await;
+        assert_eq!(
+            after,
+            json!([before, before, 0]),
+            "at {width} px the card is exactly the reserved height and the page never shifted"
+        );
+    }
+    world
+        .emoji(HOST, "Good")
+        .await
+        .click()
+        .await
+        .expect("a tap");
+    let grown = world.js("return reserved()").await;
+    assert!(
+        grown.as_f64() > Some(200.0),
+        "the follow-up opens below the scale after a tap: {grown}"
+    );
+    world.assert_host_saw_no_error().await;
+    world.close().await;
+}
+
+/// The README's inline snippet, exactly as a site owner copies it, pointed at `collector`.
+fn readme_snippet(collector: &str) -> String {
+    let readme =
+        std::fs::read_to_string(pulsetap_e2e::repo().join("README.md")).expect("README.md");
+    let section = readme
+        .split("## Add it to your site")
+        .nth(1)
+        .expect("the README has an `## Add it to your site` section");
+    section
+        .split("```html\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the section starts with an html snippet")
+        .replace("https://feedback.example.com/", collector)
+}
+
+#[tokio::test]
+async fn the_loader_asks_for_the_texts_in_data_lang_else_in_the_browsers_languages() {
+    let world = World::new().await;
+    let page = r#"
+<div id="fr" data-pulsetap="support" data-interaction="lang-fr" data-lang="fr"></div>
+<div id="browser" data-pulsetap="support" data-interaction="lang-browser"></div>
+<script async src="{collector}pulsetap.js"></script>"#;
+    world.visit("/lang", page).await;
+    world.emoji("document.getElementById('fr')", "Great").await;
+    world
+        .emoji("document.getElementById('browser')", "Great")
+        .await;
+    let asked = world
+        .js("return [performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('/widget?')).map((n) => new URL(n).searchParams.get('lang')).sort(), navigator.languages.join(',')]")
+        .await;
+    let browser = asked[1].as_str().unwrap_or_default().to_owned();
+    assert!(!browser.is_empty(), "the browser has languages");
+    let mut expected = vec!["fr".to_owned(), browser];
+    expected.sort();
+    assert_eq!(asked[0], json!(expected));
+    // The collector answers in its default texts until it has others: `lang` stays the one
+    // the page asked for, and the page's direction stays.
+    let root = world
+        .in_widget(
+            "document.getElementById('fr')",
+            "[root.querySelector('.pt').lang, root.querySelector('.pt').dir]",
+        )
+        .await;
+    assert_eq!(root, json!(["fr", "ltr"]));
+    world.assert_host_saw_no_error().await;
+    world.close().await;
+}
+
+#[tokio::test]
+async fn a_rating_answered_408_429_and_503_for_a_while_lands_once_when_the_collector_recovers() {
+    let world = World::new().await;
+    let proxy = world.collector.proxy();
+    // A timed-out write, a rate limit and an overloaded collector, each asking for a pause.
+    proxy.refuse_ratings(&[(408, None), (429, Some(3)), (503, Some(1)), (503, None)]);
+    world
+        .visit("/flaky", &INLINE.replace("{collector}", &proxy.url("")))
+        .await;
+    world
+        .emoji(HOST, "Good")
+        .await
+        .click()
+        .await
+        .expect("a tap");
+
+    let summary = world
+        .wait_for_summary("the rating lands once the collector recovers", |s| {
+            count(s, "4") == 1
+        })
+        .await;
+    assert_eq!(summary.figures.responses, 1);
+    let statuses: Vec<u16> = proxy.ratings().iter().map(|r| r.1).collect();
+    assert_eq!(
+        statuses,
+        [408, 429, 503, 503, 201],
+        "retried until accepted, once"
+    );
+    let times: Vec<Instant> = proxy.ratings().iter().map(|r| r.0).collect();
+    let gap = |i: usize| times[i + 1] - times[i];
+    // Without a Retry-After the loader backs off 1 s, then 2 s; a Retry-After wins over that.
+    assert!(
+        gap(0) >= Duration::from_millis(950),
+        "a backoff after the 408: {:?}",
+        gap(0)
+    );
+    assert!(
+        gap(1) >= Duration::from_millis(2950),
+        "the 429's Retry-After: 3 is honoured, not the 2 s backoff: {:?}",
+        gap(1)
+    );
+    assert!(
+        gap(2) >= Duration::from_millis(950),
+        "Retry-After: 1: {:?}",
+        gap(2)
+    );
+    let waiting = world
+        .js("return Object.keys(localStorage).filter((k) => k.startsWith('pulsetap_outbox:')).length")
+        .await;
+    assert_eq!(waiting, 0, "the outbox is empty once the rating is in");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(world.collector.responses().len(), 1);
+    assert_eq!(proxy.ratings().len(), 5, "nothing is sent after the 2xx");
+    world.assert_host_saw_no_error().await;
+    world.close().await;
+}
+
+#[tokio::test]
+async fn a_refused_rating_puts_the_collectors_reason_in_the_console_and_leaves_the_outbox() {
+    let world = World::new().await;
+    let page = r#"
+<div data-pulsetap="support" data-interaction="chat-9" data-sig="0000" data-tags="agent=alice"></div>
+<script async src="{collector}pulsetap.js"></script>"#;
+    world.visit("/forged", page).await;
+    world
+        .emoji(HOST, "Great")
+        .await
+        .click()
+        .await
+        .expect("a tap");
+    let start = Instant::now();
+    let warning = loop {
+        let log = world.browser.console_messages().await;
+        if let Some(line) = log.iter().find(|l| l.contains("403 bad_signature")) {
+            break line.clone();
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "no refusal in the console: {log:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        warning.contains("the signature does not match this survey, interaction and tags"),
+        "the server's own message: {warning}"
+    );
+    let waiting = world
+        .js("return Object.keys(localStorage).filter((k) => k.startsWith('pulsetap_outbox:')).length")
+        .await;
+    assert_eq!(
+        waiting, 0,
+        "a refusal is final: nothing waits to be sent again"
+    );
+    assert_eq!(
+        world.collector.summary().map(|s| s.figures.responses),
+        Some(0)
+    );
+    world.assert_host_saw_no_error().await;
+    world.close().await;
+}
+
+#[tokio::test]
+async fn a_tap_just_before_the_tab_closes_still_arrives() {
+    let world = World::new().await;
+    let proxy = world.collector.proxy();
+    // The customer reads the page in a tab of its own, which they will close.
+    let first = world.browser.window().await.expect("the first tab");
+    let tab = world.browser.new_window(true).await.expect("a new tab");
+    world
+        .browser
+        .switch_to_window(tab.handle)
+        .await
+        .expect("switch to the new tab");
+    world
+        .visit("/leaving", &INLINE.replace("{collector}", &proxy.url("")))
+        .await;
+    let great = world.emoji(HOST, "Great").await;
+    world
+        .wait_for_summary("the impression lands first", |s| s.figures.impressions == 1)
+        .await;
+    // The rating is still on its way when the tab closes.
+    proxy.hold_ratings(Duration::from_millis(1500));
+    great.click().await.expect("a tap");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    world.browser.close_window().await.expect("the tab closes");
+    world
+        .browser
+        .switch_to_window(first)
+        .await
+        .expect("back to the first tab");
+    world
+        .wait_for_summary("the rating sent as the tab closed lands", |s| {
+            count(s, "5") == 1
+        })
+        .await;
+    let statuses: Vec<u16> = proxy.ratings().iter().map(|r| r.1).collect();
+    assert_eq!(statuses, [201], "the browser kept waiting for it");
+    world.close().await;
+}
+
+#[tokio::test]
+async fn a_page_without_crypto_random_uuid_still_records_under_a_uuid() {
+    let world = World::new().await;
+    // As on a plain-http page (not a secure context), where browsers leave randomUUID out.
+    let page = r#"<script>delete Crypto.prototype.randomUUID;</script>"#.to_owned() + INLINE;
+    world.visit("/insecure", &page).await;
+    world
+        .emoji(HOST, "Great")
+        .await
+        .click()
+        .await
+        .expect("a tap");
+    world
+        .wait_for_summary("the rating is recorded", |s| count(s, "5") == 1)
+        .await;
+    let id = world
+        .js("return localStorage.getItem(Object.keys(localStorage).find((k) => k.startsWith('pulsetap_rid:')))")
+        .await;
+    let id = id.as_str().unwrap_or_default();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    assert_eq!(id.as_bytes()[14], b'4', "version 4: {id}");
+    world.assert_host_saw_no_error().await;
+    world.close().await;
+}
+
+#[tokio::test]
+async fn escape_closes_the_floating_card_from_the_comment_box_and_the_focus_returns_to_the_tab() {
+    let world = World::new().await;
+    world
+        .visit(
+            "/floating-escape",
+            r#"<script async src="{collector}pulsetap.js" data-survey="support"></script>"#,
+        )
+        .await;
+    world
+        .wait_for_element(
+            "the corner tab",
+            &format!("const h = {FLOATING}; return h && h.shadowRoot.querySelector('.tab')"),
+        )
+        .await
+        .click()
+        .await
+        .expect("open the card");
+    world
+        .emoji(FLOATING, "Okay")
+        .await
+        .click()
+        .await
+        .expect("a tap");
+    world
+        .wait_for_element(
+            "the comment box",
+            &format!("return ({FLOATING}).shadowRoot.querySelector('textarea')"),
+        )
+        .await
+        .send_keys("Half")
+        .await
+        .expect("typing");
+    world.press(&[Key::Escape]).await;
+    let after = world
+        .in_widget(
+            FLOATING,
+            "[root.querySelector('.card').offsetHeight, root.activeElement?.className,
+              root.querySelector('.tab').getAttribute('aria-expanded')]",
+        )
+        .await;
+    assert_eq!(after, json!([0, "tab", "false"]));
+    world.assert_host_saw_no_error().await;
+    world.close().await;
+}

@@ -1,8 +1,10 @@
 /*
- * Pulsetap loader, served by the collector at /pulsetap.js (CONTRACT §1).
+ * Pulsetap loader, served by the collector at /pulsetap.js (see the README's "Add it to your
+ * site"):
  *
  *   <script async src="https://feedback.example.com/pulsetap.js" data-survey="support"></script>
- *   <div data-pulsetap="support" data-interaction="chat-8842" data-tags="agent=alice"></div>
+ *   <div data-pulsetap="support" data-interaction="chat-8842" data-tags="agent=alice"
+ *        style="display:block;min-height:128px"></div>
  *
  * To call the API before this async script has run, paste this stub first; the calls it queues
  * are replayed once the loader runs:
@@ -74,35 +76,50 @@
     for (const key of Object.keys(store)) if (key.startsWith(OUTBOX)) pending[key] = stored(key);
   } catch (_) {}
 
+  // Every message goes out with `keepalive`, so a tap just before the tab closes still arrives.
+  // A 2xx settles it; so does a refusal (any other 4xx but 408 and 429), which sending again
+  // would not change: its reason goes to the console for the site owner. Anything else (no
+  // answer, 408, 429, 5xx) is retried after the server's `Retry-After`, else after a backoff
+  // of 1 s doubling to 30 s; meanwhile the message waits in localStorage, so a reload delivers
+  // it too.
   const deliver = async () => {
     if (sending) return;
     sending = 1;
     for (let delay = 1e3, key; (key = Object.keys(pending)[0]); ) {
       const value = pending[key];
       const at = value.indexOf("\n");
-      let status = 0;
+      let answer = {};
       try {
-        status = (
-          await fetch(base + value.slice(0, at), {
-            ...cors,
-            method: "POST",
-            headers: {"content-type": "application/json"},
-            body: value.slice(at + 1),
-          })
-        ).status;
+        answer = await fetch(base + value.slice(0, at), {
+          ...cors,
+          method: "POST",
+          keepalive: true,
+          headers: {"content-type": "application/json"},
+          body: value.slice(at + 1),
+        });
       } catch (_) {}
-      // Any answer but an outage (no answer, 5xx) or a rate limit (429) settles the message:
-      // a 4xx will not change by being sent again.
-      if (status > 199 && status < 500 && status != 429) {
-        if (status > 299) warn(status);
+      const status = answer.status;
+      if (status > 199 && status < 500 && status != 408 && status != 429) {
+        if (status > 299) {
+          answer
+            .json()
+            .then((e) => warn(status + " " + e.error + ": " + e.message))
+            .catch(() => warn(status));
+        }
         if (pending[key] == value) {
           delete pending[key];
           if (stored(key) == value) stored(key, null);
         }
         delay = 1e3;
       } else {
-        await new Promise((wake) => setTimeout(wake, delay));
-        delay = Math.min(delay * 2, 3e4);
+        // Seconds (or an HTTP date), readable here when the collector exposes the header.
+        const after = answer.headers && answer.headers.get("retry-after");
+        let wait = after && (after * 1e3 || Date.parse(after) - Date.now());
+        if (!(wait > 0)) {
+          wait = delay;
+          delay = Math.min(delay * 2, 3e4);
+        }
+        await new Promise((wake) => setTimeout(wake, wait));
       }
     }
     sending = 0;
@@ -116,12 +133,9 @@
   };
 
   // --- identity: one response_id per shown widget, kept per interaction across reloads ---
-  const uuid = () =>
-    crypto.randomUUID
-      ? crypto.randomUUID()
-      : "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) =>
-          (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16),
-        );
+  // crypto.randomUUID needs a secure context (https); a blob URL ends in a random (version 4)
+  // UUID on any page.
+  const uuid = () => (crypto.randomUUID ? crypto.randomUUID() : URL.createObjectURL(new Blob()).slice(-36));
   const responseId = (o) => {
     const key = o.interaction && RID + o.survey + "\n" + o.interaction;
     let id = key && stored(key);
@@ -133,12 +147,18 @@
   };
 
   // --- mounting ------------------------------------------------------------------------------
-  // The wasm is fetched alongside the glue, and the glue compiles it while it streams in
-  // (WebAssembly.instantiateStreaming).
-  const load = () =>
-    (module ||= import(base + GLUE).then((glue) =>
-      glue.default({module_or_path: fetch(base + WASM, cors)}).then(() => glue),
-    ));
+  // The glue, the wasm and the configuration are all requested at once (no request waits for
+  // another), and the wasm compiles while it streams in, before the glue has even arrived. A
+  // server that sends the wasm with another type than application/wasm gets the glue's slower
+  // path (it compiles the whole download).
+  const load = () => {
+    if (!module) {
+      const wasm = WebAssembly.compileStreaming(fetch(base + WASM, cors)).catch(() => fetch(base + WASM, cors));
+      wasm.catch(() => 0);
+      module = import(base + GLUE).then((glue) => glue.default({module_or_path: wasm}).then(() => glue));
+    }
+    return module;
+  };
 
   // Precedence: explicit options, then the element's data-*, then the script tag's data-*.
   const options = (el, o, survey, extra) => {
@@ -161,11 +181,16 @@
     return Object.assign(merged, extra);
   };
 
+  // The configuration comes in the first of the languages asked for (`data-lang`, else the
+  // browser's) that the survey has, else in its default texts.
   const show = (host, o) => {
-    const config = fetch(base + "v1/surveys/" + encodeURIComponent(o.survey) + "/widget", cors).then(
-      (r) => (r.ok ? r.json() : Promise.reject(r.status)),
-    );
-    Promise.all([load(), config])
+    const glue = load();
+    const config = fetch(
+      base + "v1/surveys/" + encodeURIComponent(o.survey) + "/widget?lang=" +
+        encodeURIComponent(o.lang || (navigator.languages || []).join()),
+      cors,
+    ).then((r) => (r.ok ? r.json() : Promise.reject(r.status)));
+    Promise.all([glue, config])
       .then(([glue, c]) => host.isConnected && glue.mount(host, o, c, send))
       .catch(warn);
   };
@@ -206,5 +231,8 @@
       warn(e);
     }
   };
+  // A page that will show a widget gets the glue and the wasm on their way now, while it
+  // finishes loading; the widgets mount once it has.
+  if (defaults.survey || d.querySelector("[data-pulsetap]")) load();
   d.readyState == "loading" ? d.addEventListener("DOMContentLoaded", start) : start();
 })();

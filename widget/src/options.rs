@@ -1,7 +1,6 @@
 //! The options of one mount, as the loader hands them over.
 
 use js_sys::Reflect;
-use pulsetap_wire::Tags;
 use wasm_bindgen::JsValue;
 
 /// What one widget shows and sends.
@@ -16,11 +15,15 @@ pub struct Options {
     pub response_id: String,
     pub interaction: Option<String>,
     pub sig: Option<String>,
-    /// `key=value,…`, parsed by [`parse_tags`] where a body needs it.
+    /// `key=value,…`, checked by [`crate::mount`] and parsed with `pulsetap_wire::tags` where a
+    /// body needs it.
     pub tags: String,
+    /// `data-lang`: the language asked for, used when the collector's answer names none.
     pub lang: Option<String>,
     /// `light`, `dark` or `auto`; `None` defers to the survey's configured theme.
     pub theme: Option<String>,
+    /// Whether the page around the widget reads right to left (`dir`), which decides when the
+    /// texts' language is unknown.
     pub rtl: bool,
     /// A score chosen before the widget appeared (an email link): recorded as soon as shown.
     pub score: Option<u8>,
@@ -55,36 +58,5 @@ impl Options {
             floating: flag("floating"),
             open: flag("open"),
         })
-    }
-}
-
-/// Parses `data-tags` (`key=value,key2=value2`); pairs without a key are dropped rather than
-/// sent, since the collector would refuse the whole rating over one bad tag.
-pub fn parse_tags(text: &str) -> Tags {
-    let mut tags = Tags::new();
-    // A loop of inserts rather than `collect()`: collecting into a BTreeMap links a sort.
-    for (key, value) in text.split(',').filter_map(|pair| pair.split_once('=')) {
-        let key = key.trim();
-        if !key.is_empty() {
-            tags.insert(key.to_owned(), value.trim().to_owned());
-        }
-    }
-    tags
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tags_parse_into_sorted_pairs_and_skip_pairs_without_a_key() {
-        let tags = parse_tags(" channel=chat, agent = alice ,=x,novalue,");
-        let pairs: Vec<_> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        assert_eq!(pairs, [("agent", "alice"), ("channel", "chat")]);
-    }
-
-    #[test]
-    fn an_empty_tag_attribute_gives_no_tags() {
-        assert!(parse_tags("").is_empty());
     }
 }

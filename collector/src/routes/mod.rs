@@ -63,6 +63,8 @@ pub fn router(state: AppState) -> Router {
         }))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::CONTENT_TYPE])
+        // The loader waits as long as a 429 or 503 says before it retries.
+        .expose_headers([header::RETRY_AFTER])
         .max_age(Duration::from_secs(3600));
 
     let writes = Router::new()

@@ -95,6 +95,20 @@ async fn every_429_says_when_to_try_again() {
 }
 
 #[tokio::test]
+async fn a_page_on_another_origin_may_read_retry_after() {
+    let app = spawn_app().await;
+    let response = app
+        .post_raw("/v1/responses", rating(5).to_string(), &[("Origin", SHOP)])
+        .await;
+    assert_eq!(response.status(), 201);
+    let exposed = response.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("retry-after"), "{exposed}");
+}
+
+#[tokio::test]
 async fn shares_are_percents_and_tags_read_in_either_spelling() {
     let app = spawn_app().await;
     let id = new_id();
