@@ -449,6 +449,8 @@ pub mod faults {
 
     /// The writer panics while applying this batch (counted from 1): for a child collector.
     pub const PANIC_AT_BATCH: &str = "PULSETAP_FAULT_WRITER_PANIC_AT_BATCH";
+    /// The writer hangs for ever before applying this batch, as a storage deadlock would.
+    pub const STALL_AT_BATCH: &str = "PULSETAP_FAULT_WRITER_STALL_AT_BATCH";
 
     #[derive(Debug, Default)]
     pub struct Faults {
@@ -457,14 +459,15 @@ pub mod faults {
         held: AtomicBool,
         batches: AtomicU64,
         panic_at_batch: Option<u64>,
+        stall_at_batch: Option<u64>,
     }
 
     impl Faults {
         pub(super) fn from_environment() -> Self {
+            let batch = |name| std::env::var(name).ok().and_then(|n| n.parse().ok());
             Self {
-                panic_at_batch: std::env::var(PANIC_AT_BATCH)
-                    .ok()
-                    .and_then(|n| n.parse().ok()),
+                panic_at_batch: batch(PANIC_AT_BATCH),
+                stall_at_batch: batch(STALL_AT_BATCH),
                 ..Self::default()
             }
         }
@@ -491,6 +494,11 @@ pub mod faults {
             let batch = self.batches.fetch_add(1, Ordering::Relaxed) + 1;
             if self.panic_at_batch == Some(batch) {
                 panic!("injected writer panic at batch {batch} ({PANIC_AT_BATCH})");
+            }
+            if self.stall_at_batch == Some(batch) {
+                loop {
+                    std::thread::park();
+                }
             }
         }
     }

@@ -28,4 +28,5 @@ mod overload;
 mod recording;
 mod serve_cli;
 mod sign_cli;
+mod supervision;
 mod writer_panic;
