@@ -2,6 +2,7 @@
 # Every Pulsetap benchmark, one after the other, printing the figures BENCHMARKS.md quotes:
 #   ./scripts/bench.sh            # the full run: about 25 minutes on 2 cores
 #   ./scripts/bench.sh --quick    # a smoke run of each (seconds per phase, small stores)
+#   ./scripts/bench.sh soak       # the 30-minute soak alone (scripts/bench-soak.sh), not in CI
 #
 # 1. ingest under load: the collector (durable acks) against a bare axum handler, same clients;
 #    then the same from outside the process, wrk over HTTP against the release binary
@@ -17,6 +18,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
+
+if [ "${1:-}" = "soak" ]; then
+  shift
+  exec ./scripts/bench-soak.sh "$@"
+fi
 
 if [ "${1:-}" = "--quick" ]; then
   export PULSETAP_LOAD_SECONDS=2 PULSETAP_BENCH_SIZES=1000,10000 PULSETAP_EXPORT_SIZES=10000

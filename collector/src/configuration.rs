@@ -239,6 +239,7 @@ enum ThemeFile {
 struct AlertFile {
     webhook: Spanned<String>,
     max_score: Option<Spanned<u8>>,
+    give_up_after: Option<Spanned<String>>,
 }
 
 fn default_question() -> String {
@@ -603,9 +604,31 @@ fn check_alert(alert: AlertFile, scale_len: usize) -> Result<Alert, Problem> {
         None => DEFAULT_ALERT_MAX,
     };
     Ok(Alert {
+        give_up_after: alert_give_up_after(alert.give_up_after.as_ref())?,
         webhook: alert.webhook.into_inner(),
         max_score,
     })
+}
+
+/// `alert.give_up_after`: how long a webhook may refuse an alert before it is set aside.
+fn alert_give_up_after(text: Option<&Spanned<String>>) -> Result<Duration, Problem> {
+    let Some(text) = text else {
+        return Ok(Alert::DEFAULT_GIVE_UP_AFTER);
+    };
+    match parse_duration(text.get_ref()) {
+        Some(duration) if !duration.is_zero() => Ok(duration),
+        Some(_) => Err((
+            at(text),
+            "alert.give_up_after = \"0s\" would set every alert aside at its first failure: give at least \"1s\" (default \"3d\")".into(),
+        )),
+        None => Err((
+            at(text),
+            format!(
+                "alert.give_up_after {:?} is not a duration: write a number and a unit, like \"3d\", \"12h\", \"30m\" or \"45s\"",
+                text.get_ref()
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -759,6 +782,34 @@ mod tests {
         let (line, message) = error_of(text);
         assert_eq!(line, 5);
         assert!(message.contains("alert.max_score"), "{message}");
+    }
+
+    #[test]
+    fn alert_give_up_after_is_a_duration_of_three_days_by_default() {
+        let hook = "alert = { webhook = \"https://hooks.example.com/x\"";
+        let give_up = |setting: &str| {
+            let surveys = parse(&with_setting(&format!("{hook}{setting} }}"))).unwrap();
+            surveys
+                .get("b")
+                .unwrap()
+                .alert
+                .as_ref()
+                .unwrap()
+                .give_up_after
+        };
+        assert_eq!(give_up(""), Duration::from_secs(3 * 86_400));
+        assert_eq!(
+            give_up(", give_up_after = \"12h\""),
+            Duration::from_secs(43_200)
+        );
+        refused_on_its_line(
+            &format!("{hook}, give_up_after = \"soon\" }}"),
+            "alert.give_up_after \"soon\" is not a duration",
+        );
+        refused_on_its_line(
+            &format!("{hook}, give_up_after = \"0s\" }}"),
+            "at least \"1s\"",
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::collections::{BTreeMap, HashMap};
@@ -29,6 +30,14 @@ pub struct Metrics {
     pub unverified_responses_created: Counter,
     pub flush_seconds: Histogram,
     pub flush_batch_size: Histogram,
+    /// Notices (unhappy ratings, follow-up comments) a webhook acknowledged.
+    pub alerts_delivered: Counter,
+    /// Posts of alert messages that failed (and will be retried, or were set aside).
+    pub alert_posts_failed: Counter,
+    /// Notices set aside undelivered since the start.
+    pub alerts_set_aside: Counter,
+    /// Alert messages set aside undelivered, in the store.
+    pub alert_messages_undelivered: Gauge,
     /// Ratings refused per survey and reason since the start, for the dashboard's integration
     /// problems. Only configured surveys are kept, so its size is bounded.
     refusals: Mutex<HashMap<String, BTreeMap<&'static str, Refused>>>,
@@ -53,6 +62,10 @@ impl Default for Metrics {
         let unverified_responses_created = Counter::default();
         let flush_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
         let flush_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 12));
+        let alerts_delivered = Counter::default();
+        let alert_posts_failed = Counter::default();
+        let alerts_set_aside = Counter::default();
+        let alert_messages_undelivered = Gauge::default();
         registry.register(
             "responses_accepted",
             "Ratings stored durably, by outcome (created, updated, unchanged)",
@@ -80,13 +93,33 @@ impl Default for Metrics {
         );
         registry.register(
             "flush_seconds",
-            "Time of one flush to disk (a batch of ratings, or a group commit)",
+            "Time of one batch: its transaction and its flush to disk",
             flush_seconds.clone(),
         );
         registry.register(
             "flush_batch_size",
             "Ratings or other writes made durable by one flush",
             flush_batch_size.clone(),
+        );
+        registry.register(
+            "alerts_delivered",
+            "Unhappy ratings and follow-up comments a webhook acknowledged",
+            alerts_delivered.clone(),
+        );
+        registry.register(
+            "alert_posts_failed",
+            "Posts of alert messages a webhook did not acknowledge (retried later, or set aside)",
+            alert_posts_failed.clone(),
+        );
+        registry.register(
+            "alerts_set_aside",
+            "Unhappy ratings and follow-up comments set aside undelivered (after alert.give_up_after of failures) since the start",
+            alerts_set_aside.clone(),
+        );
+        registry.register(
+            "alert_messages_undelivered",
+            "Alert messages set aside undelivered, kept in the store and listed on the dashboard",
+            alert_messages_undelivered.clone(),
         );
         Self {
             registry,
@@ -97,6 +130,10 @@ impl Default for Metrics {
             unverified_responses_created,
             flush_seconds,
             flush_batch_size,
+            alerts_delivered,
+            alert_posts_failed,
+            alerts_set_aside,
+            alert_messages_undelivered,
             refusals: Mutex::default(),
             started: OffsetDateTime::now_utc(),
         }

@@ -457,6 +457,33 @@ pub struct RefusalCount {
     pub last_message: String,
 }
 
+/// `GET /v1/surveys/{survey}/undelivered-alerts`: alert messages the survey's webhook refused
+/// for longer than `alert.give_up_after`, set aside and kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UndeliveredAlerts {
+    pub survey: String,
+    /// Newest first.
+    pub alerts: Vec<UndeliveredAlert>,
+}
+
+/// One alert message set aside: what it would have told, and why it was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UndeliveredAlert {
+    /// The `Idempotency-Key` it was posted with.
+    pub idempotency_key: String,
+    /// RFC 3339, UTC: its first failed post, and when it was set aside.
+    pub first_failed_at: String,
+    pub gave_up_at: String,
+    pub attempts: u32,
+    /// What the last post got (`the webhook answered 500 Internal Server Error`, a connection
+    /// error…).
+    pub last_error: String,
+    /// The unhappy ratings (and follow-up comments) it held, oldest first.
+    pub responses: Vec<ResponseRecord>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,9 @@ pub struct Response {
     /// response once, where it last changed. 0 for records stored before it was kept.
     #[serde(default)]
     pub last_event: u64,
+    /// An alert was queued for this response, so a comment added later follows it up.
+    #[serde(default)]
+    pub alerted: bool,
 }
 
 impl Response {
@@ -159,6 +162,22 @@ impl Change {
             Self::Unchanged(_) => false,
         }
     }
+
+    /// Whether a comment follows up an alert: the response alerted before, this change does
+    /// not alert again, and it brings a new comment. The team was told the customer is unhappy;
+    /// this tells them why.
+    pub fn follows_up_alert(&self, survey: &Survey) -> bool {
+        let Self::Updated { before, after } = self else {
+            return false;
+        };
+        before.alerted
+            && !self.alerts(survey)
+            && after.comment != before.comment
+            && after
+                .comment
+                .as_deref()
+                .is_some_and(|c| !c.trim().is_empty())
+    }
 }
 
 /// Applies `rating` to what is stored under its identity (`existing`), at `now_ms`.
@@ -182,6 +201,7 @@ pub fn answer(
             updated_ms: now_ms,
             history: vec![(rating.score.get(), now_ms)],
             last_event: 0,
+            alerted: false,
         }));
     };
     if old.response_id != subject.response_id.as_str() && !subject.signed {
@@ -247,6 +267,7 @@ mod tests {
         survey.alert = Some(Alert {
             webhook: "https://hooks.example.com/x".into(),
             max_score: 2,
+            give_up_after: Duration::from_secs(3 * 86_400),
         });
         survey
     }
@@ -331,6 +352,46 @@ mod tests {
         .unwrap();
         assert_eq!(change.status(), WriteStatus::Updated);
         assert!(!change.alerts(&survey()));
+    }
+
+    #[test]
+    fn a_comment_after_an_alert_follows_it_up_once() {
+        let mut old = first_answer();
+        let comment = |old: &Response, text: &str| {
+            answer(Some(old), &survey(), &rating(ID_A, 1, None, Some(text)), 10).unwrap()
+        };
+        assert!(
+            !comment(&old, "slow").follows_up_alert(&survey()),
+            "no alert was queued for it, so there is nothing to follow up"
+        );
+        old.alerted = true;
+        let change = comment(&old, "slow");
+        assert!(change.follows_up_alert(&survey()));
+        assert!(
+            change.response().alerted,
+            "the response remembers its alert"
+        );
+        let same_again = comment(change.response(), "slow");
+        assert!(
+            !same_again.follows_up_alert(&survey()),
+            "a retry is no news"
+        );
+        assert!(!comment(&old, "  ").follows_up_alert(&survey()));
+    }
+
+    #[test]
+    fn a_new_unhappy_score_with_a_comment_alerts_rather_than_following_up() {
+        let mut old = first_answer();
+        old.alerted = true;
+        let change = answer(
+            Some(&old),
+            &survey(),
+            &rating(ID_A, 2, None, Some("still slow")),
+            10,
+        )
+        .unwrap();
+        assert!(change.alerts(&survey()));
+        assert!(!change.follows_up_alert(&survey()));
     }
 
     #[test]

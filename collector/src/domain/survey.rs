@@ -52,6 +52,13 @@ impl Theme {
 pub struct Alert {
     pub webhook: String,
     pub max_score: u8,
+    /// An alert the webhook has refused for this long is set aside, shown as undelivered.
+    pub give_up_after: Duration,
+}
+
+impl Alert {
+    /// `give_up_after` when the configuration does not say.
+    pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(3 * 86_400);
 }
 
 /// One survey, valid by construction (see `configuration`).

@@ -92,7 +92,10 @@ pub enum Problem {
     EditWindowClosed,
     CommentTooLong,
     TooManyRequests,
+    /// It may have been stored: the server could not confirm it.
     Unavailable,
+    /// The server is too busy to take it now: nothing was stored.
+    Busy,
 }
 
 impl Problem {
@@ -131,8 +134,14 @@ impl Problem {
             ),
             Self::Unavailable => (
                 "🔧",
-                "We couldn't save your rating",
-                "Something went wrong on our side and nothing was recorded. Please try again in a moment.",
+                "We couldn't confirm your rating was saved",
+                "Something went wrong on our side, and it may or may not have been saved. Please \
+                 try again in a moment: sending it twice never counts it twice.",
+            ),
+            Self::Busy => (
+                "⏳",
+                "We're very busy right now",
+                "Nothing was recorded just now. Please try again in a minute.",
             ),
         }
     }

@@ -303,6 +303,7 @@ fn problem_of(error: &ApiError) -> Problem {
             Problem::TooManyRequests
         }
         ApiError::Storage(_) => Problem::Unavailable,
+        ApiError::Overloaded { .. } => Problem::Busy,
         _ => Problem::Outdated,
     }
 }
@@ -316,7 +317,7 @@ fn problem(problem: Problem) -> Response {
         Problem::EditWindowClosed => StatusCode::CONFLICT,
         Problem::CommentTooLong => StatusCode::UNPROCESSABLE_ENTITY,
         Problem::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-        Problem::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Problem::Unavailable | Problem::Busy => StatusCode::SERVICE_UNAVAILABLE,
     };
     page(status, problem.page())
 }

@@ -4,7 +4,7 @@
 //! every error has: `{"error": "<code>", "message": "<human sentence>"}`. The layers below have
 //! their own errors; the `From` impls here are the one place they meet HTTP.
 
-use super::limits::MAX_BODY_BYTES;
+use super::limits::{BODY_DEADLINE, MAX_BODY_BYTES, is_too_slow};
 use crate::domain::calendar::until_tomorrow;
 use crate::domain::report::{RangeError, TagFilterError};
 use crate::domain::{Invalid, RatingError, Refusal};
@@ -56,8 +56,12 @@ pub enum ApiError {
     KeyNotForSurvey(String),
     #[error("not found")]
     NotFound,
-    #[error("the server could not store this; it was not recorded, please retry")]
-    Storage(#[from] StoreError),
+    /// It may have been stored: a write that failed to flush was already applied, and one not
+    /// answered in time is still queued.
+    #[error(
+        "the server could not confirm that this was stored; it may have been, and sending the same request again is safe"
+    )]
+    Storage(StoreError),
     #[error("this path does not take that method")]
     MethodNotAllowed,
     #[error(
@@ -76,6 +80,35 @@ pub enum ApiError {
         "fewer than {min_group_size} responses carry this tag value in this range, so they are not shown: no customer may be singled out (the survey's min_group_size)"
     )]
     TooFew { min_group_size: u64 },
+    /// The writer's queue is full: nothing was queued.
+    #[error("the server is too busy to take this now; nothing was recorded, send it again later")]
+    Overloaded { retry_after: Duration },
+    #[error(
+        "the request body did not arrive within {} s; nothing was recorded",
+        BODY_DEADLINE.as_secs()
+    )]
+    BodyTimeout,
+    #[error("{0}")]
+    BackupFailed(String),
+}
+
+/// How long an overloaded server asks clients to wait: a full writer queue is one to a few
+/// seconds of work.
+const OVERLOADED_RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// How long to wait before sending again a write the store could not confirm.
+const STORAGE_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Overloaded(_) => Self::Overloaded {
+                retry_after: OVERLOADED_RETRY_AFTER,
+            },
+            StoreError::Backup(message) => Self::BackupFailed(message),
+            other => Self::Storage(other),
+        }
+    }
 }
 
 impl ApiError {
@@ -104,6 +137,9 @@ impl ApiError {
             | Self::WriteKeyNotForSurvey(_)
             | Self::KeyNotGlobal => StatusCode::FORBIDDEN,
             Self::TooFew { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::BackupFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -132,18 +168,22 @@ impl ApiError {
             Self::WriteKeyNotForSurvey(_) => "key_not_for_survey",
             Self::KeyNotGlobal => "key_not_global",
             Self::TooFew { .. } => "too_few",
+            Self::Overloaded { .. } => "overloaded",
+            Self::BodyTimeout => "timeout",
+            Self::BackupFailed(_) => "backup_failed",
         }
     }
 
     /// When a client may try again, for the answers that have such a time (`Retry-After`).
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::VisitorLimit { retry_after } | Self::TooManyRequests { retry_after } => {
-                Some(*retry_after)
-            }
+            Self::VisitorLimit { retry_after }
+            | Self::TooManyRequests { retry_after }
+            | Self::Overloaded { retry_after } => Some(*retry_after),
             Self::Refused(Refusal::UnverifiedLimit { .. }) => {
                 Some(until_tomorrow(OffsetDateTime::now_utc()))
             }
+            Self::Storage(_) => Some(STORAGE_RETRY_AFTER),
             _ => None,
         }
     }
@@ -163,7 +203,7 @@ impl From<IngestError> for ApiError {
             IngestError::Rating(error) => Self::Rating(error),
             IngestError::VisitorLimit { retry_after } => Self::VisitorLimit { retry_after },
             IngestError::Refused(refusal) => Self::Refused(refusal),
-            IngestError::Storage(error) => Self::Storage(error),
+            IngestError::Storage(error) => error.into(),
         }
     }
 }
@@ -214,6 +254,8 @@ impl From<BytesRejection> for ApiError {
             Self::BodyTooLarge {
                 limit: MAX_BODY_BYTES,
             }
+        } else if is_too_slow(&rejection) {
+            Self::BodyTimeout
         } else {
             Self::MalformedJson(rejection.body_text())
         }
@@ -223,7 +265,7 @@ impl From<BytesRejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Self::Storage(cause) = &self {
-            tracing::error!(%cause, "storage failure; the request was not recorded");
+            tracing::error!(%cause, "storage failure; the write may or may not be stored");
         }
         let body = ErrorBody {
             error: self.code().to_owned(),

@@ -25,6 +25,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         read::breakdown,
         surveys::comments,
         surveys::refusals,
+        surveys::undelivered_alerts,
         export::responses,
         email::email,
         email::landing,

@@ -256,6 +256,7 @@
       if (!(error instanceof SignedOut) && generation === state.generation) showError(error.message);
     }
     loadProblems();
+    loadUndelivered();
   }
 
   /// Refused ratings by reason: a wrong signature or an origin not allowed otherwise only shows
@@ -276,6 +277,39 @@
     $('problems').replaceChildren(...items);
     $('problems-note').textContent = `since ${dateTime.format(new Date(refusals.since))}`;
     $('problems-card').hidden = items.length === 0;
+  }
+
+  /// Alerts the webhook never took: without this panel an unhappy customer whose alert was set
+  /// aside would go unnoticed.
+  async function loadUndelivered() {
+    const survey = state.survey.id;
+    let undelivered;
+    try {
+      undelivered = await api(surveyPath('undelivered-alerts'));
+    } catch (_) {
+      return; // the figures' own error, if any, is already shown
+    }
+    if (state.survey.id !== survey) return;
+    const items = undelivered.alerts.map((alert) => el('li', {},
+      el('strong', {}, `${plural(alert.responses.length, 'unhappy rating', 'unhappy ratings')} not delivered`),
+      el('span', { class: 'muted small' },
+        ` · ${plural(alert.attempts, 'attempt', 'attempts')}, set aside ${dateTime.format(new Date(alert.gave_up_at))} · ${alert.idempotency_key}`),
+      el('p', { class: 'small' }, alert.last_error),
+      ...alert.responses.map((record) => el('p', { class: 'small' }, undeliveredLine(record)))));
+    $('undelivered').replaceChildren(...items);
+    $('undelivered-note').textContent = plural(undelivered.alerts.length, 'message', 'messages');
+    $('undelivered-card').hidden = items.length === 0;
+  }
+
+  /// One rating of an undelivered alert, as text: its face, where it came from, its comment.
+  function undeliveredLine(record) {
+    const survey = state.survey;
+    const face = survey.scale[record.score - 1] ?? '';
+    const label = survey.labels[record.score - 1] ?? '';
+    const where = record.interaction ? ` for ${record.interaction}` : '';
+    const tags = Object.entries(record.tags).map(([key, value]) => `${key}=${value}`).join(', ');
+    const comment = record.comment ? ` “${record.comment}”` : '';
+    return `${face} ${label} (${record.score}/${survey.scale.length})${where}${tags ? ` · ${tags}` : ''} · ${dateTime.format(new Date(record.updated_at))}${comment}`;
   }
 
   async function loadComments(older) {

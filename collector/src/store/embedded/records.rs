@@ -18,7 +18,8 @@ use crate::domain::rating::Subject;
 use crate::domain::response::{self, Change, Refusal};
 use crate::domain::{Day, Hour, Rating, Response, Score, Survey, SurveyId, Surveys};
 use crate::store::backend::{
-    AlertId, Dimension, Grain, Outcome, PendingAlert, RecordError, Recorded, StoreError, Write,
+    AlertId, AlertMessage, Dimension, Grain, Notice, NoticeKind, OutboxChange, Outcome,
+    RecordError, Recorded, StoreError, Write,
 };
 use pulsetap_wire::Tags;
 use serde::{Deserialize, Serialize};
@@ -186,17 +187,12 @@ fn apply_one(
             click(survey, *score, tags, *now, totals);
             Ok(Outcome::Done)
         }
-        Write::AlertSent(AlertId(id)) => {
-            trees.outbox.remove(&keys::event(*id))?;
+        Write::Outbox(change) => {
+            change_outbox(trees.outbox, change)?;
             Ok(Outcome::Done)
         }
-        Write::AlertFailed(alert) => {
-            trees
-                .outbox
-                .insert(&keys::event(alert.id.0), encode(alert))?;
-            Ok(Outcome::Done)
-        }
-        Write::Barrier => Ok(Outcome::Done),
+        // A backup never reaches a transaction: the writer runs it between batches.
+        Write::Barrier | Write::Backup { .. } => Ok(Outcome::Done),
     }
 }
 
@@ -238,7 +234,11 @@ fn rate(
         Ok(change) => change,
         Err(refusal) => return Ok(Err(refusal.into())),
     };
-    let alert_queued = change.alerts(survey);
+    let alerts = change.alerts(survey);
+    let follows_up = change.follows_up_alert(survey);
+    if alerts {
+        change.response_mut().alerted = true;
+    }
     let previous = match &change {
         Change::Unchanged(old) => {
             return Ok(Ok(Recorded {
@@ -278,22 +278,31 @@ fn rate(
         .events
         .insert(&keys::event(event), identity.as_slice())?;
 
-    if let Some(alert) = survey.alert.as_ref().filter(|_| alert_queued) {
-        let pending = PendingAlert {
-            id: AlertId(event),
-            webhook: alert.webhook.clone(),
-            idempotency_key: format!("{}-{event}", stored.survey),
-            response: stored.clone(),
-            attempts: 0,
-            next_attempt_ms: now_ms,
-        };
-        trees.outbox.insert(&keys::event(event), encode(&pending))?;
-    }
+    let notice = match (alerts, follows_up) {
+        (true, _) => Some(NoticeKind::Alert),
+        (false, true) => Some(NoticeKind::Update),
+        (false, false) => None,
+    };
+    let queued = match (notice, survey.alert.as_ref()) {
+        (Some(kind), Some(alert)) => {
+            let notice = Notice {
+                id: AlertId(event),
+                kind,
+                response: stored.clone(),
+            };
+            let message = AlertMessage::new(notice, alert.webhook.clone(), now_ms);
+            trees
+                .outbox
+                .insert(&keys::outbox_due(message.key()), encode(&message))?;
+            true
+        }
+        _ => false,
+    };
     Ok(Ok(Recorded {
         status: change.status(),
         response: change.response().clone(),
         event: Some(event),
-        alert_queued,
+        alert_queued: queued,
         counted_unverified,
     }))
 }
@@ -342,6 +351,24 @@ fn admit(
         totals.count_one_more(day_key);
     }
     Ok(Ok(()))
+}
+
+/// Removes, queues and sets aside alert messages as one change.
+fn change_outbox(
+    outbox: &TransactionalTree,
+    change: &OutboxChange,
+) -> Result<(), UnabortableTransactionError> {
+    for key in &change.remove {
+        outbox.remove(&keys::outbox_due(*key))?;
+    }
+    if let Some(message) = &change.queue {
+        outbox.insert(&keys::outbox_due(message.key()), encode(message))?;
+    }
+    if let Some(message) = &change.set_aside {
+        let key = keys::outbox_aside(&message.survey, message.id);
+        outbox.insert(key, encode(message))?;
+    }
+    Ok(())
 }
 
 /// Counts an impression once per response_id; whether it was new.

@@ -9,7 +9,7 @@ use super::keys;
 use super::trees::{EmbeddedStore, decode, encode};
 use crate::domain::Response;
 use crate::domain::calendar::unix_ms;
-use crate::store::backend::{AlertId, PendingAlert, StoreError};
+use crate::store::backend::{AlertId, AlertMessage, Notice, NoticeKind, StoreError};
 use pulsetap_wire::ResponseRecord;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -21,7 +21,9 @@ const COUNTERS_FORMAT: &[u8] = b"counters-format";
 const COUNTERS_FORMAT_BUCKETS: &[u8] = b"buckets";
 /// Key in the default tree saying how the `outbox` tree is laid out.
 const OUTBOX_FORMAT: &[u8] = b"outbox-format";
-const OUTBOX_FORMAT_PENDING: &[u8] = b"pending-alert";
+/// Messages keyed by due time (`keys::outbox_due`). Before: one alert per rating under its event
+/// number (`pending-alert`), and before that with the response as the API shows it.
+const OUTBOX_FORMAT_DUE: &[u8] = b"due-messages";
 /// Key in the default tree saying the `limits` tree counts every tag's values.
 const TAG_VALUE_COUNTS: &[u8] = b"tag-value-counts";
 const TAG_VALUE_COUNTS_KEPT: &[u8] = b"kept";
@@ -111,22 +113,35 @@ struct LegacyAlert {
     next_attempt_ms: i64,
 }
 
-/// Rewrites alerts kept in the older layout as `PendingAlert`s. One that can't be read in
-/// either layout is dropped with an error in the log: nothing could ever deliver it.
+/// An alert as stores kept it before alerts were messages in due order: one per rating, under
+/// its event number.
+#[derive(Deserialize)]
+struct PendingAlert {
+    webhook: String,
+    idempotency_key: String,
+    response: Response,
+    attempts: u32,
+    next_attempt_ms: i64,
+}
+
+/// Moves alerts kept in either older layout into the queue as messages, keeping their key and
+/// retry state. One that was posted before is sealed (a receiver may have seen its key), and
+/// its give-up age counts from now. One that can't be read is dropped with an error in the log:
+/// nothing could ever deliver it.
 fn convert_outbox(store: &EmbeddedStore) -> Result<(), StoreError> {
-    if store.db.get(OUTBOX_FORMAT)?.as_deref() == Some(OUTBOX_FORMAT_PENDING) {
+    if store.db.get(OUTBOX_FORMAT)?.as_deref() == Some(OUTBOX_FORMAT_DUE) {
         return Ok(());
     }
+    let now_ms = unix_ms(OffsetDateTime::now_utc());
     let mut upgrade = sled::Batch::default();
     for entry in store.outbox.iter() {
         let (key, value) = entry?;
-        if decode::<PendingAlert>(&value, "alert").is_ok() {
-            continue;
-        }
-        let converted = keys::event_sequence(&key).and_then(|id| {
+        let Some(id) = keys::event_sequence(&key) else {
+            continue; // already in today's layout
+        };
+        let older = decode::<PendingAlert>(&value, "alert").ok().or_else(|| {
             let legacy: LegacyAlert = decode(&value, "alert").ok()?;
             Some(PendingAlert {
-                id: AlertId(id),
                 webhook: legacy.webhook,
                 idempotency_key: legacy.idempotency_key,
                 response: response_of(legacy.record)?,
@@ -134,16 +149,27 @@ fn convert_outbox(store: &EmbeddedStore) -> Result<(), StoreError> {
                 next_attempt_ms: legacy.next_attempt_ms,
             })
         });
-        match converted {
-            Some(alert) => upgrade.insert(key, encode(&alert)),
-            None => {
-                tracing::error!("dropping an alert in the outbox that can't be read");
-                upgrade.remove(key);
-            }
-        }
+        upgrade.remove(key);
+        let Some(older) = older else {
+            tracing::error!("dropping an alert in the outbox that can't be read");
+            continue;
+        };
+        let notice = Notice {
+            id: AlertId(id),
+            kind: NoticeKind::Alert,
+            response: older.response,
+        };
+        let created_ms = notice.response.updated_ms;
+        let mut message = AlertMessage::new(notice, older.webhook, created_ms);
+        message.idempotency_key = older.idempotency_key;
+        message.due_ms = older.next_attempt_ms;
+        message.attempts = older.attempts;
+        message.sealed = older.attempts > 0;
+        message.first_failed_ms = (older.attempts > 0).then_some(now_ms);
+        upgrade.insert(keys::outbox_due(message.key()).as_slice(), encode(&message));
     }
     store.outbox.apply_batch(upgrade)?;
-    store.db.insert(OUTBOX_FORMAT, OUTBOX_FORMAT_PENDING)?;
+    store.db.insert(OUTBOX_FORMAT, OUTBOX_FORMAT_DUE)?;
     store.db.flush()?;
     Ok(())
 }
@@ -169,6 +195,8 @@ fn response_of(record: ResponseRecord) -> Option<Response> {
         updated_ms: ms(&record.updated_at)?,
         history,
         last_event: 0,
+        // It alerted: that is why it was in the outbox.
+        alerted: true,
     })
 }
 
@@ -274,7 +302,7 @@ mod tests {
     }
 
     #[test]
-    fn an_alert_kept_in_the_older_layout_is_converted_and_keeps_its_retry_state() {
+    fn alerts_kept_in_older_layouts_are_queued_as_messages_and_keep_their_retry_state() {
         let dir = tempfile::tempdir().unwrap();
         let legacy = serde_json::json!({
             "webhook": "https://hooks.example.com/x",
@@ -288,33 +316,60 @@ mod tests {
             "attempts": 3,
             "next_attempt_ms": 1_800_000_000_000i64
         });
+        let pending = serde_json::json!({
+            "id": 9,
+            "webhook": "https://hooks.example.com/x",
+            "idempotency_key": "support-9",
+            "response": {
+                "survey": "support", "response_id": "r2", "interaction": null, "score": 2,
+                "tags": {}, "comment": null, "signed": false, "created_ms": 5, "updated_ms": 5,
+                "history": [[2, 5]], "last_event": 9
+            },
+            "attempts": 0,
+            "next_attempt_ms": 5
+        });
         {
             let store = EmbeddedStore::open(dir.path()).unwrap();
-            store
-                .outbox
-                .insert(keys::event(7), serde_json::to_vec(&legacy).unwrap())
-                .unwrap();
-            store
-                .outbox
-                .insert(keys::event(8), &b"not json"[..])
-                .unwrap();
+            for (event, value) in [
+                (7, serde_json::to_vec(&legacy).unwrap()),
+                (8, b"not json".to_vec()),
+                (9, serde_json::to_vec(&pending).unwrap()),
+            ] {
+                store.outbox.insert(keys::event(event), value).unwrap();
+            }
             store.db.remove(OUTBOX_FORMAT).unwrap();
         }
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        let found = store.due_alerts(i64::MAX, 10).unwrap();
-        assert_eq!(found.due.len(), 1);
-        assert!(
-            found.unreadable.is_empty(),
-            "the unreadable one was dropped"
-        );
-        let alert = &found.due[0];
-        assert_eq!(alert.id, AlertId(7));
-        assert_eq!(
-            (alert.attempts, alert.idempotency_key.as_str()),
-            (3, "support-7")
-        );
-        assert_eq!(alert.response.comment.as_deref(), Some("slow"));
-        assert_eq!(alert.response.tags["agent"], "alice");
-        assert_eq!(alert.response.created_ms, 1_795_428_000_000);
+        for _ in 0..2 {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            let found = store.due_alerts(i64::MAX, 10).unwrap();
+            assert!(
+                found.unreadable.is_empty(),
+                "the unreadable one was dropped"
+            );
+            let [never_sent, retried] = &found.due[..] else {
+                panic!("two messages, in due order: {:?}", found.due);
+            };
+            assert_eq!(
+                (never_sent.id, never_sent.idempotency_key.as_str()),
+                (AlertId(9), "support-9")
+            );
+            assert!(
+                !never_sent.sealed,
+                "never posted, so it may still be merged"
+            );
+            assert_eq!(never_sent.notices[0].response.score, 2);
+            assert_eq!(retried.id, AlertId(7));
+            assert_eq!(
+                (retried.attempts, retried.idempotency_key.as_str()),
+                (3, "support-7")
+            );
+            assert!(retried.sealed, "a receiver may have seen its key");
+            assert_eq!(retried.due_ms, 1_800_000_000_000);
+            let response = &retried.notices[0].response;
+            assert_eq!(response.comment.as_deref(), Some("slow"));
+            assert_eq!(response.tags["agent"], "alice");
+            assert_eq!(response.created_ms, 1_795_428_000_000);
+            assert_eq!(store.outbox.len(), 2, "nothing left in the older layout");
+        }
     }
 }
