@@ -349,4 +349,9 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     fn backup(&self, to: &Path, progress: &mut dyn FnMut()) -> Result<BackupReport, StoreError>;
     /// Recounts every counter from the stored records and compares.
     fn audit(&self) -> Result<Audit, StoreError>;
+    /// Whether other processes write to the same store (collectors sharing one database): then
+    /// this collector's live feed must also look for events it did not write.
+    fn shared(&self) -> bool {
+        false
+    }
 }

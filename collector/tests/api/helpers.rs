@@ -1,9 +1,15 @@
 //! `spawn_app()`: a collector on a free port with a temporary data directory.
+//!
+//! With `PULSETAP_TEST_STORE` set to a PostgreSQL server's URL (`scripts/test.sh` starts a
+//! throwaway one), every in-process collector stores in PostgreSQL instead, in a database of
+//! its own named after its data directory, so a restart on the same directory finds its data.
+//! Tests that run `collector` as a child process, or copy and open a store's files, test the
+//! embedded store whatever the variable says.
 
 use pulsetap_collector::configuration;
 use pulsetap_collector::startup::run;
 use pulsetap_collector::state::AppState;
-use pulsetap_collector::store::{Backend, EmbeddedStore};
+use pulsetap_collector::store::{Backend, EmbeddedStore, Location};
 use pulsetap_wire::Summary;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -80,10 +86,10 @@ pub async fn spawn_app_with(config: &str) -> TestApp {
 /// A collector on an existing data directory: a restart, as far as the data can tell.
 pub async fn spawn_app_on(data: TempDir, config: &str) -> TestApp {
     let surveys = configuration::parse(config).expect("the test configuration is valid");
-    let store = open_store(data.path()).await;
+    let store = open_test_store(data.path()).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(surveys, Arc::new(store) as Arc<dyn Backend>, None);
+    let state = AppState::new(surveys, store, None);
     let (shutdown, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(run(listener, state.clone(), async {
         let _ = stopped.await;
@@ -101,6 +107,50 @@ pub async fn spawn_app_on(data: TempDir, config: &str) -> TestApp {
         shutdown: Some(shutdown),
         server: Some(server),
     }
+}
+
+/// The PostgreSQL server the in-process collectors use, when `PULSETAP_TEST_STORE` names one.
+pub fn test_postgres() -> Option<String> {
+    std::env::var("PULSETAP_TEST_STORE")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// The store of an in-process collector on `data`: the embedded store there, or its own
+/// PostgreSQL database (see the module's comment).
+pub async fn open_test_store(data: &std::path::Path) -> Arc<dyn Backend> {
+    match test_postgres() {
+        None => Arc::new(open_store(data).await),
+        Some(server) => Location::Postgres(test_database(&server, data).await)
+            .open()
+            .await
+            .expect("the test database opens"),
+    }
+}
+
+/// The URL of the database named after `data` on `server`, created when missing.
+pub async fn test_database(server: &str, data: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(data.as_os_str().as_encoded_bytes());
+    let name = format!("pulsetap_{}", hex::encode(&digest[..10]));
+    let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
+        .await
+        .expect("the test PostgreSQL server answers");
+    let driver = tokio::spawn(connection);
+    match client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+    {
+        Ok(()) => {}
+        Err(error)
+            if error.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}
+        Err(error) => panic!("cannot create a test database: {error:?}"),
+    }
+    drop(client);
+    let _ = driver.await;
+    let mut url = url::Url::parse(server).expect("PULSETAP_TEST_STORE is a URL");
+    url.set_path(&name);
+    url.to_string()
 }
 
 /// Opens a store, waiting while a stopped app in this process still releases its lock.

@@ -2,7 +2,6 @@
 //! whatever crashed while it was written, because records and counters change in one
 //! transaction.
 
-use super::counts::{Counts, Delta, Metric};
 use super::keys;
 use super::records::{StoredImpression, counter_keys};
 use super::trees::{EmbeddedStore, decode};
@@ -10,6 +9,7 @@ use crate::domain::Response;
 use crate::domain::calendar::from_unix_ms;
 use crate::domain::figures::Tally;
 use crate::store::backend::{Audit, StoreError};
+use crate::store::counts::{Counts, Delta, Metric};
 use std::collections::HashMap;
 
 pub(super) fn run(store: &EmbeddedStore) -> Result<Audit, StoreError> {

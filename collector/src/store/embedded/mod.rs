@@ -2,7 +2,7 @@
 //!
 //! Trees:
 //! - `responses`: identity → the response with its history (JSON).
-//! - `counters`: (survey, dimension, grain, bucket) → every count of that bucket (`counts`).
+//! - `counters`: (survey, dimension, grain, bucket) → every count of that bucket (`store::counts`).
 //!   Reads touch only these.
 //! - `tag_values`: every tag value seen, so a breakdown knows its groups without a scan.
 //! - `impressions`: (survey, response_id) → when and with which tags a widget was shown.
@@ -25,11 +25,10 @@
 //! - [`audit`]: recounting every counter from the records.
 //! - [`backup`]: a consistent copy of the whole store, taken by the writer between batches.
 //! - [`upgrade`]: bringing a store written by an older version to today's format, once.
-//! - [`keys`] and [`counts`]: the byte layouts of keys and counter values.
+//! - [`keys`]: the byte layouts of keys (counter values are `store::counts`).
 
 mod audit;
 mod backup;
-pub mod counts;
 mod events;
 pub mod keys;
 mod outbox;

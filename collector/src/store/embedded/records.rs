@@ -9,7 +9,6 @@
 //! new unverified response is checked against its count and counted in the transaction that
 //! writes it, so no two requests can both take the last place.
 
-use super::counts::{Counts, Delta, Metric};
 use super::keys;
 use super::trees::{EmbeddedStore, decode, decode_count, encode};
 use crate::domain::calendar::unix_ms;
@@ -21,6 +20,7 @@ use crate::store::backend::{
     AlertId, AlertMessage, Dimension, Grain, Notice, NoticeKind, OutboxChange, Outcome,
     RecordError, Recorded, StoreError, Write,
 };
+use crate::store::counts::{Counts, Delta, Metric};
 use pulsetap_wire::Tags;
 use serde::{Deserialize, Serialize};
 use sled::Transactional;

@@ -4,12 +4,12 @@
 //! records that it is done; a crash leaves either the old format or the new one, and running it
 //! again finds nothing left to change.
 
-use super::counts::{Counts, Delta};
 use super::keys;
 use super::trees::{EmbeddedStore, decode, encode};
 use crate::domain::Response;
 use crate::domain::calendar::unix_ms;
 use crate::store::backend::{AlertId, AlertMessage, Notice, NoticeKind, StoreError};
+use crate::store::counts::{Counts, Delta};
 use pulsetap_wire::ResponseRecord;
 use serde::Deserialize;
 use std::collections::BTreeMap;

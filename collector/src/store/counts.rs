@@ -1,6 +1,6 @@
-//! The value under a counter key: every count of one dimension in one time bucket.
+//! Every count of one dimension in one time bucket, as both engines keep it.
 //!
-//! One value per (survey, dimension, grain, bucket) holds the responses by score, the
+//! In the embedded store, one value per (survey, dimension, grain, bucket) holds the responses by score, the
 //! impressions and the unconfirmed clicks together, as `SLOTS` big-endian u64s. A rating then
 //! moves six keys (the survey and each of its two tags, by day and by hour), and the ratings of
 //! one batch mostly share them: with a key per score and metric, a batch wrote about five times
@@ -9,7 +9,7 @@
 use crate::domain::figures::{MAX_SCALE, Tally};
 
 /// Responses by score (`1..=MAX_SCALE`), then impressions, then unconfirmed clicks.
-const SLOTS: usize = MAX_SCALE + 2;
+pub const SLOTS: usize = MAX_SCALE + 2;
 const IMPRESSIONS: usize = MAX_SCALE;
 const UNCONFIRMED_CLICKS: usize = MAX_SCALE + 1;
 /// Bytes of a stored value.
@@ -54,6 +54,12 @@ impl Counts {
         self.0.iter().all(|&count| count == 0)
     }
 
+    /// Counts from their slots (a PostgreSQL counter row's columns, summed over its shards); a
+    /// negative sum, which only a damaged store could hold, reads as zero.
+    pub fn from_slots(slots: [i64; SLOTS]) -> Self {
+        Self(slots.map(|count| u64::try_from(count).unwrap_or(0)))
+    }
+
     /// The same counts without the unconfirmed clicks, which no stored record backs (an audit
     /// can't recount them).
     pub fn without_clicks(mut self) -> Self {
@@ -94,6 +100,11 @@ impl Delta {
 
     pub fn is_zero(&self) -> bool {
         self.0.iter().all(|&change| change == 0)
+    }
+
+    /// The change of each slot, in `Counts`' order.
+    pub fn slots(&self) -> [i64; SLOTS] {
+        self.0
     }
 
     /// `counts` changed by this delta; a count never goes below zero.

@@ -1,0 +1,330 @@
+//! The PostgreSQL store: any number of collectors share one database.
+//!
+//! It keeps every rule of the embedded store, with what sharing a database adds:
+//!
+//! - **One transaction per batch.** The writer hands a batch to `apply`, which runs it in one
+//!   READ COMMITTED transaction and commits: the COMMIT returning is the durable ack, so `flush`
+//!   has nothing left to do. A deadlock or serialization failure rolls the whole batch back and
+//!   runs it again; nothing of a rolled-back attempt is answered.
+//! - **Identities.** Before reading them, a batch takes a transaction-scoped advisory lock per
+//!   identity it rates, in one sorted order: two collectors rating one interaction take turns,
+//!   and the second reads what the first committed (`domain::response::answer` decides, as in
+//!   the embedded store).
+//! - **No hot counter row.** Counters are sharded: a batch adds its summed deltas to one of
+//!   [`SHARDS`] rows per (survey, dimension, grain, bucket), chosen per transaction, in sorted
+//!   key order; a read sums the shards of the buckets asked, so its cost still follows the range.
+//! - **Live-feed events** need no table and no shared sequence: a change's event number is
+//!   `transaction id × 65,536 + its place in the batch`, kept as the response's `last_event`.
+//!   Transactions commit in any order, so a reader only reads below the *frontier*: the oldest
+//!   transaction still running (`pg_snapshot_xmin`) × 65,536. Everything below it is committed
+//!   or rolled back for good, so a feed that has read up to N never sees anything below N appear
+//!   later. A long write transaction anywhere on the server holds the frontier, and so the live
+//!   feed (not the data), back until it ends. A collector polls the newest event every
+//!   [`crate::store::writer::SHARED_POLL`] to hear of other collectors' writes.
+//! - **Anonymous limits** (distinct tag values, new unverified responses per day) are exact
+//!   across collectors: a batch decides against the counts it reads, then adds to them at its
+//!   end and reads back the sum; a sum past the ceiling that one of its decisions leaned on rolls
+//!   the batch back and runs it again with the counts locked from the start. The rows are locked
+//!   only from that last update to the commit, until a survey nears its ceiling.
+//! - **The alert outbox** is drained by every collector: `due_alerts` claims what it returns
+//!   (`FOR UPDATE SKIP LOCKED`, then a claim for [`CLAIM`]), so another collector's worker leaves
+//!   it alone; a collector that dies lets its claims run out and another one delivers them. The
+//!   `Idempotency-Key` stays the message's, so a receiver can tell a rare second post.
+//! - **Backups** are the database's business (`pg_dump`, a managed database's snapshots):
+//!   `collector backup` says so.
+//!
+//! Driver: tokio-postgres with deadpool-postgres's pool. [`Backend`] is synchronous (the writer
+//! is a thread, reads run on the blocking pool), so the store owns a small runtime of its own
+//! that drives the connections, and each method blocks on it; a caller's runtime, a test's
+//! single-threaded one included, never has to drive the database's sockets.
+//!
+//! # Layout
+//!
+//! - this file: [`PostgresStore`]: connecting (TLS, the pool, migrations) and the [`Backend`].
+//! - [`schema`]: the migrations (`migrations/*.sql`).
+//! - [`records`]: the transaction that applies a batch of writes.
+//! - [`reads`]: counters, tag values, responses, comments, live-feed events.
+//! - [`outbox`]: claiming due alert messages, and those set aside.
+//! - [`audit`]: recounting every counter from the records.
+
+mod audit;
+mod outbox;
+mod reads;
+mod records;
+mod schema;
+
+use crate::domain::figures::Tally;
+use crate::domain::response::Response;
+use crate::domain::survey::Surveys;
+use crate::store::backend::{
+    AlertMessage, Audit, Backend, BackupReport, CommentPage, CommentQuery, Dimension, DueAlerts,
+    EventBatch, Grain, Outcome, StoreError, Write,
+};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Counter rows per (survey, dimension, grain, bucket). Two collectors' batches land on the
+/// same shard one time in this many; a read sums this many rows per bucket.
+pub const SHARDS: i16 = 8;
+
+/// How long an alert worker's claim on a message keeps the other collectors off it: longer than
+/// a round of posts takes (each post gives up after 10 s).
+pub const CLAIM: Duration = Duration::from_secs(60);
+
+/// Connections at most: the writer's one, and reads on the blocking pool beyond that wait for
+/// one of the rest.
+const CONNECTIONS: usize = 16;
+
+/// How long a read or a batch waits for a connection (or a new one to open) before it fails:
+/// the database is then unreachable, and the client is answered `503` with `Retry-After`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The PostgreSQL store.
+pub struct PostgresStore {
+    /// `Some` until dropped: the runtime then shuts down in the background, which a runtime
+    /// dropped on an async thread must.
+    runtime: Option<tokio::runtime::Runtime>,
+    pool: Pool,
+    /// This process's mark on the alert messages its worker claims.
+    instance: i64,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PostgresStore")
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// A driver error as the rest of the collector sees it, with the database's own words.
+pub(super) fn engine(error: tokio_postgres::Error) -> StoreError {
+    let mut text = error.to_string();
+    if let Some(db) = error.as_db_error() {
+        text = format!("PostgreSQL: {}: {}", db.code().code(), db.message());
+    } else if let Some(source) = std::error::Error::source(&error) {
+        text = format!("PostgreSQL: {text}: {source}");
+    }
+    StoreError::Engine(text)
+}
+
+fn pool_error(error: deadpool_postgres::PoolError) -> StoreError {
+    match error {
+        deadpool_postgres::PoolError::Backend(error) => engine(error),
+        other => StoreError::Engine(format!("cannot reach PostgreSQL: {other}")),
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database`, or
+    /// libpq's `key=value` form) and brings its schema up to date. TLS follows `sslmode`
+    /// (`disable`, `prefer` by default, `require`), checking the server's certificate against
+    /// the system's trusted roots. Blocks: call it off the async runtime's threads.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|error| StoreError::Engine(format!("not a PostgreSQL URL: {error}")))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("pulsetap-postgres")
+            .enable_all()
+            .build()
+            .map_err(|error| StoreError::Engine(error.to_string()))?;
+        let manager = Manager::from_config(
+            config,
+            tls()?,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(CONNECTIONS)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|error| StoreError::Engine(error.to_string()))?;
+        let store = Self {
+            runtime: Some(runtime),
+            pool,
+            instance: i64::from(rand::random::<u32>()) << 16
+                | i64::from(std::process::id() & 0xffff),
+        };
+        store.run(async {
+            let mut client = store.pool.get().await.map_err(pool_error)?;
+            schema::migrate(&mut client).await
+        })?;
+        Ok(store)
+    }
+
+    /// Runs `work` on the store's runtime and waits for it.
+    fn run<T>(&self, work: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives until the store is dropped")
+            .block_on(work)
+    }
+
+    /// A pooled connection, waiting `CONNECT_TIMEOUT` at most.
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+}
+
+/// rustls with the system's trusted roots (where an operations team puts its database's CA).
+fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(found.certs);
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|error| StoreError::Engine(error.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+impl Backend for PostgresStore {
+    fn apply(&self, surveys: &Surveys, writes: &[Write]) -> Result<Vec<Outcome>, StoreError> {
+        self.run(async {
+            let mut client = self.client().await?;
+            records::apply(&mut client, surveys, writes).await
+        })
+    }
+
+    /// `apply` committed: the COMMIT returned once the database had the batch on disk.
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn tallies(
+        &self,
+        survey: &str,
+        dimension: &Dimension<'_>,
+        grain: Grain,
+        from: u32,
+        to: u32,
+    ) -> Result<BTreeMap<u32, Tally>, StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            reads::tallies(&client, survey, dimension, grain, from, to).await
+        })
+    }
+
+    fn tag_values(&self, survey: &str, tag: &str) -> Result<Vec<String>, StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            reads::tag_values(&client, survey, tag).await
+        })
+    }
+
+    fn find(
+        &self,
+        survey: &str,
+        interaction: Option<&str>,
+        response_id: &str,
+    ) -> Result<Option<Response>, StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            reads::find(
+                &client,
+                survey,
+                &records::identity(interaction, response_id),
+            )
+            .await
+        })
+    }
+
+    fn each_response(
+        &self,
+        survey: &str,
+        visit: &mut dyn FnMut(Response) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        self.run(async {
+            let mut client = self.client().await?;
+            reads::each_response(&mut client, Some(survey), visit).await
+        })
+    }
+
+    fn events(
+        &self,
+        survey: &str,
+        first: u64,
+        until: u64,
+        limit: usize,
+    ) -> Result<EventBatch, StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            reads::events(&client, survey, first, until, limit).await
+        })
+    }
+
+    fn newest_event(&self) -> Result<Option<u64>, StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            reads::newest_event(&client).await
+        })
+    }
+
+    fn comments(&self, query: &CommentQuery) -> Result<CommentPage, StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            reads::comments(&client, query).await
+        })
+    }
+
+    fn due_alerts(&self, now_ms: i64, limit: usize) -> Result<DueAlerts, StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            outbox::claim_due(&client, self.instance, now_ms, limit).await
+        })
+    }
+
+    fn undelivered_alerts(
+        &self,
+        survey: &str,
+        limit: usize,
+    ) -> Result<Vec<AlertMessage>, StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            outbox::undelivered(&client, survey, limit).await
+        })
+    }
+
+    fn undelivered_count(&self) -> Result<u64, StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            outbox::undelivered_count(&client).await
+        })
+    }
+
+    fn backup(&self, _to: &Path, _progress: &mut dyn FnMut()) -> Result<BackupReport, StoreError> {
+        Err(StoreError::Backup(
+            "this collector stores in PostgreSQL: back the database up with its own tools (pg_dump, or the managed database's snapshots)".into(),
+        ))
+    }
+
+    fn audit(&self) -> Result<Audit, StoreError> {
+        self.run(async {
+            let mut client = self.client().await?;
+            audit::run(&mut client).await
+        })
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+}
