@@ -39,8 +39,22 @@ pub enum ConfigError {
     },
 }
 
+/// Everything a configuration file sets.
+#[derive(Debug)]
+pub struct Config {
+    pub surveys: Surveys,
+    /// `store = "postgres://…"`: the PostgreSQL database to store in instead of the embedded
+    /// store in the data directory (`--store` and `PULSETAP_STORE` win over it).
+    pub store: Option<String>,
+}
+
 /// Reads and checks a configuration file.
 pub fn load(path: &Path) -> Result<Surveys, ConfigError> {
+    load_config(path).map(|config| config.surveys)
+}
+
+/// Reads and checks a configuration file, the store's setting included.
+pub fn load_config(path: &Path) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => ConfigError::Missing { path: path.into() },
         _ => ConfigError::Read {
@@ -48,7 +62,7 @@ pub fn load(path: &Path) -> Result<Surveys, ConfigError> {
             source,
         },
     })?;
-    parse(&text).map_err(|(offset, message)| ConfigError::Invalid {
+    parse_config(&text).map_err(|(offset, message)| ConfigError::Invalid {
         path: path.into(),
         line: line_of(&text, offset),
         message,
@@ -65,6 +79,11 @@ fn at<T>(value: &Spanned<T>) -> usize {
 
 /// Parses configuration text; an error carries the byte offset it is about.
 pub fn parse(text: &str) -> Result<Surveys, Problem> {
+    parse_config(text).map(|config| config.surveys)
+}
+
+/// Parses configuration text, the store's setting included.
+pub fn parse_config(text: &str) -> Result<Config, Problem> {
     let file: ConfigFile = toml::from_str(text).map_err(|error| {
         // The TOML parser leaves the message empty for some inputs (a stray control
         // character, found by fuzzing); the user still deserves to know what is wrong.
@@ -128,9 +147,25 @@ pub fn parse(text: &str) -> Result<Surveys, Problem> {
     }
     let read_keys = key_digests("read_keys", &file.read_keys)?;
     let write_keys = key_digests("write_keys", &file.write_keys)?;
-    Ok(Surveys::new(surveys, read_keys, flood_limit)
+    let store = file.store.map(check_store).transpose()?;
+    let surveys = Surveys::new(surveys, read_keys, flood_limit)
         .with_write_keys(write_keys)
-        .with_trusted_proxy(limits.trust_x_forwarded_for))
+        .with_trusted_proxy(limits.trust_x_forwarded_for);
+    Ok(Config { surveys, store })
+}
+
+/// `store` names a PostgreSQL database by its URL (the same rule as `--store`, which
+/// `store::Location::parse` applies).
+fn check_store(store: Spanned<String>) -> Result<String, Problem> {
+    let url = store.get_ref();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(store.into_inner())
+    } else {
+        Err((
+            at(&store),
+            "store must be a PostgreSQL URL, like \"postgres://pulsetap@db.internal:5432/pulsetap\"; remove it to keep the embedded store in the data directory".into(),
+        ))
+    }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -180,6 +215,7 @@ struct ConfigFile {
     survey: Vec<SurveyFile>,
     #[serde(default)]
     limits: LimitsFile,
+    store: Option<Spanned<String>>,
 }
 
 /// `[limits]`: requests per visitor before `429`; a missing value keeps its default.
@@ -953,6 +989,18 @@ mod tests {
         let (line, message) = error_of(std::str::from_utf8(crash).unwrap());
         assert_eq!(line, 1);
         assert!(!message.is_empty());
+    }
+
+    #[test]
+    fn a_store_that_is_not_a_postgresql_url_is_refused_on_its_line() {
+        let text = format!("store = \"mysql://db/pulsetap\"\n{}", with_setting(""));
+        let (line, message) = error_of(&text);
+        assert_eq!(line, 1);
+        assert!(message.contains("PostgreSQL URL"), "{message}");
+
+        let text = format!("store = \"postgres://db/pulsetap\"\n{}", with_setting(""));
+        let config = parse_config(&text).unwrap();
+        assert_eq!(config.store.as_deref(), Some("postgres://db/pulsetap"));
     }
 
     #[test]

@@ -2,31 +2,36 @@
 //! responses and impressions add up to.
 
 use super::engine;
-use super::reads::{counts_at, each_response};
+use super::reads::{ResponseScan, counts_at};
 use super::records::{CounterKey, counter_keys};
 use crate::domain::calendar::from_unix_ms;
 use crate::domain::figures::Tally;
 use crate::store::backend::{Audit, StoreError};
 use crate::store::counts::{Counts, Delta, Metric, SLOTS};
 use std::collections::{BTreeMap, HashMap};
-use std::ops::ControlFlow;
 use tokio_postgres::Client;
 
 pub(super) async fn run(client: &mut Client) -> Result<Audit, StoreError> {
     let mut expected: HashMap<CounterKey, Delta> = HashMap::new();
     let mut audit = Audit::default();
-    each_response(client, None, &mut |response| {
-        audit.responses += 1;
-        let created = from_unix_ms(response.created_ms);
-        for key in counter_keys(&response.survey, &response.tags, created) {
-            expected
-                .entry(key)
-                .or_default()
-                .add(Metric::Response, response.score, 1);
+    let mut scan = ResponseScan::start(client, None).await?;
+    loop {
+        let chunk = scan.next_chunk().await?;
+        if chunk.is_empty() {
+            break;
         }
-        ControlFlow::Continue(())
-    })
-    .await?;
+        for response in chunk {
+            audit.responses += 1;
+            let created = from_unix_ms(response.created_ms);
+            for key in counter_keys(&response.survey, &response.tags, created) {
+                expected
+                    .entry(key)
+                    .or_default()
+                    .add(Metric::Response, response.score, 1);
+            }
+        }
+    }
+    drop(scan);
     let impressions = client
         .query("SELECT survey, at_ms, tags::text FROM impressions", &[])
         .await

@@ -13,8 +13,9 @@
 //! - **No hot counter row.** Counters are sharded: a batch adds its summed deltas to one of
 //!   [`SHARDS`] rows per (survey, dimension, grain, bucket), chosen per transaction, in sorted
 //!   key order; a read sums the shards of the buckets asked, so its cost still follows the range.
-//! - **Live-feed events** need no table and no shared sequence: a change's event number is
-//!   `transaction id × 65,536 + its place in the batch`, kept as the response's `last_event`.
+//! - **Live-feed events** need no shared sequence: a change's event number is `transaction id ×
+//!   65,536 + its place in the batch` (the `events` table names its response, which also keeps
+//!   it as `last_event`).
 //!   Transactions commit in any order, so a reader only reads below the *frontier*: the oldest
 //!   transaction still running (`pg_snapshot_xmin`) × 65,536. Everything below it is committed
 //!   or rolled back for good, so a feed that has read up to N never sees anything below N appear
@@ -28,7 +29,8 @@
 //!   only from that last update to the commit, until a survey nears its ceiling.
 //! - **The alert outbox** is drained by every collector: `due_alerts` claims what it returns
 //!   (`FOR UPDATE SKIP LOCKED`, then a claim for [`CLAIM`]), so another collector's worker leaves
-//!   it alone; a collector that dies lets its claims run out and another one delivers them. The
+//!   it alone; a collector that stops hands its claims back, one that dies lets them run out,
+//!   and another one delivers them. The
 //!   `Idempotency-Key` stays the message's, so a receiver can tell a rare second post.
 //! - **Backups** are the database's business (`pg_dump`, a managed database's snapshots):
 //!   `collector backup` says so.
@@ -101,8 +103,26 @@ impl std::fmt::Debug for PostgresStore {
 }
 
 impl Drop for PostgresStore {
+    /// Hands back this collector's claims on alert messages, so that another collector (or
+    /// this one, restarted) delivers them at once rather than when the claims run out. On a
+    /// thread of its own: a store may be dropped on an async thread, where nothing may block.
     fn drop(&mut self) {
         if let Some(runtime) = self.runtime.take() {
+            let (pool, instance) = (&self.pool, self.instance);
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    runtime.block_on(async {
+                        let release = async {
+                            let client = pool.get().await.map_err(pool_error)?;
+                            outbox::release(&client, instance).await
+                        };
+                        if let Ok(Err(error)) = tokio::time::timeout(CONNECT_TIMEOUT, release).await
+                        {
+                            tracing::warn!(%error, "could not hand back this collector's alert messages");
+                        }
+                    });
+                });
+            });
             runtime.shutdown_background();
         }
     }
@@ -248,15 +268,26 @@ impl Backend for PostgresStore {
         })
     }
 
+    /// Each chunk is read on the store's runtime and visited off it: a visitor may block (an
+    /// export waits for its client).
     fn each_response(
         &self,
         survey: &str,
         visit: &mut dyn FnMut(Response) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
-        self.run(async {
-            let mut client = self.client().await?;
-            reads::each_response(&mut client, Some(survey), visit).await
-        })
+        let mut client = self.run(self.client())?;
+        let mut scan = self.run(reads::ResponseScan::start(&mut client, Some(survey)))?;
+        loop {
+            let chunk = self.run(scan.next_chunk())?;
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            for response in chunk {
+                if visit(response).is_break() {
+                    return Ok(());
+                }
+            }
+        }
     }
 
     fn events(

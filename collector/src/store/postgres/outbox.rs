@@ -99,3 +99,15 @@ pub(super) async fn undelivered_count(client: &Client) -> Result<u64, StoreError
         .get(0);
     Ok(u64::try_from(count).unwrap_or(0))
 }
+
+/// Hands back every claim of this collector.
+pub(super) async fn release(client: &Client, instance: i64) -> Result<(), StoreError> {
+    client
+        .execute(
+            "UPDATE outbox SET claimed_by = NULL, claimed_until_ms = NULL WHERE claimed_by = $1",
+            &[&instance],
+        )
+        .await
+        .map_err(engine)?;
+    Ok(())
+}

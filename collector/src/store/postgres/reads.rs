@@ -9,7 +9,6 @@ use crate::domain::figures::Tally;
 use crate::store::backend::{CommentPage, CommentQuery, Dimension, EventBatch, Grain, StoreError};
 use crate::store::counts::{Counts, SLOTS};
 use std::collections::BTreeMap;
-use std::ops::ControlFlow;
 use tokio_postgres::{Client, Row};
 
 /// Responses fetched per round trip while visiting a survey's responses.
@@ -104,42 +103,54 @@ pub(super) async fn find(
         .transpose()
 }
 
-/// Calls `visit` with every response of `survey` (of every survey when `None`), fetched a chunk
-/// at a time from one snapshot, until it breaks.
-pub(super) async fn each_response(
-    client: &mut Client,
-    survey: Option<&str>,
-    visit: &mut dyn FnMut(Response) -> ControlFlow<()>,
-) -> Result<(), StoreError> {
-    let transaction = client
-        .build_transaction()
-        .read_only(true)
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .start()
-        .await
-        .map_err(engine)?;
-    let portal = transaction
-        .bind(
-            "SELECT body::text FROM responses WHERE $1::text IS NULL OR survey = $1
-             ORDER BY survey, identity",
-            &[&survey],
-        )
-        .await
-        .map_err(engine)?;
-    loop {
-        let rows = transaction
-            .query_portal(&portal, VISIT_CHUNK)
+/// A read of every response of one survey (of every survey when `None`), from one snapshot, a
+/// chunk at a time: the caller decides where each chunk is handled (an export's visitor may
+/// block, so it must not run on the store's runtime).
+pub(super) struct ResponseScan<'c> {
+    transaction: tokio_postgres::Transaction<'c>,
+    portal: tokio_postgres::Portal,
+    done: bool,
+}
+
+impl<'c> ResponseScan<'c> {
+    pub(super) async fn start(
+        client: &'c mut Client,
+        survey: Option<&str>,
+    ) -> Result<Self, StoreError> {
+        let transaction = client
+            .build_transaction()
+            .read_only(true)
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .start()
             .await
             .map_err(engine)?;
-        let last = rows.len() < usize::try_from(VISIT_CHUNK).unwrap_or(usize::MAX);
-        for row in rows {
-            if visit(decode(row.get(0))?).is_break() {
-                return Ok(());
-            }
+        let portal = transaction
+            .bind(
+                "SELECT body::text FROM responses WHERE $1::text IS NULL OR survey = $1
+                 ORDER BY survey, identity",
+                &[&survey],
+            )
+            .await
+            .map_err(engine)?;
+        Ok(Self {
+            transaction,
+            portal,
+            done: false,
+        })
+    }
+
+    /// The next chunk; empty once every response was read.
+    pub(super) async fn next_chunk(&mut self) -> Result<Vec<Response>, StoreError> {
+        if self.done {
+            return Ok(Vec::new());
         }
-        if last {
-            return Ok(());
-        }
+        let rows = self
+            .transaction
+            .query_portal(&self.portal, VISIT_CHUNK)
+            .await
+            .map_err(engine)?;
+        self.done = rows.len() < usize::try_from(VISIT_CHUNK).unwrap_or(usize::MAX);
+        rows.iter().map(|row| decode(row.get(0))).collect()
     }
 }
 
@@ -165,9 +176,10 @@ pub(super) async fn events(
     let last_readable = event_number(until).min(frontier - 1);
     let rows = client
         .query(
-            "SELECT last_event, body::text FROM responses
-             WHERE survey = $1 AND last_event BETWEEN $2 AND $3
-             ORDER BY last_event LIMIT $4",
+            "SELECT e.event, r.body::text FROM events e
+             JOIN responses r ON r.survey = e.survey AND r.identity = e.identity
+             WHERE e.survey = $1 AND e.event BETWEEN $2 AND $3
+             ORDER BY e.event LIMIT $4",
             &[
                 &survey,
                 &event_number(first),
@@ -198,7 +210,7 @@ pub(super) async fn events(
 pub(super) async fn newest_event(client: &Client) -> Result<Option<u64>, StoreError> {
     let row = client
         .query_one(
-            format!("SELECT max(last_event) FROM responses WHERE last_event < {FRONTIER}").as_str(),
+            format!("SELECT max(event) FROM events WHERE event < {FRONTIER}").as_str(),
             &[],
         )
         .await
@@ -228,7 +240,7 @@ pub(super) async fn comments(
              WHERE survey = $1 AND commented AND last_event < $2
                AND created_ms >= $3 AND created_ms < $4
                AND ($5::text IS NULL OR body -> 'tags' ->> $5 = $6)
-             ORDER BY last_event DESC LIMIT $7 + 1",
+             ORDER BY last_event DESC LIMIT $7::bigint + 1",
             &[
                 &query.survey.as_str(),
                 &before,

@@ -188,6 +188,8 @@ struct Batch<'a, 't> {
     corrupt: HashSet<Identity>,
     /// Responses to write at the end.
     changed: BTreeSet<Identity>,
+    /// Live-feed events: (identity, event), in event order.
+    events: Vec<(Identity, i64)>,
     alerts: Vec<AlertMessage>,
     counter_deltas: BTreeMap<CounterKey, Delta>,
     /// (survey, tag, value) stored, or added by this batch.
@@ -207,6 +209,7 @@ impl<'a, 't> Batch<'a, 't> {
             responses: HashMap::new(),
             corrupt: HashSet::new(),
             changed: BTreeSet::new(),
+            events: Vec::new(),
             alerts: Vec::new(),
             counter_deltas: BTreeMap::new(),
             known_tag_values: HashSet::new(),
@@ -396,6 +399,7 @@ impl<'a, 't> Batch<'a, 't> {
         let stored = stored.clone();
         self.count(&stored, Metric::Response, stored.score, 1);
         self.responses.insert(key.clone(), stored.clone());
+        self.events.push((key.clone(), event_number(event)));
         self.changed.insert(key);
 
         let notice = match (alerts, follows_up) {
@@ -654,6 +658,19 @@ impl<'a, 't> Batch<'a, 't> {
                 .body
                 .push(serde_json::to_string(response).expect("stored types always serialize"));
         }
+        let (mut surveys, mut identities, mut events) = (Vec::new(), Vec::new(), Vec::new());
+        for ((survey, identity), event) in &self.events {
+            surveys.push(survey.as_str());
+            identities.push(identity.as_str());
+            events.push(*event);
+        }
+        self.transaction
+            .execute(
+                "INSERT INTO events (survey, event, identity)
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])",
+                &[&surveys, &events, &identities],
+            )
+            .await?;
         self.transaction
             .execute(
                 "INSERT INTO responses (survey, identity, created_ms, last_event, commented, body)

@@ -17,12 +17,19 @@ CREATE TABLE responses (
     body       jsonb NOT NULL,
     PRIMARY KEY (survey, identity)
 );
--- The live feed of one survey, in event order.
-CREATE INDEX responses_by_event ON responses (survey, last_event);
--- The newest event of any survey.
-CREATE INDEX responses_newest_event ON responses (last_event);
 -- The comments page: newest change first, commented responses only.
 CREATE INDEX responses_comments ON responses (survey, last_event) WHERE commented;
+
+-- The live feed: one event per new or changed response (see store/postgres/mod.rs for how
+-- they are numbered), naming its response, which a replay shows as it is now.
+CREATE TABLE events (
+    survey   text COLLATE "C" NOT NULL,
+    event    bigint NOT NULL,
+    identity text COLLATE "C" NOT NULL,
+    PRIMARY KEY (survey, event)
+);
+-- The newest event of any survey.
+CREATE INDEX events_newest ON events (event);
 
 -- A widget shown, once per response_id, with its tags so an audit can recount it.
 CREATE TABLE impressions (
