@@ -447,10 +447,10 @@ impl<'a, 't> Batch<'a, 't> {
             }
             let count_key = (survey_id.to_owned(), format!("tag {tag}"));
             let distinct = self.limit_count(&count_key).await?;
-            if !subject.trusted() {
-                if let Err(refusal) = limits::admit_unverified_tag_value(tag, distinct, survey) {
-                    return Ok(Err(refusal));
-                }
+            if !subject.trusted()
+                && let Err(refusal) = limits::admit_unverified_tag_value(tag, distinct, survey)
+            {
+                return Ok(Err(refusal));
             }
             new_values.push((key, count_key, !subject.trusted()));
         }
