@@ -25,4 +25,4 @@ cargo test --workspace --locked --no-fail-fast
 
 step "running the collector's API tests on PostgreSQL"
 start_throwaway_postgres
-cargo test -p pulsetap-collector --locked --test api --no-fail-fast
+cargo test -p pulsetap-collector --locked --test api --no-fail-fast -- --include-ignored

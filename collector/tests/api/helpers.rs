@@ -85,8 +85,26 @@ pub async fn spawn_app_with(config: &str) -> TestApp {
 
 /// A collector on an existing data directory: a restart, as far as the data can tell.
 pub async fn spawn_app_on(data: TempDir, config: &str) -> TestApp {
-    let surveys = configuration::parse(config).expect("the test configuration is valid");
     let store = open_test_store(data.path()).await;
+    serve_app(data, store, config).await
+}
+
+/// Another collector on the PostgreSQL database `app` stores in (`None` when the tests run on
+/// the embedded store, which one process owns): its own writer, visitor limits, alert worker
+/// and live feed, as a second machine behind a load balancer has.
+pub async fn spawn_app_beside(app: &TestApp, config: &str) -> Option<TestApp> {
+    let server = test_postgres()?;
+    let data = app.data.as_ref().expect("the first app's data directory");
+    let database = test_database(&server, data.path()).await;
+    let store = Location::Postgres(database)
+        .open()
+        .await
+        .expect("the test database opens");
+    Some(serve_app(TempDir::new().expect("a temp dir"), store, config).await)
+}
+
+async fn serve_app(data: TempDir, store: Arc<dyn Backend>, config: &str) -> TestApp {
+    let surveys = configuration::parse(config).expect("the test configuration is valid");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let address = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(surveys, store, None);

@@ -27,6 +27,7 @@ mod one_api_style;
 mod overload;
 mod recording;
 mod serve_cli;
+mod shared_store;
 mod sign_cli;
 mod supervision;
 mod trust_answers;
