@@ -2,11 +2,12 @@
 
 pub mod backup;
 pub mod email_links;
+pub mod migrate;
 
 use crate::configuration;
 use crate::domain::{Interaction, TagSet};
 use crate::startup::{Settings, serve};
-use crate::store::{Audit, Backend, EmbeddedStore, Location, PostgresStore, StoreError};
+use crate::store::{Audit, Backend, Location, PostgresStore};
 use clap::{Args, Parser, Subcommand};
 use pulsetap_wire::tags;
 use std::io::IsTerminal;
@@ -69,6 +70,9 @@ enum Command {
     /// serving (or from a stopped collector's data directory). Start a collector with
     /// `--data` there to restore it.
     Backup(backup::BackupArgs),
+    /// Move a stopped collector's embedded store into an empty PostgreSQL database, then
+    /// audit it (exits non-zero unless the audit finds 0 mismatches).
+    Migrate(migrate::MigrateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -129,7 +133,7 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
         },
         Command::Audit { data, store } => match match store {
             Some(url) => audit_database(url).await,
-            None => open_for_audit(&data).and_then(|store| {
+            None => migrate::open_existing_store(&data).and_then(|store| {
                 store
                     .audit()
                     .map_err(|error| format!("{}: {error}", data.display()))
@@ -165,6 +169,7 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
         },
         Command::EmailLinks(args) => email_links::run(args),
         Command::Backup(args) => backup::run(args).await,
+        Command::Migrate(args) => migrate::run(args).await,
     }
 }
 
@@ -183,34 +188,6 @@ async fn audit_database(url: String) -> Result<Audit, String> {
     })
     .await
     .map_err(|error| error.to_string())?
-}
-
-/// Opens a stopped collector's store for `audit`. Refuses a path that holds no store rather
-/// than creating one there: a mistyped `--data` must not report "0 mismatches".
-fn open_for_audit(data: &Path) -> Result<EmbeddedStore, String> {
-    let holds_something = std::fs::read_dir(data)
-        .map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => format!(
-                "{}: no such directory; give the collector's data directory with --data or PULSETAP_DATA",
-                data.display()
-            ),
-            _ => format!("{}: cannot read it: {error}", data.display()),
-        })?
-        .next()
-        .is_some();
-    if !holds_something {
-        return Err(format!(
-            "{}: the directory is empty, so it holds no store to audit",
-            data.display()
-        ));
-    }
-    EmbeddedStore::open(data).map_err(|error| match error {
-        StoreError::InUse => format!(
-            "{}: the store is in use by a running collector; stop it or audit a copy",
-            data.display()
-        ),
-        other => format!("{}: {other}", data.display()),
-    })
 }
 
 /// The `data-sig` for an interaction and its tags, after the checks the collector makes when

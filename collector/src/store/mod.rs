@@ -45,8 +45,8 @@ use writer::{FlushObserver, Writer, WriterStatus};
 
 pub use backend::{
     AlertId, AlertMessage, Audit, Backend, BackupReport, CommentPage, CommentQuery, Dimension,
-    DueAlerts, EventBatch, Grain, Notice, NoticeKind, OutboxChange, OutboxKey, Outcome,
-    RecordError, Recorded, StoreError, Write,
+    DueAlerts, EventBatch, Grain, Notice, NoticeKind, OutboxChange, OutboxKey, Outcome, Record,
+    RecordError, RecordSink, Recorded, StoreError, Write,
 };
 pub use embedded::EmbeddedStore;
 pub use postgres::PostgresStore;

@@ -103,6 +103,23 @@ pub async fn spawn_app_beside(app: &TestApp, config: &str) -> Option<TestApp> {
     Some(serve_app(TempDir::new().expect("a temp dir"), store, config).await)
 }
 
+/// A collector on the embedded store in a new data directory, whatever `PULSETAP_TEST_STORE`
+/// says (what `collector migrate` moves from).
+pub async fn spawn_embedded_app(config: &str) -> TestApp {
+    let data = TempDir::new().expect("a temp dir");
+    let store = Arc::new(open_store(data.path()).await);
+    serve_app(data, store, config).await
+}
+
+/// A collector on the PostgreSQL database at `url`.
+pub async fn spawn_app_on_database(url: &str, config: &str) -> TestApp {
+    let store = Location::Postgres(url.to_owned())
+        .open()
+        .await
+        .expect("the database opens");
+    serve_app(TempDir::new().expect("a temp dir"), store, config).await
+}
+
 async fn serve_app(data: TempDir, store: Arc<dyn Backend>, config: &str) -> TestApp {
     let surveys = configuration::parse(config).expect("the test configuration is valid");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");

@@ -23,6 +23,7 @@ mod marketer_dashboard;
 mod marketer_export;
 mod marketer_live;
 mod marketer_openapi;
+mod migrate_cli;
 mod one_api_style;
 mod overload;
 mod recording;

@@ -48,8 +48,10 @@
 //! - [`reads`]: counters, tag values, responses, comments, live-feed events.
 //! - [`outbox`]: claiming due alert messages, and those set aside.
 //! - [`audit`]: recounting every counter from the records.
+//! - [`import`]: filling an empty database with another store's records (`collector migrate`).
 
 mod audit;
+mod import;
 mod outbox;
 mod reads;
 mod records;
@@ -60,7 +62,7 @@ use crate::domain::response::Response;
 use crate::domain::survey::Surveys;
 use crate::store::backend::{
     AlertMessage, Audit, Backend, BackupReport, CommentPage, CommentQuery, Dimension, DueAlerts,
-    EventBatch, Grain, Outcome, StoreError, Write,
+    EventBatch, Grain, Outcome, RecordSink, StoreError, Write,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::collections::BTreeMap;
@@ -73,6 +75,8 @@ use std::time::Duration;
 /// Counter rows per (survey, dimension, grain, bucket). Two collectors' batches land on the
 /// same shard one time in this many; a read sums this many rows per bucket.
 pub const SHARDS: i16 = 8;
+
+pub use import::Imported;
 
 /// How long an alert worker's claim on a message keeps the other collectors off it: longer than
 /// a round of posts takes (each post gives up after 10 s).
@@ -186,6 +190,28 @@ impl PostgresStore {
             schema::migrate(&mut client).await
         })?;
         Ok(store)
+    }
+
+    /// Fills this database, which must hold no store yet, with the records `fill` hands its
+    /// sink (another store's, for `collector migrate`), in one transaction: on any error
+    /// nothing is written. Counters are rebuilt from the records.
+    pub fn import(
+        &self,
+        fill: &mut dyn FnMut(&mut RecordSink<'_>) -> Result<(), StoreError>,
+    ) -> Result<Imported, StoreError> {
+        let mut client = self.run(self.client())?;
+        let transaction = self.run(async { client.transaction().await.map_err(engine) })?;
+        self.run(import::refuse_unless_empty(&transaction))?;
+        let mut importer = import::Importer::default();
+        fill(&mut |record| {
+            if importer.add(record) {
+                self.run(importer.write(&transaction))?;
+            }
+            Ok(())
+        })?;
+        self.run(importer.finish(&transaction))?;
+        self.run(async { transaction.commit().await.map_err(engine) })?;
+        Ok(importer.imported)
     }
 
     /// Runs `work` on the store's runtime and waits for it.

@@ -641,57 +641,18 @@ impl<'a, 't> Batch<'a, 't> {
         if self.changed.is_empty() {
             return Ok(());
         }
-        let mut columns = ResponseColumns::default();
-        for key in &self.changed {
-            let response = &self.responses[key];
-            columns.survey.push(key.0.as_str());
-            columns.identity.push(key.1.as_str());
-            columns.created_ms.push(response.created_ms);
-            columns.last_event.push(event_number(response.last_event));
-            columns.commented.push(
-                response
-                    .comment
-                    .as_deref()
-                    .is_some_and(|comment| !comment.trim().is_empty()),
-            );
-            columns
-                .body
-                .push(serde_json::to_string(response).expect("stored types always serialize"));
-        }
-        let (mut surveys, mut identities, mut events) = (Vec::new(), Vec::new(), Vec::new());
-        for ((survey, identity), event) in &self.events {
-            surveys.push(survey.as_str());
-            identities.push(identity.as_str());
-            events.push(*event);
-        }
-        self.transaction
-            .execute(
-                "INSERT INTO events (survey, event, identity)
-                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])",
-                &[&surveys, &events, &identities],
-            )
-            .await?;
-        self.transaction
-            .execute(
-                "INSERT INTO responses (survey, identity, created_ms, last_event, commented, body)
-                 SELECT survey, identity, created_ms, last_event, commented, body::jsonb
-                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::boolean[],
-                             $6::text[])
-                   AS t(survey, identity, created_ms, last_event, commented, body)
-                 ON CONFLICT (survey, identity) DO UPDATE SET
-                   created_ms = excluded.created_ms, last_event = excluded.last_event,
-                   commented = excluded.commented, body = excluded.body",
-                &[
-                    &columns.survey,
-                    &columns.identity,
-                    &columns.created_ms,
-                    &columns.last_event,
-                    &columns.commented,
-                    &columns.body,
-                ],
-            )
-            .await?;
-        Ok(())
+        let responses: Vec<&Response> = self
+            .changed
+            .iter()
+            .map(|key| &self.responses[key])
+            .collect();
+        upsert_responses(self.transaction, &responses).await?;
+        let events: Vec<(&str, i64, &str)> = self
+            .events
+            .iter()
+            .map(|((survey, identity), event)| (survey.as_str(), *event, identity.as_str()))
+            .collect();
+        insert_events(self.transaction, &events).await
     }
 
     async fn write_alerts(&mut self) -> Result<(), tokio_postgres::Error> {
@@ -772,46 +733,118 @@ impl<'a, 't> Batch<'a, 't> {
         Ok(true)
     }
 
-    /// Adds the batch's counter changes to one shard, in key order, in one statement.
+    /// Adds the batch's counter changes to one shard, chosen for this transaction.
     async fn write_counters(&mut self) -> Result<(), tokio_postgres::Error> {
         let shard: i16 = rand::random::<i16>().rem_euclid(super::SHARDS);
-        let mut keys = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut slots: Vec<Vec<i64>> = vec![Vec::new(); SLOTS];
-        for (key, delta) in &self.counter_deltas {
-            if delta.is_zero() {
-                continue;
-            }
-            keys.0.push(key.survey.as_str());
-            keys.1.push(key.dimension.as_str());
-            keys.2.push(key.grain);
-            keys.3.push(key.bucket);
-            for (column, change) in slots.iter_mut().zip(delta.slots()) {
-                column.push(change);
-            }
-        }
-        if keys.0.is_empty() {
-            return Ok(());
-        }
-        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-            vec![&keys.0, &keys.1, &keys.2, &keys.3, &shard];
-        for column in &slots {
-            params.push(column);
-        }
-        self.transaction
-            .execute(counter_upsert_sql().as_str(), &params)
-            .await?;
-        Ok(())
+        add_to_counters(self.transaction, &self.counter_deltas, shard).await
     }
 }
 
-#[derive(Default)]
-struct ResponseColumns<'k> {
-    survey: Vec<&'k str>,
-    identity: Vec<&'k str>,
-    created_ms: Vec<i64>,
-    last_event: Vec<i64>,
-    commented: Vec<bool>,
-    body: Vec<String>,
+/// Writes responses (new or changed) in one statement.
+pub(super) async fn upsert_responses(
+    transaction: &Transaction<'_>,
+    responses: &[&Response],
+) -> Result<(), tokio_postgres::Error> {
+    let (mut surveys, mut identities, mut created, mut events, mut commented, mut bodies) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    for response in responses {
+        surveys.push(response.survey.as_str());
+        identities.push(identity(
+            response.interaction.as_deref(),
+            &response.response_id,
+        ));
+        created.push(response.created_ms);
+        events.push(event_number(response.last_event));
+        commented.push(
+            response
+                .comment
+                .as_deref()
+                .is_some_and(|comment| !comment.trim().is_empty()),
+        );
+        bodies.push(serde_json::to_string(response).expect("stored types always serialize"));
+    }
+    transaction
+        .execute(
+            "INSERT INTO responses (survey, identity, created_ms, last_event, commented, body)
+             SELECT survey, identity, created_ms, last_event, commented, body::jsonb
+             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::boolean[],
+                         $6::text[])
+               AS t(survey, identity, created_ms, last_event, commented, body)
+             ON CONFLICT (survey, identity) DO UPDATE SET
+               created_ms = excluded.created_ms, last_event = excluded.last_event,
+               commented = excluded.commented, body = excluded.body",
+            &[
+                &surveys,
+                &identities,
+                &created,
+                &events,
+                &commented,
+                &bodies,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Writes live-feed events: (survey, event, identity).
+pub(super) async fn insert_events(
+    transaction: &Transaction<'_>,
+    events: &[(&str, i64, &str)],
+) -> Result<(), tokio_postgres::Error> {
+    let (mut surveys, mut numbers, mut identities) = (Vec::new(), Vec::new(), Vec::new());
+    for (survey, event, identity) in events {
+        surveys.push(*survey);
+        numbers.push(*event);
+        identities.push(*identity);
+    }
+    transaction
+        .execute(
+            "INSERT INTO events (survey, event, identity)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])",
+            &[&surveys, &numbers, &identities],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Adds counter changes to one shard, in key order, in one statement.
+pub(super) async fn add_to_counters(
+    transaction: &Transaction<'_>,
+    deltas: &BTreeMap<CounterKey, Delta>,
+    shard: i16,
+) -> Result<(), tokio_postgres::Error> {
+    let mut keys = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut slots: Vec<Vec<i64>> = vec![Vec::new(); SLOTS];
+    for (key, delta) in deltas {
+        if delta.is_zero() {
+            continue;
+        }
+        keys.0.push(key.survey.as_str());
+        keys.1.push(key.dimension.as_str());
+        keys.2.push(key.grain);
+        keys.3.push(key.bucket);
+        for (column, change) in slots.iter_mut().zip(delta.slots()) {
+            column.push(change);
+        }
+    }
+    if keys.0.is_empty() {
+        return Ok(());
+    }
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+        vec![&keys.0, &keys.1, &keys.2, &keys.3, &shard];
+    for column in &slots {
+        params.push(column);
+    }
+    transaction
+        .execute(counter_upsert_sql().as_str(), &params)
+        .await?;
+    Ok(())
 }
 
 /// `INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE` adding every slot: $1-$4 the keys,
@@ -838,7 +871,7 @@ fn counter_upsert_sql() -> String {
 }
 
 /// Queues (or re-queues) an alert message at its due time, free for any collector to claim.
-async fn queue_alert(
+pub(super) async fn queue_alert(
     transaction: &Transaction<'_>,
     message: &AlertMessage,
 ) -> Result<(), tokio_postgres::Error> {
