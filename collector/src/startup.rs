@@ -94,7 +94,8 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     };
     tracing::info!(
         config = %shown(settings.config.as_deref()),
-        store = %match &location {
+        // Where the data is: the directory, or the database (without its password).
+        data = %match &location {
             Location::Embedded(data) => shown(Some(data)),
             postgres => postgres.shown(),
         },

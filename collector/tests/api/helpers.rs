@@ -277,6 +277,11 @@ impl TestApp {
             .collect()
     }
 
+    /// Its data directory (on PostgreSQL, what names its database: `test_database`).
+    pub fn data_path(&self) -> &std::path::Path {
+        self.data.as_ref().expect("the data directory").path()
+    }
+
     /// Stops the server gracefully and hands back its data directory.
     pub async fn stop(mut self) -> TempDir {
         if let Some(shutdown) = self.shutdown.take() {

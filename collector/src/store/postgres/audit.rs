@@ -1,7 +1,7 @@
 //! Recounting every counter from the stored records: the shards' sums must equal what the
 //! responses and impressions add up to.
 
-use super::engine;
+use super::errors::engine;
 use super::reads::{ResponseScan, counts_at};
 use super::records::{CounterKey, counter_keys};
 use crate::domain::calendar::from_unix_ms;

@@ -6,7 +6,7 @@
 //! unconfirmed clicks, which no record backs, are carried over), and the distinct values per tag
 //! from the tag values.
 
-use super::engine;
+use super::errors::engine;
 use super::records::{
     CounterKey, EVENTS_PER_TRANSACTION, add_to_counters, counter_keys, event_number, grain_name,
     identity, insert_events, queue_alert, upsert_responses,

@@ -43,6 +43,7 @@
 //! # Layout
 //!
 //! - this file: [`PostgresStore`]: connecting (TLS, the pool, migrations) and the [`Backend`].
+//! - [`errors`]: driver errors as `StoreError`s.
 //! - [`schema`]: the migrations (`migrations/*.sql`).
 //! - [`records`]: the transaction that applies a batch of writes.
 //! - [`reads`]: counters, tag values, responses, comments, live-feed events.
@@ -51,6 +52,7 @@
 //! - [`import`]: filling an empty database with another store's records (`collector migrate`).
 
 mod audit;
+mod errors;
 mod import;
 mod outbox;
 mod reads;
@@ -65,6 +67,7 @@ use crate::store::backend::{
     EventBatch, Grain, Outcome, RecordSink, StoreError, Write,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use errors::engine;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::ops::ControlFlow;
@@ -72,15 +75,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Counter rows per (survey, dimension, grain, bucket). Two collectors' batches land on the
-/// same shard one time in this many; a read sums this many rows per bucket.
-pub const SHARDS: i16 = 8;
-
 pub use import::Imported;
-
-/// How long an alert worker's claim on a message keeps the other collectors off it: longer than
-/// a round of posts takes (each post gives up after 10 s).
-pub const CLAIM: Duration = Duration::from_secs(60);
+pub use outbox::CLAIM;
+pub use records::SHARDS;
 
 /// Connections at most: the writer's one, and reads on the blocking pool beyond that wait for
 /// one of the rest.
@@ -130,17 +127,6 @@ impl Drop for PostgresStore {
             runtime.shutdown_background();
         }
     }
-}
-
-/// A driver error as the rest of the collector sees it, with the database's own words.
-pub(super) fn engine(error: tokio_postgres::Error) -> StoreError {
-    let mut text = error.to_string();
-    if let Some(db) = error.as_db_error() {
-        text = format!("PostgreSQL: {}: {}", db.code().code(), db.message());
-    } else if let Some(source) = std::error::Error::source(&error) {
-        text = format!("PostgreSQL: {text}: {source}");
-    }
-    StoreError::Engine(text)
 }
 
 fn pool_error(error: deadpool_postgres::PoolError) -> StoreError {

@@ -7,9 +7,14 @@
 //! each other or posting the same one. A message this collector claimed stays its own (its
 //! worker merges and seals it over several rounds); re-queued, it is free again.
 
-use super::engine;
+use super::errors::engine;
 use crate::store::backend::{AlertMessage, DueAlerts, OutboxKey, StoreError};
+use std::time::Duration;
 use tokio_postgres::Client;
+
+/// How long an alert worker's claim on a message keeps the other collectors off it: longer than
+/// a round of posts takes (each post gives up after 10 s).
+pub const CLAIM: Duration = Duration::from_secs(60);
 
 pub(super) async fn claim_due(
     client: &Client,
@@ -17,7 +22,7 @@ pub(super) async fn claim_due(
     now_ms: i64,
     limit: usize,
 ) -> Result<DueAlerts, StoreError> {
-    let claim_ms = i64::try_from(super::CLAIM.as_millis()).unwrap_or(i64::MAX);
+    let claim_ms = i64::try_from(CLAIM.as_millis()).unwrap_or(i64::MAX);
     let until_ms = now_ms.saturating_add(claim_ms);
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = client

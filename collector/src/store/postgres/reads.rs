@@ -1,7 +1,7 @@
 //! Reads: counters (summed over their shards), tag values, responses, comments, and the live
 //! feed's events below the frontier.
 
-use super::engine;
+use super::errors::engine;
 use super::records::{EVENTS_PER_TRANSACTION, dimension_name, event_number, grain_name};
 use crate::domain::Response;
 use crate::domain::calendar::unix_ms;

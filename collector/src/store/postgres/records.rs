@@ -7,7 +7,7 @@
 //! read, events numbered by transaction, counters added to one shard, and the anonymous limits'
 //! counts checked again once added to.
 
-use super::engine;
+use super::errors::engine;
 use crate::domain::calendar::{from_unix_ms, unix_ms};
 use crate::domain::limits;
 use crate::domain::rating::Subject;
@@ -24,6 +24,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use time::OffsetDateTime;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Transaction};
+
+/// Counter rows per (survey, dimension, grain, bucket). Two collectors' batches land on the
+/// same shard one time in this many; a read sums this many rows per bucket.
+pub const SHARDS: i16 = 8;
 
 /// Event numbers one transaction may use: `transaction id × EVENTS_PER_TRANSACTION + n`. The
 /// writer's batches hold 512 writes at most.
@@ -735,7 +739,7 @@ impl<'a, 't> Batch<'a, 't> {
 
     /// Adds the batch's counter changes to one shard, chosen for this transaction.
     async fn write_counters(&mut self) -> Result<(), tokio_postgres::Error> {
-        let shard: i16 = rand::random::<i16>().rem_euclid(super::SHARDS);
+        let shard: i16 = rand::random::<i16>().rem_euclid(SHARDS);
         add_to_counters(self.transaction, &self.counter_deltas, shard).await
     }
 }

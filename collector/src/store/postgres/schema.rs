@@ -5,7 +5,7 @@
 //! under a lock that only one of them holds at a time (an advisory lock, taken in the same
 //! transaction that applies them); with that lock the rest is a dozen lines.
 
-use super::engine;
+use super::errors::engine;
 use crate::store::backend::StoreError;
 use tokio_postgres::Client;
 
@@ -23,15 +23,23 @@ pub(super) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
         .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
         .map_err(engine)?;
-    transaction
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS pulsetap_migrations (
-                 version    integer PRIMARY KEY,
-                 applied_at timestamptz NOT NULL DEFAULT now()
-             )",
-        )
+    // Looked up first: `CREATE TABLE IF NOT EXISTS` would log a notice at every start.
+    let fresh: bool = transaction
+        .query_one("SELECT to_regclass('pulsetap_migrations') IS NULL", &[])
         .await
-        .map_err(engine)?;
+        .map_err(engine)?
+        .get(0);
+    if fresh {
+        transaction
+            .batch_execute(
+                "CREATE TABLE pulsetap_migrations (
+                     version    integer PRIMARY KEY,
+                     applied_at timestamptz NOT NULL DEFAULT now()
+                 )",
+            )
+            .await
+            .map_err(engine)?;
+    }
     let applied: Option<i32> = transaction
         .query_one("SELECT max(version) FROM pulsetap_migrations", &[])
         .await
