@@ -3,7 +3,7 @@
 
 use super::errors::engine;
 use super::reads::{ResponseScan, counts_at};
-use super::records::{CounterKey, counter_keys};
+use super::rows::{CounterKey, counter_keys};
 use crate::domain::calendar::from_unix_ms;
 use crate::domain::figures::Tally;
 use crate::store::backend::{Audit, StoreError};

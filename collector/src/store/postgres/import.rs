@@ -7,7 +7,7 @@
 //! from the tag values.
 
 use super::errors::engine;
-use super::records::{
+use super::rows::{
     CounterKey, EVENTS_PER_TRANSACTION, add_to_counters, counter_keys, event_number, grain_name,
     identity, insert_events, queue_alert, upsert_responses,
 };
@@ -127,7 +127,7 @@ impl Importer {
                 };
                 let key = CounterKey {
                     survey,
-                    dimension: super::records::dimension_name(&dimension),
+                    dimension: super::rows::dimension_name(&dimension),
                     grain: grain_name(grain),
                     bucket: i64::from(bucket),
                 };

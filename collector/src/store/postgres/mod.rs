@@ -46,6 +46,9 @@
 //! - [`errors`]: driver errors as `StoreError`s.
 //! - [`schema`]: the migrations (`migrations/*.sql`).
 //! - [`records`]: the transaction that applies a batch of writes.
+//! - [`limits`]: the anonymous limits' counts, as a batch checks and adds to them.
+//! - [`rows`]: how records become rows (identities, counter keys, event numbers) and the
+//!   statements that write them.
 //! - [`reads`]: counters, tag values, responses, comments, live-feed events.
 //! - [`outbox`]: claiming due alert messages, and those set aside.
 //! - [`audit`]: recounting every counter from the records.
@@ -54,9 +57,11 @@
 mod audit;
 mod errors;
 mod import;
+mod limits;
 mod outbox;
 mod reads;
 mod records;
+mod rows;
 mod schema;
 
 use crate::domain::figures::Tally;
@@ -77,7 +82,7 @@ use std::time::Duration;
 
 pub use import::Imported;
 pub use outbox::CLAIM;
-pub use records::SHARDS;
+pub use rows::SHARDS;
 
 /// Connections at most: the writer's one, and reads on the blocking pool beyond that wait for
 /// one of the rest.
@@ -271,12 +276,7 @@ impl Backend for PostgresStore {
     ) -> Result<Option<Response>, StoreError> {
         self.run(async {
             let client = self.client().await?;
-            reads::find(
-                &client,
-                survey,
-                &records::identity(interaction, response_id),
-            )
-            .await
+            reads::find(&client, survey, &rows::identity(interaction, response_id)).await
         })
     }
 

@@ -2,7 +2,7 @@
 //! feed's events below the frontier.
 
 use super::errors::engine;
-use super::records::{EVENTS_PER_TRANSACTION, dimension_name, event_number, grain_name};
+use super::rows::{EVENTS_PER_TRANSACTION, dimension_name, event_number, grain_name};
 use crate::domain::Response;
 use crate::domain::calendar::unix_ms;
 use crate::domain::figures::Tally;

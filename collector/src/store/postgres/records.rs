@@ -8,16 +8,20 @@
 //! counts checked again once added to.
 
 use super::errors::engine;
-use crate::domain::calendar::{from_unix_ms, unix_ms};
-use crate::domain::limits;
-use crate::domain::rating::Subject;
-use crate::domain::response::{self, Change, Refusal};
-use crate::domain::{Day, Hour, Rating, Response, Score, Survey, SurveyId, Surveys};
-use crate::store::backend::{
-    AlertId, AlertMessage, Dimension, Grain, Notice, NoticeKind, OutboxChange, Outcome,
-    RecordError, Recorded, StoreError, Write,
+use super::limits::Limits;
+use super::rows::{
+    CounterKey, EVENTS_PER_TRANSACTION, SHARDS, add_to_counters, counter_keys, event_number,
+    identity, insert_events, queue_alert, upsert_responses,
 };
-use crate::store::counts::{Delta, Metric, SLOTS};
+use crate::domain::calendar::{from_unix_ms, unix_ms};
+use crate::domain::rating::Subject;
+use crate::domain::response::{self, Change};
+use crate::domain::{Day, Rating, Response, Score, Survey, SurveyId, Surveys};
+use crate::store::backend::{
+    AlertId, AlertMessage, Notice, NoticeKind, OutboxChange, Outcome, RecordError, Recorded,
+    StoreError, Write,
+};
+use crate::store::counts::{Delta, Metric};
 use pulsetap_wire::Tags;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -25,96 +29,9 @@ use time::OffsetDateTime;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Transaction};
 
-/// Counter rows per (survey, dimension, grain, bucket). Two collectors' batches land on the
-/// same shard one time in this many; a read sums this many rows per bucket.
-pub const SHARDS: i16 = 8;
-
-/// Event numbers one transaction may use: `transaction id × EVENTS_PER_TRANSACTION + n`. The
-/// writer's batches hold 512 writes at most.
-pub(super) const EVENTS_PER_TRANSACTION: i64 = 1 << 16;
-
 /// Times a batch is run again after a deadlock or a serialization failure before its writes
 /// are answered with the error.
 const ATTEMPTS: usize = 8;
-
-/// A response's identity within its survey: `i<interaction>`, or else `r<response_id>`.
-pub(super) fn identity(interaction: Option<&str>, response_id: &str) -> String {
-    match interaction {
-        Some(interaction) => format!("i{interaction}"),
-        None => format!("r{response_id}"),
-    }
-}
-
-/// One counter: a (survey, dimension, grain, bucket), whatever its shard.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(super) struct CounterKey {
-    pub survey: String,
-    pub dimension: String,
-    pub grain: &'static str,
-    pub bucket: i64,
-}
-
-impl CounterKey {
-    /// How `collector audit` names it.
-    pub(super) fn describe(&self) -> String {
-        format!(
-            "{}/{}/{}{}",
-            self.survey,
-            if self.dimension.is_empty() {
-                "*"
-            } else {
-                &self.dimension
-            },
-            self.grain,
-            self.bucket
-        )
-    }
-}
-
-pub(super) fn dimension_name(dimension: &Dimension<'_>) -> String {
-    match dimension {
-        Dimension::All => String::new(),
-        Dimension::Tag(key, value) => format!("{key}={value}"),
-    }
-}
-
-pub(super) fn grain_name(grain: Grain) -> &'static str {
-    match grain {
-        Grain::Day => "d",
-        Grain::Hour => "h",
-    }
-}
-
-/// The day and hour counters of every dimension a tagged event falls in: the survey's, and
-/// each of its tags'.
-pub(super) fn counter_keys(
-    survey: &str,
-    tags: &BTreeMap<String, String>,
-    at: OffsetDateTime,
-) -> Vec<CounterKey> {
-    let (day, hour) = (i64::from(Day::of(at).0), i64::from(Hour::of(at).0));
-    let dimensions =
-        std::iter::once(Dimension::All).chain(tags.iter().map(|(k, v)| Dimension::Tag(k, v)));
-    dimensions
-        .flat_map(|dimension| {
-            let name = dimension_name(&dimension);
-            [
-                CounterKey {
-                    survey: survey.to_owned(),
-                    dimension: name.clone(),
-                    grain: "d",
-                    bucket: day,
-                },
-                CounterKey {
-                    survey: survey.to_owned(),
-                    dimension: name,
-                    grain: "h",
-                    bucket: hour,
-                },
-            ]
-        })
-        .collect()
-}
 
 /// Applies `writes` in one transaction and commits it, running it again after a deadlock or a
 /// serialization failure, or, with the anonymous limits' counts locked, when another collector
@@ -171,20 +88,10 @@ enum Attempt {
 /// (survey, identity).
 type Identity = (String, String);
 
-/// A count of `limit_counts`: as read, after this batch's writes so far, and whether an
-/// unverified write was admitted against it (then the sum must be checked after adding).
-struct LimitCount {
-    stored: i64,
-    count: i64,
-    leaned_on: bool,
-}
-
 /// One run of a batch inside its transaction, and what its writes add up to.
 struct Batch<'a, 't> {
     transaction: &'a Transaction<'t>,
     surveys: &'a Surveys,
-    /// Lock the limits' counts when reading them (a run after `TookPlacesOthersTook`).
-    exact: bool,
     next_event: i64,
     /// The responses of the batch's identities: as stored, then as this batch left them.
     responses: HashMap<Identity, Response>,
@@ -196,11 +103,8 @@ struct Batch<'a, 't> {
     events: Vec<(Identity, i64)>,
     alerts: Vec<AlertMessage>,
     counter_deltas: BTreeMap<CounterKey, Delta>,
-    /// (survey, tag, value) stored, or added by this batch.
-    known_tag_values: HashSet<(String, String, String)>,
-    new_tag_values: BTreeSet<(String, String, String)>,
-    /// (survey, what) → its count.
-    limit_counts: BTreeMap<(String, String), LimitCount>,
+    /// What the anonymous limits count, as this batch read and changed it.
+    limits: Limits,
 }
 
 impl<'a, 't> Batch<'a, 't> {
@@ -208,7 +112,6 @@ impl<'a, 't> Batch<'a, 't> {
         Self {
             transaction,
             surveys,
-            exact,
             next_event: 0,
             responses: HashMap::new(),
             corrupt: HashSet::new(),
@@ -216,9 +119,7 @@ impl<'a, 't> Batch<'a, 't> {
             events: Vec::new(),
             alerts: Vec::new(),
             counter_deltas: BTreeMap::new(),
-            known_tag_values: HashSet::new(),
-            new_tag_values: BTreeSet::new(),
-            limit_counts: BTreeMap::new(),
+            limits: Limits::new(exact),
         }
     }
 
@@ -236,7 +137,7 @@ impl<'a, 't> Batch<'a, 't> {
         }
         self.write_responses().await?;
         self.write_alerts().await?;
-        if !self.write_limits().await? {
+        if !self.limits.write(self.transaction, self.surveys).await? {
             return Ok(Attempt::TookPlacesOthersTook);
         }
         self.write_counters().await?;
@@ -389,7 +290,11 @@ impl<'a, 't> Batch<'a, 't> {
         let counted_unverified = matches!(change, Change::Created(_)) && !subject.trusted();
         let tags = change.response().tags.clone();
         let unverified = counted_unverified.then_some((Day::of(now), allowance_left));
-        if let Err(refusal) = self.admit(survey, subject, &tags, unverified).await? {
+        if let Err(refusal) = self
+            .limits
+            .admit(self.transaction, survey, subject, &tags, unverified)
+            .await?
+        {
             return Ok(Err(refusal.into()));
         }
         if let Some(old) = &previous {
@@ -433,122 +338,6 @@ impl<'a, 't> Batch<'a, 't> {
         }))
     }
 
-    /// Checks a write against the anonymous limits and, when it passes, counts it (see
-    /// `store/embedded/records.rs`: the same rule over the same counts).
-    async fn admit(
-        &mut self,
-        survey: &Survey,
-        subject: &Subject,
-        tags: &BTreeMap<String, String>,
-        unverified: Option<(Day, bool)>,
-    ) -> Result<Result<(), Refusal>, tokio_postgres::Error> {
-        let survey_id = survey.id.as_str();
-        let mut new_values = Vec::new();
-        for (tag, value) in tags {
-            let key = (survey_id.to_owned(), tag.clone(), value.clone());
-            if self.knows_tag_value(&key).await? {
-                continue;
-            }
-            let count_key = (survey_id.to_owned(), format!("tag {tag}"));
-            let distinct = self.limit_count(&count_key).await?;
-            if !subject.trusted()
-                && let Err(refusal) = limits::admit_unverified_tag_value(tag, distinct, survey)
-            {
-                return Ok(Err(refusal));
-            }
-            new_values.push((key, count_key, !subject.trusted()));
-        }
-        let day_key =
-            unverified.map(|(day, _)| (survey_id.to_owned(), format!("unverified {}", day.0)));
-        if let (Some(day_key), Some((_, allowance_left))) = (&day_key, unverified) {
-            let created_today = self.limit_count(day_key).await?;
-            if let Err(refusal) =
-                limits::admit_unverified_response(allowance_left, created_today, survey)
-            {
-                return Ok(Err(refusal));
-            }
-        }
-        for (key, count_key, leaned_on) in new_values {
-            self.known_tag_values.insert(key.clone());
-            self.new_tag_values.insert(key);
-            self.count_one_more(&count_key, leaned_on);
-        }
-        if let Some(day_key) = day_key {
-            self.count_one_more(&day_key, true);
-        }
-        Ok(Ok(()))
-    }
-
-    async fn knows_tag_value(
-        &mut self,
-        key: &(String, String, String),
-    ) -> Result<bool, tokio_postgres::Error> {
-        if self.known_tag_values.contains(key) {
-            return Ok(true);
-        }
-        let known = self
-            .transaction
-            .query_opt(
-                "SELECT 1 FROM tag_values WHERE survey = $1 AND tag = $2 AND value = $3",
-                &[&key.0, &key.1, &key.2],
-            )
-            .await?
-            .is_some();
-        if known {
-            self.known_tag_values.insert(key.clone());
-        }
-        Ok(known)
-    }
-
-    /// A count of `limit_counts`, with this batch's changes; locked when the run is exact.
-    async fn limit_count(&mut self, key: &(String, String)) -> Result<u64, tokio_postgres::Error> {
-        if let Some(count) = self.limit_counts.get(key) {
-            return Ok(u64::try_from(count.count).unwrap_or(0));
-        }
-        let stored: i64 = if self.exact {
-            self.transaction
-                .execute(
-                    "INSERT INTO limit_counts (survey, what, count) VALUES ($1, $2, 0)
-                     ON CONFLICT (survey, what) DO NOTHING",
-                    &[&key.0, &key.1],
-                )
-                .await?;
-            self.transaction
-                .query_one(
-                    "SELECT count FROM limit_counts WHERE survey = $1 AND what = $2 FOR UPDATE",
-                    &[&key.0, &key.1],
-                )
-                .await?
-                .get(0)
-        } else {
-            self.transaction
-                .query_opt(
-                    "SELECT count FROM limit_counts WHERE survey = $1 AND what = $2",
-                    &[&key.0, &key.1],
-                )
-                .await?
-                .map_or(0, |row| row.get(0))
-        };
-        self.limit_counts.insert(
-            key.clone(),
-            LimitCount {
-                stored,
-                count: stored,
-                leaned_on: false,
-            },
-        );
-        Ok(u64::try_from(stored).unwrap_or(0))
-    }
-
-    /// Adds one to a count `limit_count` read; `leaned_on`: an unverified write was admitted
-    /// against it.
-    fn count_one_more(&mut self, key: &(String, String), leaned_on: bool) {
-        if let Some(count) = self.limit_counts.get_mut(key) {
-            count.count += 1;
-            count.leaned_on |= leaned_on;
-        }
-    }
-
     /// Counts an impression once per response_id; whether it was new. The row is written
     /// first: a second collector inserting the same one waits for this transaction, then finds
     /// it there.
@@ -573,7 +362,11 @@ impl<'a, 't> Batch<'a, 't> {
         if inserted == 0 {
             return Ok(Ok(false));
         }
-        if let Err(refusal) = self.admit(survey, subject, &tags, None).await? {
+        if let Err(refusal) = self
+            .limits
+            .admit(self.transaction, survey, subject, &tags, None)
+            .await?
+        {
             self.transaction
                 .execute(
                     "DELETE FROM impressions WHERE survey = $1 AND response_id = $2",
@@ -666,239 +459,11 @@ impl<'a, 't> Batch<'a, 't> {
         Ok(())
     }
 
-    /// Adds the batch's new tag values and what it counted to the limits' counts. Whether every
-    /// unverified write the batch admitted still fits once the other collectors' places are
-    /// added: `false` when one does not, and the batch must run again with the counts locked.
-    async fn write_limits(&mut self) -> Result<bool, tokio_postgres::Error> {
-        // Distinct values are counted as the rows go in: a value another collector added
-        // meanwhile is not counted twice.
-        let mut inserted: HashMap<(String, String), i64> = HashMap::new();
-        if !self.new_tag_values.is_empty() {
-            let (mut surveys, mut tags, mut values) = (Vec::new(), Vec::new(), Vec::new());
-            for (survey, tag, value) in &self.new_tag_values {
-                surveys.push(survey.as_str());
-                tags.push(tag.as_str());
-                values.push(value.as_str());
-            }
-            let rows = self
-                .transaction
-                .query(
-                    "INSERT INTO tag_values (survey, tag, value)
-                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-                     ON CONFLICT DO NOTHING
-                     RETURNING survey, tag",
-                    &[&surveys, &tags, &values],
-                )
-                .await?;
-            for row in rows {
-                let tag: String = row.get(1);
-                *inserted
-                    .entry((row.get(0), format!("tag {tag}")))
-                    .or_default() += 1;
-            }
-        }
-        for (key, count) in &self.limit_counts {
-            let added = if key.1.starts_with("tag ") {
-                inserted.get(key).copied().unwrap_or(0)
-            } else {
-                count.count - count.stored
-            };
-            if added == 0 {
-                continue;
-            }
-            let (survey, what) = key;
-            let total: i64 = self
-                .transaction
-                .query_one(
-                    "INSERT INTO limit_counts (survey, what, count) VALUES ($1, $2, $3)
-                     ON CONFLICT (survey, what) DO UPDATE SET count = limit_counts.count + $3
-                     RETURNING count",
-                    &[survey, what, &added],
-                )
-                .await?
-                .get(0);
-            if !count.leaned_on || total == count.stored + added {
-                continue;
-            }
-            // Others took places meanwhile, so the last place this batch took is the total's
-            // last one: ask the domain again whether it was free.
-            let Some(survey) = self.surveys.get(survey) else {
-                continue;
-            };
-            let before_last = u64::try_from(total - 1).unwrap_or(0);
-            let still_fits = match what.strip_prefix("tag ") {
-                Some(tag) => limits::admit_unverified_tag_value(tag, before_last, survey).is_ok(),
-                None => limits::admit_unverified_response(true, before_last, survey).is_ok(),
-            };
-            if !still_fits {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
     /// Adds the batch's counter changes to one shard, chosen for this transaction.
     async fn write_counters(&mut self) -> Result<(), tokio_postgres::Error> {
         let shard: i16 = rand::random::<i16>().rem_euclid(SHARDS);
         add_to_counters(self.transaction, &self.counter_deltas, shard).await
     }
-}
-
-/// Writes responses (new or changed) in one statement.
-pub(super) async fn upsert_responses(
-    transaction: &Transaction<'_>,
-    responses: &[&Response],
-) -> Result<(), tokio_postgres::Error> {
-    let (mut surveys, mut identities, mut created, mut events, mut commented, mut bodies) = (
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-    );
-    for response in responses {
-        surveys.push(response.survey.as_str());
-        identities.push(identity(
-            response.interaction.as_deref(),
-            &response.response_id,
-        ));
-        created.push(response.created_ms);
-        events.push(event_number(response.last_event));
-        commented.push(
-            response
-                .comment
-                .as_deref()
-                .is_some_and(|comment| !comment.trim().is_empty()),
-        );
-        bodies.push(serde_json::to_string(response).expect("stored types always serialize"));
-    }
-    transaction
-        .execute(
-            "INSERT INTO responses (survey, identity, created_ms, last_event, commented, body)
-             SELECT survey, identity, created_ms, last_event, commented, body::jsonb
-             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::boolean[],
-                         $6::text[])
-               AS t(survey, identity, created_ms, last_event, commented, body)
-             ON CONFLICT (survey, identity) DO UPDATE SET
-               created_ms = excluded.created_ms, last_event = excluded.last_event,
-               commented = excluded.commented, body = excluded.body",
-            &[
-                &surveys,
-                &identities,
-                &created,
-                &events,
-                &commented,
-                &bodies,
-            ],
-        )
-        .await?;
-    Ok(())
-}
-
-/// Writes live-feed events: (survey, event, identity).
-pub(super) async fn insert_events(
-    transaction: &Transaction<'_>,
-    events: &[(&str, i64, &str)],
-) -> Result<(), tokio_postgres::Error> {
-    let (mut surveys, mut numbers, mut identities) = (Vec::new(), Vec::new(), Vec::new());
-    for (survey, event, identity) in events {
-        surveys.push(*survey);
-        numbers.push(*event);
-        identities.push(*identity);
-    }
-    transaction
-        .execute(
-            "INSERT INTO events (survey, event, identity)
-             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])",
-            &[&surveys, &numbers, &identities],
-        )
-        .await?;
-    Ok(())
-}
-
-/// Adds counter changes to one shard, in key order, in one statement.
-pub(super) async fn add_to_counters(
-    transaction: &Transaction<'_>,
-    deltas: &BTreeMap<CounterKey, Delta>,
-    shard: i16,
-) -> Result<(), tokio_postgres::Error> {
-    let mut keys = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut slots: Vec<Vec<i64>> = vec![Vec::new(); SLOTS];
-    for (key, delta) in deltas {
-        if delta.is_zero() {
-            continue;
-        }
-        keys.0.push(key.survey.as_str());
-        keys.1.push(key.dimension.as_str());
-        keys.2.push(key.grain);
-        keys.3.push(key.bucket);
-        for (column, change) in slots.iter_mut().zip(delta.slots()) {
-            column.push(change);
-        }
-    }
-    if keys.0.is_empty() {
-        return Ok(());
-    }
-    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-        vec![&keys.0, &keys.1, &keys.2, &keys.3, &shard];
-    for column in &slots {
-        params.push(column);
-    }
-    transaction
-        .execute(counter_upsert_sql().as_str(), &params)
-        .await?;
-    Ok(())
-}
-
-/// `INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE` adding every slot: $1-$4 the keys,
-/// $5 the shard, $6… one array per slot.
-fn counter_upsert_sql() -> String {
-    let slots: Vec<String> = (0..SLOTS).map(|slot| format!("c{slot}")).collect();
-    let arrays: Vec<String> = (0..SLOTS)
-        .map(|slot| format!("${}::bigint[]", slot + 6))
-        .collect();
-    let sums: Vec<String> = slots
-        .iter()
-        .map(|column| format!("{column} = counters.{column} + excluded.{column}"))
-        .collect();
-    format!(
-        "INSERT INTO counters (survey, dimension, grain, bucket, shard, {columns})
-         SELECT survey, dimension, grain, bucket, $5, {columns}
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], {arrays})
-           AS t(survey, dimension, grain, bucket, {columns})
-         ON CONFLICT (survey, dimension, grain, bucket, shard) DO UPDATE SET {sums}",
-        columns = slots.join(", "),
-        arrays = arrays.join(", "),
-        sums = sums.join(", "),
-    )
-}
-
-/// Queues (or re-queues) an alert message at its due time, free for any collector to claim.
-pub(super) async fn queue_alert(
-    transaction: &Transaction<'_>,
-    message: &AlertMessage,
-) -> Result<(), tokio_postgres::Error> {
-    let body = serde_json::to_string(message).expect("stored types always serialize");
-    transaction
-        .execute(
-            "INSERT INTO outbox (id, survey, due_ms, body) VALUES ($1, $2, $3, $4::text::jsonb)
-             ON CONFLICT (id) DO UPDATE SET survey = excluded.survey, due_ms = excluded.due_ms,
-               body = excluded.body, claimed_by = NULL, claimed_until_ms = NULL",
-            &[
-                &event_number(message.id.0),
-                &message.survey,
-                &message.due_ms,
-                &body,
-            ],
-        )
-        .await?;
-    Ok(())
-}
-
-/// An event number as the database keeps it (every one this store makes fits).
-pub(super) fn event_number(event: u64) -> i64 {
-    i64::try_from(event).unwrap_or(i64::MAX)
 }
 
 /// The advisory lock of one identity: 64 bits of its SHA-256. Two identities sharing one only
