@@ -56,6 +56,7 @@ id = "bench"
 allowed_origins = ["https://shop.example.com"]
 tags = ["agent", "channel"]
 max_per_visitor_per_day = 1000000000
+max_unverified_per_day = 1000000000
 EOF
 
 # start <name> <command…>: runs a server in the background (in this shell, so cleanup can stop

@@ -66,6 +66,7 @@ id = "bench"
 allowed_origins = ["https://shop.example.com"]
 tags = ["agent", "channel"]
 max_per_visitor_per_day = 1000000000
+max_unverified_per_day = 1000000000
 EOF
 
 # The wrk processes hold thousands of sockets too: as many descriptors as we may.
