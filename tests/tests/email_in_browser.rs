@@ -1,5 +1,5 @@
 //! An email rating link as a customer follows it: the collector's landing page in headless
-//! Chromium, with the real widget, against the real collector (CONTRACT §4). Run
+//! Chromium, with the real widget, against the real collector. Run
 //! `scripts/build-widget.sh` first.
 
 use std::time::Instant;
