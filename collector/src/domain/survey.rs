@@ -90,6 +90,8 @@ pub struct Survey {
     pub max_tag_values: u64,
     /// Impressions one visitor may add per UTC day.
     pub max_impressions_per_visitor_per_day: u32,
+    /// What a rating for an interaction neither signed nor registered gets.
+    pub unknown_interactions: super::registration::UnknownInteractions,
 }
 
 impl Survey {
@@ -130,6 +132,7 @@ impl Survey {
             max_unverified_per_day: 10_000,
             max_tag_values: 1_000,
             max_impressions_per_visitor_per_day: 1_000,
+            unknown_interactions: Default::default(),
         }
     }
 

@@ -250,6 +250,7 @@ impl<'a> Invitation<'a> {
                 interaction: Some(self.interaction.clone()),
                 tags: self.tags.clone(),
                 signed: true,
+                registered: false,
             },
             score,
             comment: Comment::parse(comment)?,

@@ -197,6 +197,7 @@ fn response_of(record: ResponseRecord) -> Option<Response> {
         last_event: 0,
         // It alerted: that is why it was in the outbox.
         alerted: true,
+        registered: false,
     })
 }
 
