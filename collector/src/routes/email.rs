@@ -246,6 +246,8 @@ pub struct ConfirmForm {
     i: String,
     #[serde(default)]
     t: String,
+    /// Empty for a helpdesk's template link, which the registry vouches for.
+    #[serde(default)]
     s: String,
     #[serde(default)]
     comment: String,
