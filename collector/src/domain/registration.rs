@@ -20,7 +20,9 @@ pub const MAX_REGISTRATIONS_PER_REQUEST: usize = 10_000;
 pub enum RegistrationError {
     #[error(transparent)]
     Invalid(#[from] Invalid),
-    #[error("expires must be an RFC 3339 time in the future, like \"2026-12-31T00:00:00Z\"; got {0:?}")]
+    #[error(
+        "expires must be an RFC 3339 time in the future, like \"2026-12-31T00:00:00Z\"; got {0:?}"
+    )]
     Expires(String),
 }
 

@@ -180,11 +180,7 @@ impl Template {
                 // The placeholder goes in as it is: percent-encoded, the helpdesk would not
                 // recognise it. It fills in a plain ticket number (or id), which needs no
                 // encoding either.
-                url: format!(
-                    "{}/r/{}/{score}?i={placeholder}",
-                    base.as_str(),
-                    survey.id
-                ),
+                url: format!("{}/r/{}/{score}?i={placeholder}", base.as_str(), survey.id),
             })
             .collect();
         EmailLinks {

@@ -220,9 +220,9 @@ impl From<IngestError> for ApiError {
 impl From<RegistryError> for ApiError {
     fn from(error: RegistryError) -> Self {
         match error {
-            RegistryError::Malformed(message) => {
-                Self::MalformedJson(format!("the body is not a registration or an array of them: {message}"))
-            }
+            RegistryError::Malformed(message) => Self::MalformedJson(format!(
+                "the body is not a registration or an array of them: {message}"
+            )),
             RegistryError::Storage(error) => error.into(),
             other => Self::InvalidRegistration(other),
         }

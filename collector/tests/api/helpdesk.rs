@@ -44,7 +44,12 @@ min_group_size = 1
 max_per_visitor_per_day = 1000
 "#;
 
-async fn register(app: &TestApp, survey: &str, key: Option<&str>, body: &Value) -> reqwest::Response {
+async fn register(
+    app: &TestApp,
+    survey: &str,
+    key: Option<&str>,
+    body: &Value,
+) -> reqwest::Response {
     let mut request = app
         .client
         .post(format!("{}/v1/surveys/{survey}/interactions", app.address))
@@ -67,15 +72,26 @@ fn ticket(id: &str, agent: &str) -> Value {
 }
 
 /// A rating as the widget (or a customer's script) sends it, unsigned.
-async fn rate(app: &TestApp, survey: &str, interaction: &str, score: u8, tags: Value) -> reqwest::Response {
-    app.post_response(&json!({"survey": survey, "response_id": new_id(), "score": score,
-                              "interaction": interaction, "tags": tags}))
-        .await
+async fn rate(
+    app: &TestApp,
+    survey: &str,
+    interaction: &str,
+    score: u8,
+    tags: Value,
+) -> reqwest::Response {
+    app.post_response(
+        &json!({"survey": survey, "response_id": new_id(), "score": score,
+                              "interaction": interaction, "tags": tags}),
+    )
+    .await
 }
 
 async fn breakdown(app: &TestApp, survey: &str) -> Breakdown {
     let response = app
-        .get_with_key(&format!("/v1/surveys/{survey}/breakdown?by=agent"), Some(MARKETING_KEY))
+        .get_with_key(
+            &format!("/v1/surveys/{survey}/breakdown?by=agent"),
+            Some(MARKETING_KEY),
+        )
         .await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
@@ -100,12 +116,19 @@ async fn a_registration_is_idempotent_and_takes_one_ticket_or_a_batch() {
     let batch = registered(
         &app,
         "support",
-        json!([ticket("T-1", "alice"), ticket("T-2", "bob"), ticket("T-3", "bob")]),
+        json!([
+            ticket("T-1", "alice"),
+            ticket("T-2", "bob"),
+            ticket("T-3", "bob")
+        ]),
     )
     .await;
     assert_eq!((batch.created, batch.updated, batch.unchanged), (2, 0, 1));
     let summary = app.summary("support", "").await;
-    assert_eq!(summary.figures.invited, 3, "three tickets, each invited once");
+    assert_eq!(
+        summary.figures.invited, 3,
+        "three tickets, each invited once"
+    );
     assert_eq!(summary.figures.responses, 0);
 }
 
@@ -122,15 +145,27 @@ async fn a_registration_needs_a_write_key_for_its_own_survey() {
     for (key, status, code) in cases {
         let response = register(&app, "support", key, &body).await;
         assert_eq!(response.status(), status, "{key:?}");
-        assert_eq!(response.json::<Value>().await.unwrap()["error"], code, "{key:?}");
+        assert_eq!(
+            response.json::<Value>().await.unwrap()["error"],
+            code,
+            "{key:?}"
+        );
     }
     // The support helpdesk's key reaches support, and no other survey.
     let elsewhere = register(&app, "tickets", Some(HELPDESK_KEY), &body).await;
     assert_eq!(elsewhere.status(), 403);
-    assert_eq!(elsewhere.json::<Value>().await.unwrap()["error"], "key_not_for_survey");
+    assert_eq!(
+        elsewhere.json::<Value>().await.unwrap()["error"],
+        "key_not_for_survey"
+    );
     assert_eq!(app.summary("support", "").await.figures.invited, 0);
     assert_eq!(app.summary("tickets", "").await.figures.invited, 0);
-    assert_eq!(register(&app, "support", Some(HELPDESK_KEY), &body).await.status(), 200);
+    assert_eq!(
+        register(&app, "support", Some(HELPDESK_KEY), &body)
+            .await
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -167,7 +202,11 @@ async fn a_bad_registration_registers_nothing_of_its_batch_and_says_which_one() 
         assert_eq!(error["error"], code, "{body}");
         assert!(error["message"].as_str().unwrap().contains(says), "{error}");
     }
-    assert_eq!(app.summary("support", "").await.figures.invited, 0, "nothing registered");
+    assert_eq!(
+        app.summary("support", "").await.figures.invited,
+        0,
+        "nothing registered"
+    );
 }
 
 #[tokio::test]
@@ -180,10 +219,16 @@ async fn registered_tags_win_over_what_the_widget_and_the_link_say() {
     // From another device, with a signature for other tags: still alice's ticket.
     let sig = sign("support", Some("T-7"), &[("agent", "bob")]);
     let second = app
-        .post_response(&json!({"survey": "support", "response_id": new_id(), "score": 2,
-                               "interaction": "T-7", "tags": {"agent": "bob"}, "sig": sig}))
+        .post_response(
+            &json!({"survey": "support", "response_id": new_id(), "score": 2,
+                               "interaction": "T-7", "tags": {"agent": "bob"}, "sig": sig}),
+        )
         .await;
-    assert_eq!(second.status(), 200, "the registry vouches: the answer may change");
+    assert_eq!(
+        second.status(),
+        200,
+        "the registry vouches: the answer may change"
+    );
     let records = app.export("support").await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].score, 2);
@@ -191,7 +236,12 @@ async fn registered_tags_win_over_what_the_widget_and_the_link_say() {
     assert_eq!(records[0].tags["channel"], "email");
     assert!(records[0].verified);
     let agents = breakdown(&app, "support").await;
-    assert!(agents.groups.iter().all(|group| group.value != "mallory" && group.value != "bob"));
+    assert!(
+        agents
+            .groups
+            .iter()
+            .all(|group| group.value != "mallory" && group.value != "bob")
+    );
     assert_eq!(group(&agents, "alice").responses, 1);
 }
 
@@ -200,17 +250,25 @@ async fn an_interaction_nobody_vouched_for_is_refused_or_accepted_untagged_as_th
     let app = spawn_app_with(HELPDESK_CONFIG).await;
     let refused = rate(&app, "tickets", "T-404", 1, json!({"agent": "mallory"})).await;
     assert_eq!(refused.status(), 403);
-    assert_eq!(refused.json::<Value>().await.unwrap()["error"], "unknown_interaction");
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "unknown_interaction"
+    );
     assert!(app.export("tickets").await.is_empty(), "nothing stored");
     // What is vouched for still lands there: a signed interaction, a registered one.
     let sig = sign("tickets", Some("T-5"), &[("agent", "alice")]);
     let signed = app
-        .post_response(&json!({"survey": "tickets", "response_id": new_id(), "score": 5,
-                               "interaction": "T-5", "tags": {"agent": "alice"}, "sig": sig}))
+        .post_response(
+            &json!({"survey": "tickets", "response_id": new_id(), "score": 5,
+                               "interaction": "T-5", "tags": {"agent": "alice"}, "sig": sig}),
+        )
         .await;
     assert_eq!(signed.status(), 201);
     registered(&app, "tickets", ticket("T-6", "bob")).await;
-    assert_eq!(rate(&app, "tickets", "T-6", 4, json!({})).await.status(), 201);
+    assert_eq!(
+        rate(&app, "tickets", "T-6", 4, json!({})).await.status(),
+        201
+    );
 
     let accepted = rate(&app, "desk", "T-404", 1, json!({"agent": "mallory"})).await;
     assert_eq!(accepted.status(), 201);
@@ -235,13 +293,24 @@ async fn invited_and_response_rate_per_agent_follow_registered_answered_and_unan
     registered(
         &app,
         "support",
-        json!([ticket("A-1", "alice"), ticket("A-2", "alice"), ticket("A-3", "alice"),
-               ticket("A-4", "alice"), ticket("B-1", "bob"), ticket("B-2", "bob"),
-               ticket("B-3", "bob")]),
+        json!([
+            ticket("A-1", "alice"),
+            ticket("A-2", "alice"),
+            ticket("A-3", "alice"),
+            ticket("A-4", "alice"),
+            ticket("B-1", "bob"),
+            ticket("B-2", "bob"),
+            ticket("B-3", "bob")
+        ]),
     )
     .await;
     for (ticket, score) in [("A-1", 5), ("A-2", 4), ("B-1", 2), ("B-2", 5)] {
-        assert_eq!(rate(&app, "support", ticket, score, json!({})).await.status(), 201);
+        assert_eq!(
+            rate(&app, "support", ticket, score, json!({}))
+                .await
+                .status(),
+            201
+        );
     }
     // Answering twice is one answer.
     rate(&app, "support", "A-1", 3, json!({})).await;
@@ -252,15 +321,18 @@ async fn invited_and_response_rate_per_agent_follow_registered_answered_and_unan
             .post_raw(
                 "/v1/impressions",
                 json!({"survey": "support", "response_id": response_id,
-                       "tags": {"agent": "alice"}}).to_string(),
+                       "tags": {"agent": "alice"}})
+                .to_string(),
                 &[("content-type", "application/json"), ("origin", SHOP)],
             )
             .await;
         assert_eq!(impression.status(), 204);
     }
     let widget = app
-        .post_response(&json!({"survey": "support", "response_id": shown, "score": 5,
-                               "tags": {"agent": "alice"}}))
+        .post_response(
+            &json!({"survey": "support", "response_id": shown, "score": 5,
+                               "tags": {"agent": "alice"}}),
+        )
         .await;
     assert_eq!(widget.status(), 201);
     // Two answers that nothing here invited (signed email links nobody registered): counted
@@ -288,7 +360,10 @@ async fn invited_and_response_rate_per_agent_follow_registered_answered_and_unan
     let alice_only = app.summary("support", "tag=agent=alice").await;
     assert_eq!(alice_only.figures.response_rate, Some(50.0));
     let days: pulsetap_wire::Timeseries = app
-        .get_with_key("/v1/surveys/support/timeseries?tag=agent=bob", Some(MARKETING_KEY))
+        .get_with_key(
+            "/v1/surveys/support/timeseries?tag=agent=bob",
+            Some(MARKETING_KEY),
+        )
         .await
         .json()
         .await
@@ -301,13 +376,19 @@ async fn invited_and_response_rate_per_agent_follow_registered_answered_and_unan
 async fn registering_a_ticket_again_with_another_agent_moves_its_response_and_its_invitation() {
     let app = spawn_app_with(HELPDESK_CONFIG).await;
     registered(&app, "support", ticket("T-9", "alice")).await;
-    assert_eq!(rate(&app, "support", "T-9", 2, json!({})).await.status(), 201);
+    assert_eq!(
+        rate(&app, "support", "T-9", 2, json!({})).await.status(),
+        201
+    );
     let moved = registered(&app, "support", ticket("T-9", "bob")).await;
     assert_eq!(moved.updated, 1);
     let records = app.export("support").await;
     assert_eq!(records[0].tags["agent"], "bob");
     let agents = breakdown(&app, "support").await;
-    assert!(agents.groups.iter().all(|group| group.value != "alice"), "{agents:?}");
+    assert!(
+        agents.groups.iter().all(|group| group.value != "alice"),
+        "{agents:?}"
+    );
     let bob = group(&agents, "bob");
     assert_eq!((bob.invited, bob.answered, bob.responses), (1, 1, 1));
     let audit = app.state.store.audit().await.unwrap();
@@ -330,7 +411,10 @@ async fn an_expired_registration_no_longer_vouches_for_a_rating() {
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     let late = rate(&app, "tickets", "T-1", 1, json!({})).await;
     assert_eq!(late.status(), 403);
-    assert_eq!(late.json::<Value>().await.unwrap()["error"], "unknown_interaction");
+    assert_eq!(
+        late.json::<Value>().await.unwrap()["error"],
+        "unknown_interaction"
+    );
     let page = app
         .client
         .get(format!("{}/r/tickets/1?i=T-1", app.address))
@@ -359,11 +443,16 @@ async fn ten_thousand_registrations_in_one_request_are_stored_and_one_more_is_re
     too_many.push(ticket("T-extra", "bob"));
     let refused = register(&app, "support", Some(HELPDESK_KEY), &Value::Array(too_many)).await;
     assert_eq!(refused.status(), 422);
-    assert_eq!(refused.json::<Value>().await.unwrap()["error"], "too_many_registrations");
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "too_many_registrations"
+    );
     // The body limit bounds what one request may hold: 8 MiB.
     let huge: Vec<Value> = (0..14_000)
-        .map(|n| json!({"interaction": format!("T-{n}-{}", "x".repeat(150)),
-                        "tags": {"agent": "a".repeat(200), "channel": "c".repeat(200)}}))
+        .map(|n| {
+            json!({"interaction": format!("T-{n}-{}", "x".repeat(150)),
+                        "tags": {"agent": "a".repeat(200), "channel": "c".repeat(200)}})
+        })
         .collect();
     let too_large = register(&app, "support", Some(HELPDESK_KEY), &Value::Array(huge)).await;
     assert_eq!(too_large.status(), 413);
@@ -391,21 +480,37 @@ async fn each_template_keeps_its_helpdesks_placeholder_unencoded_and_unsigned() 
         for (n, link) in email["links"].as_array().unwrap().iter().enumerate() {
             assert_eq!(
                 link["url"],
-                format!("https://feedback.example.com/r/support/{}?i={placeholder}", n + 1),
+                format!(
+                    "https://feedback.example.com/r/support/{}?i={placeholder}",
+                    n + 1
+                ),
                 "{template}"
             );
         }
         let html = email["html"].as_str().unwrap();
-        assert!(html.contains(&format!("/r/support/5?i={placeholder}\"")), "{html}");
+        assert!(
+            html.contains(&format!("/r/support/5?i={placeholder}\"")),
+            "{html}"
+        );
         assert!(!html.contains("s=") && !html.contains("%7B"), "{html}");
     }
     let read_key = app
-        .get_with_key("/v1/surveys/support/email?template=zendesk", Some(MARKETING_KEY))
+        .get_with_key(
+            "/v1/surveys/support/email?template=zendesk",
+            Some(MARKETING_KEY),
+        )
         .await;
     assert_eq!(read_key.status(), 403);
-    for query in ["template=zendesk&interaction=T-1", "template=zendesk&tags=agent=bob", "template=intercom"] {
+    for query in [
+        "template=zendesk&interaction=T-1",
+        "template=zendesk&tags=agent=bob",
+        "template=intercom",
+    ] {
         let response = app
-            .get_with_key(&format!("/v1/surveys/support/email?{query}"), Some(HELPDESK_KEY))
+            .get_with_key(
+                &format!("/v1/surveys/support/email?{query}"),
+                Some(HELPDESK_KEY),
+            )
             .await;
         assert_eq!(response.status(), 400, "{query}");
     }
@@ -421,10 +526,19 @@ async fn a_filled_template_link_is_scanner_proof_and_records_on_the_registered_t
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("data-interaction=\"4711\""), "{html}");
-    assert!(!html.contains("data-sig"), "the registry vouches, not a signature");
+    assert!(
+        !html.contains("data-sig"),
+        "the registry vouches, not a signature"
+    );
     assert!(html.contains("data-score=\"2\""));
-    assert!(app.export("support").await.is_empty(), "opening it records nothing");
-    assert_eq!(app.summary("support", "").await.figures.unconfirmed_clicks, 1);
+    assert!(
+        app.export("support").await.is_empty(),
+        "opening it records nothing"
+    );
+    assert_eq!(
+        app.summary("support", "").await.figures.unconfirmed_clicks,
+        1
+    );
 
     // A ticket nobody registered (a customer guessing) gets a page, and nothing else.
     let guessed = app
@@ -434,16 +548,29 @@ async fn a_filled_template_link_is_scanner_proof_and_records_on_the_registered_t
         .await
         .unwrap();
     assert_eq!(guessed.status(), 403);
-    assert!(guessed.text().await.unwrap().contains("We can't find this conversation"));
+    assert!(
+        guessed
+            .text()
+            .await
+            .unwrap()
+            .contains("We can't find this conversation")
+    );
 
     // The customer confirms, then changes their mind from another link of the email.
-    assert_eq!(confirm_link(&app, &link, "Slow at first").await.status(), 200);
+    assert_eq!(
+        confirm_link(&app, &link, "Slow at first").await.status(),
+        200
+    );
     let other = format!("{}/r/support/4?i=4711", app.address);
     assert_eq!(confirm_link(&app, &other, "").await.status(), 200);
     let records = app.export("support").await;
     assert_eq!(records.len(), 1, "one ticket, one response");
     assert_eq!(records[0].score, 4);
-    assert_eq!(records[0].comment.as_deref(), Some("Slow at first"), "the comment is kept");
+    assert_eq!(
+        records[0].comment.as_deref(),
+        Some("Slow at first"),
+        "the comment is kept"
+    );
     assert_eq!(records[0].tags["agent"], "alice");
     assert!(records[0].verified);
     let summary = app.summary("support", "").await;

@@ -7,9 +7,9 @@ use super::keys;
 use super::records::{StoredImpression, counter_keys};
 use super::trees::{EmbeddedStore, decode};
 use crate::domain::Response;
-use crate::domain::registration::Registered;
 use crate::domain::calendar::from_unix_ms;
 use crate::domain::figures::Tally;
+use crate::domain::registration::Registered;
 use crate::store::backend::{Audit, StoreError};
 use std::collections::HashMap;
 

@@ -133,7 +133,17 @@ pub(super) fn apply(
         &store.registrations,
     )
         .transaction(
-            |(responses, counters, tag_values, impressions, events, outbox, limit_counts, registrations)| -> Result<_, Tx> {
+            |(
+                responses,
+                counters,
+                tag_values,
+                impressions,
+                events,
+                outbox,
+                limit_counts,
+                registrations,
+            )|
+             -> Result<_, Tx> {
                 let trees = Trees {
                     responses,
                     impressions,
@@ -363,8 +373,7 @@ fn admit(
         }
         let count_key = keys::tag_value_count(survey_id, tag);
         let distinct = totals.limit_count(trees.limits, count_key.clone())?;
-        if !trusted
-            && let Err(refusal) = limits::admit_unverified_tag_value(tag, distinct, survey)
+        if !trusted && let Err(refusal) = limits::admit_unverified_tag_value(tag, distinct, survey)
         {
             return Ok(Err(refusal));
         }
@@ -463,7 +472,14 @@ fn answer_invitation(
     if let (Some(mut registration), Some(interaction)) = (registration, &subject.interaction) {
         if !registration.answered {
             registration.answered = true;
-            count_invitation(totals, survey_id, &registration.tags, registration.at_ms, Metric::Answered, 1);
+            count_invitation(
+                totals,
+                survey_id,
+                &registration.tags,
+                registration.at_ms,
+                Metric::Answered,
+                1,
+            );
             trees.registrations.insert(
                 keys::registration(survey_id, interaction.as_str()),
                 encode(&registration),
@@ -481,7 +497,14 @@ fn answer_invitation(
         && !impression.uncounted
     {
         impression.answered = true;
-        count_invitation(totals, survey_id, &impression.tags, impression.at_ms, Metric::Answered, 1);
+        count_invitation(
+            totals,
+            survey_id,
+            &impression.tags,
+            impression.at_ms,
+            Metric::Answered,
+            1,
+        );
         trees.impressions.insert(key, encode(&impression))?;
     }
     Ok(())
@@ -498,7 +521,11 @@ fn count_invitation(
 ) {
     let at = crate::domain::calendar::from_unix_ms(at_ms);
     for key in counter_keys(survey, tags, at) {
-        totals.counter_deltas.entry(key).or_default().add(metric, 0, by);
+        totals
+            .counter_deltas
+            .entry(key)
+            .or_default()
+            .add(metric, 0, by);
     }
 }
 
@@ -552,9 +579,23 @@ fn register(
             }
             None => report.created += 1,
         }
-        count_invitation(totals, survey_id, &stored.tags, stored.at_ms, Metric::Registration, 1);
+        count_invitation(
+            totals,
+            survey_id,
+            &stored.tags,
+            stored.at_ms,
+            Metric::Registration,
+            1,
+        );
         if stored.answered {
-            count_invitation(totals, survey_id, &stored.tags, stored.at_ms, Metric::Answered, 1);
+            count_invitation(
+                totals,
+                survey_id,
+                &stored.tags,
+                stored.at_ms,
+                Metric::Answered,
+                1,
+            );
         }
         // Registered values are vouched for: never refused, but known to breakdowns.
         if let Err(refusal) = admit(survey, true, tags, None, trees, totals)? {
@@ -566,17 +607,23 @@ fn register(
             let event = retag(response, &identity, &stored.tags, now_ms, trees, totals)?;
             report.events.push(event);
         }
-        trees.registrations.insert(
-            keys::registration(survey_id, interaction),
-            encode(&stored),
-        )?;
+        trees
+            .registrations
+            .insert(keys::registration(survey_id, interaction), encode(&stored))?;
     }
     Ok(Ok(report))
 }
 
 /// Takes an old registration's invitation (and its answer) out of its tags' counters.
 fn uncount_registration(totals: &mut Totals, survey: &str, old: &Registered) {
-    count_invitation(totals, survey, &old.tags, old.at_ms, Metric::Registration, -1);
+    count_invitation(
+        totals,
+        survey,
+        &old.tags,
+        old.at_ms,
+        Metric::Registration,
+        -1,
+    );
     if old.answered {
         count_invitation(totals, survey, &old.tags, old.at_ms, Metric::Answered, -1);
     }
@@ -637,13 +684,12 @@ fn impression(
     }
     let now_ms = unix_ms(now);
     let registered = match &subject.interaction {
-        Some(interaction) => {
-            read_registration(survey_id, interaction.as_str(), trees)?.is_some_and(|found| {
+        Some(interaction) => read_registration(survey_id, interaction.as_str(), trees)?
+            .is_some_and(|found| {
                 found
                     .as_ref()
                     .is_ok_and(|registration| registration.vouches_at(now_ms))
-            })
-        }
+            }),
         None => false,
     };
     let stored = StoredImpression {
