@@ -11,8 +11,8 @@
 
 use crate::domain::api_key::KeyDigest;
 use crate::domain::figures::MAX_SCALE;
-use crate::domain::registration::UnknownInteractions;
 use crate::domain::survey::FloodLimit;
+use crate::domain::survey::UnknownInteractions;
 use crate::domain::{Alert, Secret, Survey, SurveyId, Surveys, Theme};
 use pulsetap_wire::tags;
 use serde::Deserialize;

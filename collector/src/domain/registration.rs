@@ -87,31 +87,6 @@ impl Registered {
     }
 }
 
-/// What a survey does with a rating for an interaction that is neither signed nor registered
-/// (setting `unknown_interactions`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum UnknownInteractions {
-    /// Counted with the tags it came with, under the anonymous limits: a survey that does not
-    /// use the registry (the default, and how every survey worked before it).
-    #[default]
-    Anonymous,
-    /// Counted without its tags (nobody vouched for them), marked unverified in exports.
-    Accept,
-    /// Refused (`403 unknown_interaction`), nothing stored.
-    Refuse,
-}
-
-impl UnknownInteractions {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "anonymous" => Some(Self::Anonymous),
-            "accept" => Some(Self::Accept),
-            "refuse" => Some(Self::Refuse),
-            _ => None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,8 +19,9 @@ use super::trees::{EmbeddedStore, decode, decode_count, encode};
 use crate::domain::calendar::unix_ms;
 use crate::domain::limits;
 use crate::domain::rating::TagSet;
-use crate::domain::registration::{Registered, Registration, UnknownInteractions};
+use crate::domain::registration::{Registered, Registration};
 use crate::domain::response::{self, Change, Refusal};
+use crate::domain::survey::UnknownInteractions;
 use crate::domain::{Day, Hour, Rating, Response, Score, Survey, SurveyId, Surveys};
 use crate::store::backend::{
     AlertId, AlertMessage, Dimension, Grain, Notice, NoticeKind, OutboxChange, Outcome,
