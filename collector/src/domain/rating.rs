@@ -237,7 +237,9 @@ impl Subject {
                 true
             }
         };
-        if survey.require_sig && !signed && (interaction.is_some() || !tags.is_empty()) {
+        // An unsigned interaction may still be registered, which only the store can tell: it
+        // refuses one that is not (`Refusal::SignatureRequired`). Unsigned tags are refused here.
+        if survey.require_sig && !signed && !tags.is_empty() {
             return Err(RatingError::SignatureRequired);
         }
         Ok(Self {

@@ -108,6 +108,9 @@ pub enum Refusal {
         "this interaction is neither signed nor registered, and this survey refuses those: register it first (POST /v1/surveys/{{survey}}/interactions)"
     )]
     UnknownInteraction,
+    /// An unsigned interaction nobody registered, on a `require_sig` survey.
+    #[error("this survey accepts an interaction or tags only with a valid signature")]
+    SignatureRequired,
 }
 
 impl Refusal {
@@ -122,6 +125,7 @@ impl Refusal {
             Self::UnverifiedLimit { .. } => "unverified_limit",
             Self::TooManyTagValues { .. } => "too_many_tag_values",
             Self::UnknownInteraction => "unknown_interaction",
+            Self::SignatureRequired => "signature_required",
         }
     }
 }

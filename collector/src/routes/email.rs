@@ -337,6 +337,10 @@ fn problem_of(error: &ApiError) -> Problem {
         // Signed by us, but the survey's configuration refuses it now (a tag removed).
         ApiError::Rating(RatingError::Invalid(_)) => Problem::Outdated,
         ApiError::Rating(_) | ApiError::Refused(Refusal::SignedTagsChanged) => Problem::DamagedLink,
+        // A template link whose registration expired between the page and the tap.
+        ApiError::Refused(Refusal::UnknownInteraction | Refusal::SignatureRequired) => {
+            Problem::NotRegistered
+        }
         ApiError::UnknownSurvey(_) | ApiError::NotFound => Problem::UnknownSurvey,
         ApiError::Refused(_) => Problem::EditWindowClosed,
         ApiError::VisitorLimit { .. } | ApiError::TooManyRequests { .. } => {

@@ -126,9 +126,11 @@ impl ApiError {
             Self::OriginNotAllowed(_) | Self::KeyNotForSurvey(_) => StatusCode::FORBIDDEN,
             Self::Rating(RatingError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Rating(_) => StatusCode::FORBIDDEN,
-            Self::Refused(Refusal::SignedTagsChanged | Refusal::UnknownInteraction) => {
-                StatusCode::FORBIDDEN
-            }
+            Self::Refused(
+                Refusal::SignedTagsChanged
+                | Refusal::UnknownInteraction
+                | Refusal::SignatureRequired,
+            ) => StatusCode::FORBIDDEN,
             Self::Refused(Refusal::UnverifiedLimit { .. }) => StatusCode::TOO_MANY_REQUESTS,
             Self::Refused(Refusal::TooManyTagValues { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Refused(_) | Self::NoSecret(_) => StatusCode::CONFLICT,

@@ -448,6 +448,9 @@ fn as_vouched<'r>(
     if subject.interaction.is_none() || subject.signed {
         return Ok(Cow::Borrowed(rating));
     }
+    if survey.require_sig {
+        return Err(Refusal::SignatureRequired);
+    }
     match survey.unknown_interactions {
         UnknownInteractions::Anonymous => Ok(Cow::Borrowed(rating)),
         UnknownInteractions::Accept => {
@@ -693,19 +696,25 @@ fn impression(
             }),
         None => false,
     };
+    if survey.require_sig && !subject.signed && subject.interaction.is_some() && !registered {
+        return Ok(Err(Refusal::SignatureRequired.into()));
+    }
     let stored = StoredImpression {
         at_ms: now_ms,
         tags: subject.tags.as_map().clone(),
         answered: false,
         uncounted: registered,
     };
+    if registered {
+        // Its registration is its invitation (with the registered tags): kept only so that
+        // its response_id counts once.
+        trees.impressions.insert(key.as_slice(), encode(&stored))?;
+        return Ok(Ok(true));
+    }
     if let Err(refusal) = admit(survey, subject.trusted(), &stored.tags, None, trees, totals)? {
         return Ok(Err(refusal.into()));
     }
     trees.impressions.insert(key.as_slice(), encode(&stored))?;
-    if registered {
-        return Ok(Ok(true));
-    }
     for counter in counter_keys(survey_id, &stored.tags, now) {
         totals
             .counter_deltas
