@@ -577,3 +577,23 @@ async fn a_filled_template_link_is_scanner_proof_and_records_on_the_registered_t
     assert_eq!((summary.figures.invited, summary.figures.answered), (1, 1));
     assert_eq!(summary.figures.response_rate, Some(100.0));
 }
+
+#[tokio::test]
+async fn an_acknowledged_registration_is_still_there_after_a_restart() {
+    let app = spawn_app_with(HELPDESK_CONFIG).await;
+    registered(&app, "tickets", ticket("T-77", "alice")).await;
+    let data = app.stop().await;
+    let app = spawn_app_on(data, HELPDESK_CONFIG).await;
+    assert_eq!(
+        rate(&app, "tickets", "T-77", 5, json!({"agent": "bob"}))
+            .await
+            .status(),
+        201
+    );
+    let records = app.export("tickets").await;
+    assert_eq!(records[0].tags["agent"], "alice");
+    assert_eq!(
+        app.summary("tickets", "").await.figures.response_rate,
+        Some(100.0)
+    );
+}
