@@ -12,6 +12,7 @@
 use crate::domain::api_key::KeyDigest;
 use crate::domain::figures::MAX_SCALE;
 use crate::domain::survey::FloodLimit;
+use crate::domain::survey::UnknownInteractions;
 use crate::domain::{Alert, Secret, Survey, SurveyId, Surveys, Theme};
 use pulsetap_wire::tags;
 use serde::Deserialize;
@@ -223,6 +224,7 @@ struct SurveyFile {
     max_unverified_per_day: Option<Spanned<u64>>,
     max_tag_values: Option<Spanned<u64>>,
     max_impressions_per_visitor_per_day: Option<Spanned<u32>>,
+    unknown_interactions: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default, Clone, Copy)]
@@ -422,6 +424,7 @@ impl SurveyFile {
             max_unverified_per_day: limits.unverified_per_day,
             max_tag_values: limits.tag_values,
             max_impressions_per_visitor_per_day: limits.impressions_per_visitor,
+            unknown_interactions: unknown_interactions(self.unknown_interactions.as_ref())?,
             id,
         })
     }
@@ -482,6 +485,22 @@ impl AnonymousLimits {
 }
 
 /// 2 to `MAX_SCALE` emoji, none blank, no two alike: a customer must tell every score apart.
+/// `unknown_interactions`: what a rating for an interaction neither signed nor registered gets.
+fn unknown_interactions(text: Option<&Spanned<String>>) -> Result<UnknownInteractions, Problem> {
+    let Some(text) = text else {
+        return Ok(UnknownInteractions::default());
+    };
+    UnknownInteractions::parse(text.get_ref()).ok_or_else(|| {
+        (
+            at(text),
+            format!(
+                "unknown_interactions {:?} is not a choice: \"anonymous\" (the default: counted with its own tags), \"accept\" (counted without tags, unverified) or \"refuse\"",
+                text.get_ref()
+            ),
+        )
+    })
+}
+
 fn check_scale(scale: Spanned<Vec<Spanned<String>>>) -> Result<Vec<String>, Problem> {
     let len = scale.get_ref().len();
     if !(2..=MAX_SCALE).contains(&len) {
@@ -826,6 +845,20 @@ mod tests {
         let (_, message) = error_of(&with_setting("allowed_origins = []"));
         assert!(message.contains("https://shop.example.com"), "{message}");
         assert!(message.contains("[\"*\"]"), "{message}");
+    }
+
+    #[test]
+    fn unknown_interactions_is_one_of_three_choices_and_anonymous_by_default() {
+        refused_on_its_line("unknown_interactions = \"drop\"", "\"accept\"");
+        let surveys = parse(&with_setting("unknown_interactions = \"refuse\"")).unwrap();
+        assert_eq!(
+            surveys.get("b").unwrap().unknown_interactions,
+            UnknownInteractions::Refuse
+        );
+        assert_eq!(
+            surveys.get("a").unwrap().unknown_interactions,
+            UnknownInteractions::Anonymous
+        );
     }
 
     #[test]

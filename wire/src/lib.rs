@@ -54,6 +54,29 @@ pub struct RecordImpression {
     pub tags: Tags,
 }
 
+/// `POST /v1/surveys/{survey}/interactions`: a helpdesk registers one interaction (a ticket, a
+/// conversation) with the tags its rating will carry, whatever a link or a widget says. The body
+/// is one of these or an array of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegisterInteraction {
+    pub interaction: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: Tags,
+    /// RFC 3339: after this, the registration no longer vouches for a rating. None: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// The answer to a registration: how many were new, changed, or the same again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Registered {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
 /// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -214,8 +237,16 @@ impl From<Summary> for FloorShape<SummaryHead> {
 pub struct Figures {
     pub responses: u64,
     pub impressions: u64,
-    /// Percent of widgets shown that got a response (responses / impressions × 100, one
-    /// decimal), or `null` when nothing was shown. Every share in the API is a percent.
+    /// Invitations to answer: widgets shown (`impressions`) plus interactions a helpdesk
+    /// registered (`POST /v1/surveys/{survey}/interactions`).
+    #[serde(default)]
+    pub invited: u64,
+    /// Invitations that got their answer: each answer counts against what invited it (the
+    /// widget shown, or the registration), at most once, so `answered <= invited`.
+    #[serde(default)]
+    pub answered: u64,
+    /// Percent of invitations answered (answered / invited × 100, one decimal), never over
+    /// 100, or `null` without invitations. Every share in the API is a percent.
     pub response_rate: Option<f64>,
     pub counts: Counts,
     /// Mean score, or `null` without responses.
@@ -380,6 +411,10 @@ pub struct ResponseRecord {
     pub updated_at: String,
     /// Every score this response has had, oldest first.
     pub history: Vec<ScoreChange>,
+    /// A write-key holder vouched for its interaction and tags: a valid signature, or the
+    /// helpdesk's registration. `false`: whatever the sender said, unchecked.
+    #[serde(default)]
+    pub verified: bool,
 }
 
 /// One entry of a response's history.

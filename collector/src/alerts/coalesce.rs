@@ -201,6 +201,7 @@ mod tests {
             history: vec![(1, created_ms)],
             last_event: id,
             alerted: true,
+            registered: false,
         };
         let notice = Notice {
             id: AlertId(id),

@@ -240,6 +240,7 @@ mod tests {
             history: vec![(score, 0)],
             last_event: 1,
             alerted: true,
+            registered: false,
         }
     }
 

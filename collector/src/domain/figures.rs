@@ -12,6 +12,10 @@ pub struct Tally {
     pub by_score: [u64; MAX_SCALE],
     pub impressions: u64,
     pub unconfirmed_clicks: u64,
+    /// Interactions a helpdesk registered: invitations, like impressions.
+    pub registrations: u64,
+    /// Invitations (impressions or registrations) that got their answer.
+    pub answered: u64,
 }
 
 impl Tally {
@@ -21,6 +25,13 @@ impl Tally {
         }
         self.impressions += other.impressions;
         self.unconfirmed_clicks += other.unconfirmed_clicks;
+        self.registrations += other.registrations;
+        self.answered += other.answered;
+    }
+
+    /// Invitations to answer: widgets shown and interactions registered.
+    pub fn invited(&self) -> u64 {
+        self.impressions + self.registrations
     }
 
     pub fn responses(&self) -> u64 {
@@ -40,11 +51,17 @@ impl Tally {
         let score_sum: u64 = (1..=scale_len)
             .map(|s| u64::from(s) * self.by_score[usize::from(s) - 1])
             .sum();
+        let invited = self.invited();
+        // Counted per invitation, so never more than invited; `min` guards counters an old
+        // version or a crash left uneven.
+        let answered = self.answered.min(invited);
         Figures {
             responses: n,
             impressions: self.impressions,
-            response_rate: (self.impressions > 0)
-                .then(|| round(100.0 * n as f64 / self.impressions as f64, 1)),
+            invited,
+            answered,
+            response_rate: (invited > 0)
+                .then(|| round(100.0 * answered as f64 / invited as f64, 1)),
             counts,
             average: (n > 0).then(|| round(score_sum as f64 / n as f64, 2)),
             csat: (n > 0).then(|| round(100.0 * satisfied as f64 / n as f64, 1)),
@@ -93,7 +110,9 @@ mod tests {
     #[test]
     fn figures_of_a_small_tally() {
         let mut tally = Tally {
-            impressions: 10,
+            impressions: 6,
+            registrations: 4,
+            answered: 4,
             ..Tally::default()
         };
         tally.by_score[4] = 3; // three 5s
@@ -104,7 +123,21 @@ mod tests {
         assert_eq!(figures.counts["3"], 0);
         assert_eq!(figures.csat, Some(75.0));
         assert_eq!(figures.average, Some(4.0));
+        assert_eq!(figures.invited, 10);
         assert_eq!(figures.response_rate, Some(40.0));
+    }
+
+    #[test]
+    fn answers_nothing_invited_leave_the_rate_at_what_was_invited() {
+        // Six email answers from signed links nobody registered, one widget shown and answered:
+        // a rate over 100% would say nothing true.
+        let mut tally = Tally {
+            impressions: 1,
+            answered: 1,
+            ..Tally::default()
+        };
+        tally.by_score[4] = 7;
+        assert_eq!(tally.figures(5, 4).response_rate, Some(100.0));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod figures;
 pub mod limits;
 pub mod rating;
+pub mod registration;
 pub mod report;
 pub mod response;
 pub mod signature;

@@ -147,6 +147,13 @@ impl TagSet {
         Ok(Self(raw))
     }
 
+    /// A registration's tags as stored (checked when registered), without any key the survey
+    /// no longer has: a tag removed from the configuration since is dropped, not refused.
+    pub fn registered(mut tags: Tags, survey: &Survey) -> Self {
+        tags.retain(|key, _| survey.tags.contains(key));
+        Self(tags)
+    }
+
     pub fn as_map(&self) -> &BTreeMap<String, String> {
         &self.0
     }
@@ -188,15 +195,19 @@ pub struct Subject {
     pub interaction: Option<Interaction>,
     pub tags: TagSet,
     pub signed: bool,
+    /// The interaction is in the survey's registry, which gave it its tags (only the store,
+    /// reading the registry, sets this).
+    pub registered: bool,
 }
 
 impl Subject {
-    /// Whether a write-key holder vouched for the interaction and its tags: today, a valid
-    /// signature. Everything the anonymous limits spare asks this (the visitors' daily
-    /// allowances, the survey's daily ceiling, the cap on tag values), so any other proof that
-    /// a write-key holder stands behind a subject is added here, once.
+    /// Whether a write-key holder vouched for the interaction and its tags: a valid signature,
+    /// or the survey's registry (a helpdesk registered the interaction with these tags).
+    /// Everything the anonymous limits spare asks this (the visitors' daily allowances, the
+    /// survey's daily ceiling, the cap on tag values), so any other proof that a write-key
+    /// holder stands behind a subject is added here, once.
     pub fn trusted(&self) -> bool {
-        self.signed
+        self.signed || self.registered
     }
 
     fn parse(
@@ -226,7 +237,9 @@ impl Subject {
                 true
             }
         };
-        if survey.require_sig && !signed && (interaction.is_some() || !tags.is_empty()) {
+        // An unsigned interaction may still be registered, which only the store can tell: it
+        // refuses one that is not (`Refusal::SignatureRequired`). Unsigned tags are refused here.
+        if survey.require_sig && !signed && !tags.is_empty() {
             return Err(RatingError::SignatureRequired);
         }
         Ok(Self {
@@ -234,6 +247,7 @@ impl Subject {
             interaction,
             tags,
             signed,
+            registered: false,
         })
     }
 }

@@ -24,7 +24,8 @@ pub struct Response {
     pub score: u8,
     pub tags: BTreeMap<String, String>,
     pub comment: Option<String>,
-    /// A valid signature vouched for the interaction and tags.
+    /// A write-key holder vouched for the interaction and tags: a valid signature, or the
+    /// registry (then `registered` too). Exports call it `verified`.
     pub signed: bool,
     pub created_ms: i64,
     pub updated_ms: i64,
@@ -37,6 +38,9 @@ pub struct Response {
     /// An alert was queued for this response, so a comment added later follows it up.
     #[serde(default)]
     pub alerted: bool,
+    /// Its interaction is registered: its tags are the registration's.
+    #[serde(default)]
+    pub registered: bool,
 }
 
 impl Response {
@@ -46,6 +50,7 @@ impl Response {
             && self.tags == other.tags
             && self.comment == other.comment
             && self.signed == other.signed
+            && self.registered == other.registered
     }
 
     /// The response as exports, comments and the live feed show it.
@@ -67,6 +72,7 @@ impl Response {
                     at: rfc3339(from_unix_ms(at)),
                 })
                 .collect(),
+            verified: self.signed,
         }
     }
 }
@@ -96,6 +102,15 @@ pub enum Refusal {
         "tag {tag:?} already has its {max} different values, so new unsigned values are refused; a signed one is accepted"
     )]
     TooManyTagValues { tag: String, max: u64 },
+    /// An interaction neither signed nor registered, on a survey set to refuse those
+    /// (`unknown_interactions = "refuse"`).
+    #[error(
+        "this interaction is neither signed nor registered, and this survey refuses those: register it first (POST /v1/surveys/{{survey}}/interactions)"
+    )]
+    UnknownInteraction,
+    /// An unsigned interaction nobody registered, on a `require_sig` survey.
+    #[error("this survey accepts an interaction or tags only with a valid signature")]
+    SignatureRequired,
 }
 
 impl Refusal {
@@ -109,6 +124,8 @@ impl Refusal {
             Self::VisitorLimit => "visitor_limit",
             Self::UnverifiedLimit { .. } => "unverified_limit",
             Self::TooManyTagValues { .. } => "too_many_tag_values",
+            Self::UnknownInteraction => "unknown_interaction",
+            Self::SignatureRequired => "signature_required",
         }
     }
 }
@@ -196,15 +213,16 @@ pub fn answer(
             score: rating.score.get(),
             tags: subject.tags.as_map().clone(),
             comment: rating.comment.as_ref().map(|c| c.as_str().to_owned()),
-            signed: subject.signed,
+            signed: subject.trusted(),
             created_ms: now_ms,
             updated_ms: now_ms,
             history: vec![(rating.score.get(), now_ms)],
             last_event: 0,
             alerted: false,
+            registered: subject.registered,
         }));
     };
-    if old.response_id != subject.response_id.as_str() && !subject.signed {
+    if old.response_id != subject.response_id.as_str() && !subject.trusted() {
         return Err(Refusal::AlreadyAnswered);
     }
     // Tags left out of a later write (a comment sent on its own, say) keep their values.
@@ -213,15 +231,16 @@ pub fn answer(
     } else {
         subject.tags.as_map().clone()
     };
-    if old.signed && !subject.signed && tags != old.tags {
+    if old.signed && !subject.trusted() && tags != old.tags {
         return Err(Refusal::SignedTagsChanged);
     }
     // A signature vouches for exactly the tags it covers: one made without tags keeps the
     // stored tags, and leaves them only as vouched for as they were.
-    let vouched_now = subject.signed && subject.tags.as_map() == &tags;
+    let vouched_now = subject.trusted() && subject.tags.as_map() == &tags;
     let mut merged = old.clone();
     merged.tags = tags;
     merged.signed = old.signed || vouched_now;
+    merged.registered = old.registered || subject.registered;
     merged.score = rating.score.get();
     if let Some(comment) = &rating.comment {
         merged.comment = Some(comment.as_str().to_owned());

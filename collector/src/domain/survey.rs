@@ -61,6 +61,31 @@ impl Alert {
     pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(3 * 86_400);
 }
 
+/// What a survey does with a rating for an interaction that is neither signed nor registered
+/// (setting `unknown_interactions`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnknownInteractions {
+    /// Counted with the tags it came with, under the anonymous limits: a survey that does not
+    /// use the registry (the default, and how every survey worked before it).
+    #[default]
+    Anonymous,
+    /// Counted without its tags (nobody vouched for them), marked unverified in exports.
+    Accept,
+    /// Refused (`403 unknown_interaction`), nothing stored.
+    Refuse,
+}
+
+impl UnknownInteractions {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "anonymous" => Some(Self::Anonymous),
+            "accept" => Some(Self::Accept),
+            "refuse" => Some(Self::Refuse),
+            _ => None,
+        }
+    }
+}
+
 /// One survey, valid by construction (see `configuration`).
 #[derive(Debug, Clone)]
 pub struct Survey {
@@ -90,6 +115,8 @@ pub struct Survey {
     pub max_tag_values: u64,
     /// Impressions one visitor may add per UTC day.
     pub max_impressions_per_visitor_per_day: u32,
+    /// What a rating for an interaction neither signed nor registered gets.
+    pub unknown_interactions: UnknownInteractions,
 }
 
 impl Survey {
@@ -130,6 +157,7 @@ impl Survey {
             max_unverified_per_day: 10_000,
             max_tag_values: 1_000,
             max_impressions_per_visitor_per_day: 1_000,
+            unknown_interactions: Default::default(),
         }
     }
 

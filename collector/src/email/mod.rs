@@ -98,23 +98,100 @@ pub struct EmailLinks {
     pub html: String,
 }
 
-/// The signed parameters of a link as they arrive: `?i=…&t=…&s=…`.
+/// The parameters of a link as they arrive: `?i=…&t=…&s=…`. A helpdesk's template link has
+/// only `i` (see [`Template`]): no signature, trusted through the registry.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LinkQuery {
     pub i: String,
     #[serde(default)]
     pub t: String,
+    #[serde(default)]
     pub s: String,
 }
 
-/// An invitation to rate one interaction by email: a survey that can sign, an interaction and
-/// its tags, all valid. Every link of one email comes from the same invitation.
+impl LinkQuery {
+    /// A template link: no signature, so only the registry can vouch for it.
+    pub fn is_unsigned(&self) -> bool {
+        self.s.is_empty()
+    }
+}
+
+/// Who vouches for an invitation's interaction and tags.
+#[derive(Debug, Clone, Copy)]
+enum Proof<'a> {
+    /// Each link is signed with the survey's secret.
+    Signed(&'a Secret),
+    /// A helpdesk registered the interaction with these tags; its links carry no signature.
+    Registered,
+}
+
+/// An invitation to rate one interaction by email: a survey, an interaction and its tags, all
+/// valid, vouched for by a signature or by the registry. Every link of one email comes from the
+/// same invitation.
 #[derive(Debug, Clone)]
 pub struct Invitation<'a> {
     survey: &'a Survey,
-    secret: &'a Secret,
+    proof: Proof<'a>,
     interaction: Interaction,
     tags: TagSet,
+}
+
+/// A helpdesk whose macros fill a ticket id into a link, and the placeholder they fill. The
+/// links of a template carry that placeholder as the interaction, left as it is (never
+/// percent-encoded), and no signature: a helpdesk can't compute one, so its tickets are
+/// registered instead (`POST /v1/surveys/{survey}/interactions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Template {
+    /// Zendesk triggers and macros: `{{ticket.id}}`.
+    Zendesk,
+    /// Freshdesk automations and canned responses: `{{ticket.id}}`.
+    Freshdesk,
+    /// Help Scout saved replies and workflows: `{%conversation.number%}`.
+    Helpscout,
+    /// Gorgias macros and rules: `{{ticket.id}}`.
+    Gorgias,
+    /// Any other mailer (Handlebars, Liquid, Mustache, Jinja): `{{interaction}}`.
+    Plain,
+}
+
+impl Template {
+    /// The text the helpdesk replaces with the ticket's id when it sends the email.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            Self::Zendesk | Self::Freshdesk | Self::Gorgias => "{{ticket.id}}",
+            Self::Helpscout => "{%conversation.number%}",
+            Self::Plain => "{{interaction}}",
+        }
+    }
+
+    /// One link per emoji with the placeholder where the ticket id goes, and the snippet.
+    pub fn email(self, survey: &Survey, base: &BaseUrl) -> EmailLinks {
+        let placeholder = self.placeholder();
+        let links: Vec<Link> = survey
+            .scale
+            .iter()
+            .zip(&survey.labels)
+            .zip(1..=survey.max_score())
+            .map(|((emoji, label), score)| Link {
+                score,
+                emoji: emoji.clone(),
+                label: label.clone(),
+                // The placeholder goes in as it is: percent-encoded, the helpdesk would not
+                // recognise it. It fills in a plain ticket number (or id), which needs no
+                // encoding either.
+                url: format!("{}/r/{}/{score}?i={placeholder}", base.as_str(), survey.id),
+            })
+            .collect();
+        EmailLinks {
+            survey: survey.id.to_string(),
+            interaction: placeholder.to_owned(),
+            tags: Tags::new(),
+            question: survey.question.clone(),
+            html: snippet(&survey.question, &links),
+            links,
+        }
+    }
 }
 
 impl<'a> Invitation<'a> {
@@ -128,10 +205,26 @@ impl<'a> Invitation<'a> {
         let tags = TagSet::parse(tags, survey)?;
         Ok(Self {
             survey,
-            secret,
+            proof: Proof::Signed(secret),
             interaction,
             tags,
         })
+    }
+
+    /// The invitation of a template link whose interaction the registry vouches for, with the
+    /// registered tags.
+    pub fn registered(survey: &'a Survey, interaction: &str, tags: Tags) -> Result<Self, Invalid> {
+        Ok(Self {
+            survey,
+            proof: Proof::Registered,
+            interaction: Interaction::parse(interaction)?,
+            tags: TagSet::registered(tags, survey),
+        })
+    }
+
+    /// Whether the registry, not a signature, vouches for it.
+    pub fn is_registered(&self) -> bool {
+        matches!(self.proof, Proof::Registered)
     }
 
     /// The invitation a link was made for, and the score it stands for. The signature is
@@ -165,31 +258,43 @@ impl<'a> Invitation<'a> {
     }
 
     /// The tags as `data-tags` and the `t` parameter write them: `agent=alice,channel=email`.
+    /// Empty for a registered invitation: its links carry no tags, the registry holds them.
     pub fn tags_text(&self) -> String {
-        tags::format(self.tags()).expect("an invitation's tags have a text form (checked in new)")
+        match self.proof {
+            Proof::Signed(_) => tags::format(self.tags())
+                .expect("an invitation's tags have a text form (checked in new)"),
+            Proof::Registered => String::new(),
+        }
     }
 
     /// The signature of the interaction itself (not of one link), which lets the widget on the
-    /// landing page answer it and change the answer, as the signed owner.
-    pub fn interaction_sig(&self) -> String {
-        self.secret.sign_interaction(
-            self.survey.id.as_str(),
-            Some(self.interaction()),
-            self.tags(),
-        )
+    /// landing page answer it and change the answer, as the signed owner. None for a registered
+    /// invitation: the registry vouches for its ratings wherever they come from.
+    pub fn interaction_sig(&self) -> Option<String> {
+        match self.proof {
+            Proof::Signed(secret) => Some(secret.sign_interaction(
+                self.survey.id.as_str(),
+                Some(self.interaction()),
+                self.tags(),
+            )),
+            Proof::Registered => None,
+        }
     }
 
-    /// The signed parameters of the link for `score`.
+    /// The parameters of the link for `score` (signed, unless registered).
     pub fn link_query(&self, score: u8) -> LinkQuery {
         LinkQuery {
             i: self.interaction().to_owned(),
             t: self.tags_text(),
-            s: self.secret.sign_link(
-                self.survey.id.as_str(),
-                score,
-                self.interaction(),
-                self.tags(),
-            ),
+            s: match self.proof {
+                Proof::Signed(secret) => secret.sign_link(
+                    self.survey.id.as_str(),
+                    score,
+                    self.interaction(),
+                    self.tags(),
+                ),
+                Proof::Registered => String::new(),
+            },
         }
     }
 
@@ -205,8 +310,10 @@ impl<'a> Invitation<'a> {
             path.push_str("&t=");
             path.extend(utf8_percent_encode(&query.t, QUERY_VALUE));
         }
-        path.push_str("&s=");
-        path.push_str(&query.s);
+        if !query.s.is_empty() {
+            path.push_str("&s=");
+            path.push_str(&query.s);
+        }
         path
     }
 
@@ -242,14 +349,16 @@ impl<'a> Invitation<'a> {
     /// The rating a confirmed link records: signed as the interaction's owner (the link's
     /// signature was checked), so it may change an earlier answer of the same interaction from
     /// any channel. `response_id` is fresh: the signature, not the id, is what lets a later
-    /// confirm change the answer.
+    /// confirm change the answer. A registered invitation's rating is vouched for by the
+    /// registry, which the store reads as it writes it.
     pub fn rating(&self, score: Score, comment: &str) -> Result<Rating, Invalid> {
         Ok(Rating {
             subject: Subject {
                 response_id: ResponseId::new_random(),
                 interaction: Some(self.interaction.clone()),
                 tags: self.tags.clone(),
-                signed: true,
+                signed: matches!(self.proof, Proof::Signed(_)),
+                registered: false,
             },
             score,
             comment: Comment::parse(comment)?,

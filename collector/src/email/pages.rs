@@ -27,7 +27,7 @@ pub fn landing(invitation: &Invitation<'_>, score: Score) -> String {
     let query = invitation.link_query(value);
     let body = format!(
         r#"<p class="hint" id="pt-hint">Tap <span class="emoji" aria-hidden="true">{emoji}</span> <strong>{label}</strong> to send your rating, or pick another.</p>
-<div data-pulsetap="{survey_id}" data-interaction="{interaction}" data-sig="{sig}" data-tags="{tags}" data-score="{value}">
+<div data-pulsetap="{survey_id}" data-interaction="{interaction}"{sig} data-tags="{tags}" data-score="{value}">
 <p class="pending"><span class="emoji" aria-hidden="true">{emoji}</span><span>You picked <strong>{label}</strong>…</span></p>
 </div>
 <div class="fallback card">
@@ -45,7 +45,11 @@ pub fn landing(invitation: &Invitation<'_>, score: Score) -> String {
 </div>"#,
         survey_id = escape(survey.id.as_str()),
         interaction = escape(invitation.interaction()),
-        sig = escape(&invitation.interaction_sig()),
+        // A registered interaction needs no signature: the registry vouches for its rating.
+        sig = invitation
+            .interaction_sig()
+            .map(|sig| format!(" data-sig=\"{}\"", escape(&sig)))
+            .unwrap_or_default(),
         tags = escape(&invitation.tags_text()),
         question = escape(&survey.question),
         follow_up = escape(&survey.follow_up),
@@ -96,6 +100,8 @@ pub enum Problem {
     Unavailable,
     /// The server is too busy to take it now: nothing was stored.
     Busy,
+    /// A helpdesk's link for a ticket the registry does not know, or no longer vouches for.
+    NotRegistered,
 }
 
 impl Problem {
@@ -142,6 +148,12 @@ impl Problem {
                 "⏳",
                 "We're very busy right now",
                 "Nothing was recorded just now. Please try again in a minute.",
+            ),
+            Self::NotRegistered => (
+                "🗂️",
+                "We can't find this conversation",
+                "This link is for a conversation we don't know, or it has expired. Nothing was \
+                 recorded. Please use the buttons in the most recent email from us.",
             ),
         }
     }

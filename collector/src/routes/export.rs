@@ -166,6 +166,8 @@ fn write_csv_header(out: &mut Vec<u8>, tag_columns: &[String]) {
     .to_vec();
     header.extend(tag_columns.iter().map(|tag| format!("tag:{tag}")));
     header.push("history".into());
+    // Last, so the columns before it stay where spreadsheets built on older exports expect.
+    header.push("verified".into());
     let _ = writer.write_record(&header);
 }
 
@@ -191,6 +193,7 @@ fn write_csv_row(out: &mut Vec<u8>, response: &StoredResponse, tag_columns: &[St
             .map(|tag| record.tags.get(tag).cloned().unwrap_or_default()),
     );
     row.push(history.join(" "));
+    row.push(record.verified.to_string());
     let mut writer = csv::Writer::from_writer(out);
     let _ = writer.write_record(row.iter().map(|cell| neutralise(cell).into_owned()));
 }

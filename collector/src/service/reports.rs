@@ -107,7 +107,7 @@ pub async fn breakdown(
         .totals_by(&survey.id, by, range.from, range.to)
         .await?
         .into_iter()
-        .filter(|(_, total)| total.responses() > 0 || total.impressions > 0)
+        .filter(|(_, total)| total.responses() > 0 || total.invited() > 0)
         .map(|(value, total)| {
             let hidden = too_few(total.responses(), survey);
             Group {

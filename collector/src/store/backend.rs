@@ -3,6 +3,7 @@
 
 use crate::domain::figures::Tally;
 use crate::domain::rating::{Rating, Subject};
+use crate::domain::registration::{Registered, Registration};
 use crate::domain::response::{Refusal, Response};
 use crate::domain::survey::{SurveyId, Surveys};
 use crate::domain::{Day, Score};
@@ -104,6 +105,15 @@ pub enum Write {
         tags: Tags,
         now: OffsetDateTime,
     },
+    /// Interactions a helpdesk registered, with the tags their ratings will carry: each counts
+    /// one invitation; registering one again with other tags moves its invitation and its
+    /// response (if answered) to the new tags. At most a few hundred per write, so a large
+    /// request goes in chunks and never holds the writer for long.
+    Register {
+        survey: SurveyId,
+        registrations: Vec<Registration>,
+        now: OffsetDateTime,
+    },
     /// Alert messages leave the outbox, are merged, rescheduled or set aside (see
     /// [`OutboxChange`]).
     Outbox(Box<OutboxChange>),
@@ -121,8 +131,21 @@ pub enum Outcome {
     /// Whether the impression was new (a repeat of a response_id counts nothing), or why it
     /// was refused.
     Impression(Result<bool, RecordError>),
+    Registered(Result<RegisterReport, StoreError>),
     Backup(BackupReport),
     Done,
+}
+
+/// What registering a chunk of interactions did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegisterReport {
+    pub created: u64,
+    /// Registered before with other tags or another expiry.
+    pub updated: u64,
+    /// The same registration again.
+    pub unchanged: u64,
+    /// Live-feed events of responses whose tags moved to a registration's.
+    pub events: Vec<u64>,
 }
 
 /// What a backup copied.
@@ -308,6 +331,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<BTreeMap<u32, Tally>, StoreError>;
     /// Every value ever seen for one tag of a survey, sorted.
     fn tag_values(&self, survey: &str, tag: &str) -> Result<Vec<String>, StoreError>;
+    /// The registration of an interaction, if any (expired ones included).
+    fn registration(
+        &self,
+        survey: &str,
+        interaction: &str,
+    ) -> Result<Option<Registered>, StoreError>;
     /// The response stored under an identity, if any.
     fn find(
         &self,

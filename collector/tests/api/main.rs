@@ -16,6 +16,7 @@ mod email_confirm;
 mod email_scanners;
 mod email_snippet;
 mod email_tampering;
+mod helpdesk;
 mod hostile;
 mod ingest_errors;
 mod marketer_alerts;

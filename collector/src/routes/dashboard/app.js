@@ -380,11 +380,11 @@
       + (summary.unconfirmed_clicks ? ` · ${plural(summary.unconfirmed_clicks, 'unconfirmed email click', 'unconfirmed email clicks')}` : '');
     const rate = summary.response_rate;
     $('kpi-rate').textContent = rate === null ? '—' : percent(rate);
-    // Ratings from email links and servers come without a widget impression, so the rate can
-    // pass 100%; say why rather than leave a puzzling figure.
+    // Each answer counts against what invited it (a widget shown, a ticket a helpdesk
+    // registered), so the rate never passes 100%.
     $('kpi-rate-note').textContent = rate === null
-      ? 'no widget shown yet'
-      : rate > 100 ? 'more answers than widgets shown: email and API ratings count no impression' : 'of widgets shown were answered';
+      ? 'no widget shown or ticket registered yet'
+      : `${number.format(summary.answered)} of ${plural(summary.invited, 'invitation', 'invitations')} answered (widgets shown, tickets registered)`;
 
     const interval = $('kpi-csat-interval');
     if (summary.csat === null) {

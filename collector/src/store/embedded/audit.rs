@@ -9,6 +9,7 @@ use super::trees::{EmbeddedStore, decode};
 use crate::domain::Response;
 use crate::domain::calendar::from_unix_ms;
 use crate::domain::figures::Tally;
+use crate::domain::registration::Registered;
 use crate::store::backend::{Audit, StoreError};
 use std::collections::HashMap;
 
@@ -30,13 +31,31 @@ pub(super) fn run(store: &EmbeddedStore) -> Result<Audit, StoreError> {
         let (key, value) = entry?;
         let impression: StoredImpression = decode(&value, "impression")?;
         let survey = String::from_utf8_lossy(keys::survey_of(&key));
-        audit.impressions += 1;
         let at = from_unix_ms(impression.at_ms);
         for counter in counter_keys(&survey, &impression.tags, at) {
-            expected
-                .entry(counter)
-                .or_default()
-                .add(Metric::Impression, 0, 1);
+            let delta = expected.entry(counter).or_default();
+            if !impression.uncounted {
+                delta.add(Metric::Impression, 0, 1);
+            }
+            if impression.answered {
+                delta.add(Metric::Answered, 0, 1);
+            }
+        }
+        if !impression.uncounted {
+            audit.impressions += 1;
+        }
+    }
+    for entry in store.registrations.iter() {
+        let (key, value) = entry?;
+        let registration: Registered = decode(&value, "registration")?;
+        let survey = String::from_utf8_lossy(keys::survey_of(&key));
+        let at = from_unix_ms(registration.at_ms);
+        for counter in counter_keys(&survey, &registration.tags, at) {
+            let delta = expected.entry(counter).or_default();
+            delta.add(Metric::Registration, 0, 1);
+            if registration.answered {
+                delta.add(Metric::Answered, 0, 1);
+            }
         }
     }
     for entry in store.counters.iter() {

@@ -8,12 +8,18 @@
 
 use crate::domain::figures::{MAX_SCALE, Tally};
 
-/// Responses by score (`1..=MAX_SCALE`), then impressions, then unconfirmed clicks.
-const SLOTS: usize = MAX_SCALE + 2;
+/// Responses by score (`1..=MAX_SCALE`), then impressions, unconfirmed clicks, registrations and
+/// answered invitations.
+const SLOTS: usize = MAX_SCALE + 4;
 const IMPRESSIONS: usize = MAX_SCALE;
 const UNCONFIRMED_CLICKS: usize = MAX_SCALE + 1;
+const REGISTRATIONS: usize = MAX_SCALE + 2;
+const ANSWERED: usize = MAX_SCALE + 3;
 /// Bytes of a stored value.
 const VALUE_LEN: usize = SLOTS * 8;
+/// Bytes of a value written before registrations were counted: the same slots, without the
+/// last two (read as zero).
+const OLD_VALUE_LEN: usize = (MAX_SCALE + 2) * 8;
 
 /// What a count counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +30,10 @@ pub enum Metric {
     Impression,
     /// Email links opened and not (yet) confirmed.
     UnconfirmedClick,
+    /// Interactions a helpdesk registered: invitations, like impressions.
+    Registration,
+    /// Invitations (an impression or a registration) that got their answer.
+    Answered,
 }
 
 /// Every count of one counter key.
@@ -31,11 +41,12 @@ pub enum Metric {
 pub struct Counts([u64; SLOTS]);
 
 impl Counts {
-    /// Reads a stored value. Only `Counts::encode` writes counter values, so a value of another
-    /// length is corruption; it reads as zero rather than failing every read of its range.
+    /// Reads a stored value. Only `Counts::encode` writes counter values (today's length, or
+    /// an older version's shorter one), so a value of another length is corruption; it reads
+    /// as zero rather than failing every read of its range.
     pub fn decode(value: &[u8]) -> Self {
         let mut counts = [0; SLOTS];
-        if value.len() == VALUE_LEN {
+        if value.len() == VALUE_LEN || value.len() == OLD_VALUE_LEN {
             for (count, bytes) in counts.iter_mut().zip(value.chunks_exact(8)) {
                 *count = u64::from_be_bytes(bytes.try_into().expect("8 bytes"));
             }
@@ -68,6 +79,8 @@ impl Counts {
             by_score,
             impressions: self.0[IMPRESSIONS],
             unconfirmed_clicks: self.0[UNCONFIRMED_CLICKS],
+            registrations: self.0[REGISTRATIONS],
+            answered: self.0[ANSWERED],
         }
     }
 }
@@ -86,6 +99,8 @@ impl Delta {
                 .filter(|&slot| slot < MAX_SCALE),
             Metric::Impression => Some(IMPRESSIONS),
             Metric::UnconfirmedClick => Some(UNCONFIRMED_CLICKS),
+            Metric::Registration => Some(REGISTRATIONS),
+            Metric::Answered => Some(ANSWERED),
         };
         if let Some(slot) = slot {
             self.0[slot] += by;
@@ -127,6 +142,17 @@ mod tests {
         undo.add(Metric::Impression, 0, -7);
         assert!(!undo.applied_to(counts).is_zero(), "the click remains");
         assert!(undo.applied_to(counts).without_clicks().is_zero());
+    }
+
+    #[test]
+    fn a_value_written_before_registrations_were_counted_reads_as_it_was() {
+        let mut delta = Delta::default();
+        delta.add(Metric::Response, 2, 4);
+        delta.add(Metric::Impression, 0, 9);
+        let today = delta.applied_to(Counts::default()).encode();
+        let old = &today[..OLD_VALUE_LEN];
+        assert_eq!(Counts::decode(old), Counts::decode(&today));
+        assert_eq!(Counts::decode(old).tally().impressions, 9);
     }
 
     #[test]

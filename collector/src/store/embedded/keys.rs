@@ -133,6 +133,13 @@ pub fn impression(survey: &str, response_id: &str) -> Vec<u8> {
     key
 }
 
+/// `survey \0 interaction`: a registered interaction.
+pub fn registration(survey: &str, interaction: &str) -> Vec<u8> {
+    let mut key = survey_prefix(survey);
+    key.extend_from_slice(interaction.as_bytes());
+    key
+}
+
 /// The survey a key of a `survey \0 …` tree belongs to.
 pub fn survey_of(key: &[u8]) -> &[u8] {
     let end = key.iter().position(|&b| b == 0).unwrap_or(key.len());

@@ -9,6 +9,8 @@
 //! - `events`: a sequence number per new or changed response → its identity, for the live feed.
 //! - `outbox`: alert messages waiting for their webhook, in due order, and those set aside as
 //!   undelivered (`outbox`).
+//! - `registrations`: (survey, interaction) → the tags a helpdesk registered for it, its expiry,
+//!   and whether it was answered (`domain::registration::Registered`, JSON).
 //! - `limits`: what the anonymous limits count: distinct values per (survey, tag), and new
 //!   unverified responses per (survey, day) (`domain::limits` decides; `keys` has the layout).
 //!
@@ -39,6 +41,7 @@ mod trees;
 mod upgrade;
 
 use crate::domain::figures::Tally;
+use crate::domain::registration::Registered;
 use crate::domain::response::Response;
 use crate::domain::survey::Surveys;
 use crate::store::backend::{
@@ -86,6 +89,14 @@ impl Backend for EmbeddedStore {
 
     fn tag_values(&self, survey: &str, tag: &str) -> Result<Vec<String>, StoreError> {
         reads::tag_values(self, survey, tag)
+    }
+
+    fn registration(
+        &self,
+        survey: &str,
+        interaction: &str,
+    ) -> Result<Option<Registered>, StoreError> {
+        reads::registration(self, survey, interaction)
     }
 
     fn find(

@@ -5,6 +5,7 @@ use super::keys;
 use super::trees::{EmbeddedStore, decode};
 use crate::domain::calendar::from_unix_ms;
 use crate::domain::figures::Tally;
+use crate::domain::registration::Registered;
 use crate::domain::{Day, Response};
 use crate::store::backend::{CommentPage, CommentQuery, Dimension, Grain, StoreError};
 use std::collections::{BTreeMap, HashSet};
@@ -48,6 +49,18 @@ pub(super) fn tag_values(
 }
 
 /// The response stored under an identity key.
+pub(super) fn registration(
+    store: &EmbeddedStore,
+    survey: &str,
+    interaction: &str,
+) -> Result<Option<Registered>, StoreError> {
+    store
+        .registrations
+        .get(keys::registration(survey, interaction))?
+        .map(|bytes| decode(&bytes, "registration"))
+        .transpose()
+}
+
 pub(super) fn find(store: &EmbeddedStore, identity: &[u8]) -> Result<Option<Response>, StoreError> {
     store
         .responses

@@ -5,6 +5,10 @@
 //! the other. Every counter the batch moves is summed first and written once at the end: a
 //! batch of ratings on the same day costs a handful of counter writes, not a dozen per rating.
 //!
+//! The registry is read here too: a rating for a registered interaction takes the registered
+//! tags in the transaction that writes it, so a registration and a rating racing each other
+//! never leave a response with tags the registry does not say.
+//!
 //! The anonymous limits are counted here too (`domain::limits` decides): a new tag value or a
 //! new unverified response is checked against its count and counted in the transaction that
 //! writes it, so no two requests can both take the last place.
@@ -14,12 +18,14 @@ use super::keys;
 use super::trees::{EmbeddedStore, decode, decode_count, encode};
 use crate::domain::calendar::unix_ms;
 use crate::domain::limits;
-use crate::domain::rating::Subject;
+use crate::domain::rating::TagSet;
+use crate::domain::registration::{Registered, Registration};
 use crate::domain::response::{self, Change, Refusal};
+use crate::domain::survey::UnknownInteractions;
 use crate::domain::{Day, Hour, Rating, Response, Score, Survey, SurveyId, Surveys};
 use crate::store::backend::{
     AlertId, AlertMessage, Dimension, Grain, Notice, NoticeKind, OutboxChange, Outcome,
-    RecordError, Recorded, StoreError, Write,
+    RecordError, Recorded, RegisterReport, StoreError, Write,
 };
 use pulsetap_wire::Tags;
 use serde::{Deserialize, Serialize};
@@ -27,6 +33,7 @@ use sled::Transactional;
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
 };
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::convert::Infallible;
 use time::OffsetDateTime;
@@ -43,6 +50,7 @@ struct Trees<'t> {
     outbox: &'t TransactionalTree,
     tag_values: &'t TransactionalTree,
     limits: &'t TransactionalTree,
+    registrations: &'t TransactionalTree,
 }
 
 /// What the writes of one transaction add up to, written once at its end.
@@ -101,6 +109,13 @@ impl Totals {
 pub(super) struct StoredImpression {
     pub at_ms: i64,
     pub tags: BTreeMap<String, String>,
+    /// A response with its response_id was created: the invitation was answered.
+    #[serde(default)]
+    pub answered: bool,
+    /// Shown for a registered interaction, whose registration is already its invitation: kept
+    /// (so it counts once per response_id) but not counted as an impression.
+    #[serde(default)]
+    pub uncounted: bool,
 }
 
 pub(super) fn apply(
@@ -116,9 +131,20 @@ pub(super) fn apply(
         &store.events,
         &store.outbox,
         &store.limits,
+        &store.registrations,
     )
         .transaction(
-            |(responses, counters, tag_values, impressions, events, outbox, limit_counts)| -> Result<_, Tx> {
+            |(
+                responses,
+                counters,
+                tag_values,
+                impressions,
+                events,
+                outbox,
+                limit_counts,
+                registrations,
+            )|
+             -> Result<_, Tx> {
                 let trees = Trees {
                     responses,
                     impressions,
@@ -126,6 +152,7 @@ pub(super) fn apply(
                     outbox,
                     tag_values,
                     limits: limit_counts,
+                    registrations,
                 };
                 let mut totals = Totals::default();
                 let mut outcomes = Vec::with_capacity(writes.len());
@@ -187,6 +214,14 @@ fn apply_one(
             click(survey, *score, tags, *now, totals);
             Ok(Outcome::Done)
         }
+        Write::Register {
+            survey,
+            registrations,
+            now,
+        } => Ok(Outcome::Registered(match survey_of(surveys, survey) {
+            Ok(survey) => register(survey, registrations, *now, trees, totals)?,
+            Err(error) => Err(error),
+        })),
         Write::Outbox(change) => {
             change_outbox(trees.outbox, change)?;
             Ok(Outcome::Done)
@@ -215,13 +250,22 @@ fn rate(
     trees: &Trees<'_>,
     totals: &mut Totals,
 ) -> Result<Result<Recorded, RecordError>, UnabortableTransactionError> {
+    let now_ms = unix_ms(now);
+    let registration = match vouching_registration(survey, rating, now_ms, trees)? {
+        Ok(registration) => registration,
+        Err(error) => return Ok(Err(error)),
+    };
+    let rating = match as_vouched(survey, rating, registration.as_ref()) {
+        Ok(rating) => rating,
+        Err(refusal) => return Ok(Err(refusal.into())),
+    };
+    let rating = rating.as_ref();
     let subject = &rating.subject;
     let identity = keys::identity(
         survey.id.as_str(),
         subject.interaction.as_ref().map(|i| i.as_str()),
         subject.response_id.as_str(),
     );
-    let now_ms = unix_ms(now);
     let existing = match trees.responses.get(&identity)? {
         // A record we wrote ourselves no longer decodes: corruption, not the client's fault.
         Some(bytes) => match decode::<Response>(&bytes, "response") {
@@ -255,7 +299,7 @@ fn rate(
     let counted_unverified = matches!(change, Change::Created(_)) && !subject.trusted();
     let admitted = admit(
         survey,
-        subject,
+        subject.trusted(),
         &change.response().tags,
         counted_unverified.then_some((Day::of(now), allowance_left)),
         trees,
@@ -263,6 +307,9 @@ fn rate(
     )?;
     if let Err(refusal) = admitted {
         return Ok(Err(refusal.into()));
+    }
+    if matches!(change, Change::Created(_)) {
+        answer_invitation(survey, subject, registration, trees, totals)?;
     }
     if let Some(old) = previous {
         count(totals, old, Metric::Response, old.score, -1);
@@ -312,7 +359,7 @@ fn rate(
 /// and whether the sender has some of its daily allowance left). A refusal counts nothing.
 fn admit(
     survey: &Survey,
-    subject: &Subject,
+    trusted: bool,
     tags: &BTreeMap<String, String>,
     unverified: Option<(Day, bool)>,
     trees: &Trees<'_>,
@@ -327,8 +374,7 @@ fn admit(
         }
         let count_key = keys::tag_value_count(survey_id, tag);
         let distinct = totals.limit_count(trees.limits, count_key.clone())?;
-        if !subject.trusted()
-            && let Err(refusal) = limits::admit_unverified_tag_value(tag, distinct, survey)
+        if !trusted && let Err(refusal) = limits::admit_unverified_tag_value(tag, distinct, survey)
         {
             return Ok(Err(refusal));
         }
@@ -353,6 +399,262 @@ fn admit(
     Ok(Ok(()))
 }
 
+/// The registration of a rating's interaction, when it still vouches for it.
+fn vouching_registration(
+    survey: &Survey,
+    rating: &Rating,
+    now_ms: i64,
+    trees: &Trees<'_>,
+) -> Result<Result<Option<Registered>, RecordError>, UnabortableTransactionError> {
+    let Some(interaction) = &rating.subject.interaction else {
+        return Ok(Ok(None));
+    };
+    Ok(
+        match read_registration(survey.id.as_str(), interaction.as_str(), trees)? {
+            Some(Ok(registration)) => Ok(registration.vouches_at(now_ms).then_some(registration)),
+            Some(Err(error)) => Err(error.into()),
+            None => Ok(None),
+        },
+    )
+}
+
+/// A stored registration; `Some(Err)` when it no longer decodes.
+fn read_registration(
+    survey: &str,
+    interaction: &str,
+    trees: &Trees<'_>,
+) -> Result<Option<Result<Registered, StoreError>>, UnabortableTransactionError> {
+    Ok(trees
+        .registrations
+        .get(keys::registration(survey, interaction))?
+        .map(|bytes| decode::<Registered>(&bytes, "registration")))
+}
+
+/// The rating as the registry vouches for it: a registered interaction takes its registered
+/// tags, whatever the rating says; one neither signed nor registered is taken as the survey's
+/// `unknown_interactions` says.
+fn as_vouched<'r>(
+    survey: &Survey,
+    rating: &'r Rating,
+    registration: Option<&Registered>,
+) -> Result<Cow<'r, Rating>, Refusal> {
+    let subject = &rating.subject;
+    if let Some(registration) = registration {
+        let mut vouched = rating.clone();
+        vouched.subject.tags = TagSet::registered(registration.tags.clone(), survey);
+        vouched.subject.registered = true;
+        return Ok(Cow::Owned(vouched));
+    }
+    if subject.interaction.is_none() || subject.signed {
+        return Ok(Cow::Borrowed(rating));
+    }
+    if survey.require_sig {
+        return Err(Refusal::SignatureRequired);
+    }
+    match survey.unknown_interactions {
+        UnknownInteractions::Anonymous => Ok(Cow::Borrowed(rating)),
+        UnknownInteractions::Accept => {
+            let mut untagged = rating.clone();
+            untagged.subject.tags = TagSet::default();
+            Ok(Cow::Owned(untagged))
+        }
+        UnknownInteractions::Refuse => Err(Refusal::UnknownInteraction),
+    }
+}
+
+/// A new response answers what invited it, once: its registration, else the widget shown with
+/// its response_id. Counted in the invitation's own buckets and tags, so no group ever has
+/// more answered than invited.
+fn answer_invitation(
+    survey: &Survey,
+    subject: &crate::domain::rating::Subject,
+    registration: Option<Registered>,
+    trees: &Trees<'_>,
+    totals: &mut Totals,
+) -> Result<(), UnabortableTransactionError> {
+    let survey_id = survey.id.as_str();
+    if let (Some(mut registration), Some(interaction)) = (registration, &subject.interaction) {
+        if !registration.answered {
+            registration.answered = true;
+            count_invitation(
+                totals,
+                survey_id,
+                &registration.tags,
+                registration.at_ms,
+                Metric::Answered,
+                1,
+            );
+            trees.registrations.insert(
+                keys::registration(survey_id, interaction.as_str()),
+                encode(&registration),
+            )?;
+        }
+        return Ok(());
+    }
+    let key = keys::impression(survey_id, subject.response_id.as_str());
+    let Some(bytes) = trees.impressions.get(&key)? else {
+        return Ok(());
+    };
+    // An impression that no longer decodes just leaves its answer uncounted.
+    if let Ok(mut impression) = decode::<StoredImpression>(&bytes, "impression")
+        && !impression.answered
+        && !impression.uncounted
+    {
+        impression.answered = true;
+        count_invitation(
+            totals,
+            survey_id,
+            &impression.tags,
+            impression.at_ms,
+            Metric::Answered,
+            1,
+        );
+        trees.impressions.insert(key, encode(&impression))?;
+    }
+    Ok(())
+}
+
+/// Adds `by` to `metric` in every counter of an invitation made at `at_ms` with `tags`.
+fn count_invitation(
+    totals: &mut Totals,
+    survey: &str,
+    tags: &BTreeMap<String, String>,
+    at_ms: i64,
+    metric: Metric,
+    by: i64,
+) {
+    let at = crate::domain::calendar::from_unix_ms(at_ms);
+    for key in counter_keys(survey, tags, at) {
+        totals
+            .counter_deltas
+            .entry(key)
+            .or_default()
+            .add(metric, 0, by);
+    }
+}
+
+/// Registers interactions: each is one invitation in its tags' counters. Registering one again
+/// with other tags moves its invitation, and its response when there is one, to the new tags:
+/// the registry is the truth, so a ticket reassigned to another agent counts for that agent.
+fn register(
+    survey: &Survey,
+    registrations: &[Registration],
+    now: OffsetDateTime,
+    trees: &Trees<'_>,
+    totals: &mut Totals,
+) -> Result<Result<RegisterReport, StoreError>, UnabortableTransactionError> {
+    let survey_id = survey.id.as_str();
+    let now_ms = unix_ms(now);
+    let mut report = RegisterReport::default();
+    for registration in registrations {
+        let interaction = registration.interaction.as_str();
+        let tags = registration.tags.as_map();
+        let old = match read_registration(survey_id, interaction, trees)? {
+            Some(Ok(old)) => Some(old),
+            Some(Err(error)) => return Ok(Err(error)),
+            None => None,
+        };
+        if let Some(old) = &old
+            && old.tags == *tags
+            && old.expires_ms == registration.expires_ms
+        {
+            report.unchanged += 1;
+            continue;
+        }
+        let identity = keys::identity(survey_id, Some(interaction), "");
+        let response = match trees.responses.get(&identity)? {
+            Some(bytes) => match decode::<Response>(&bytes, "response") {
+                Ok(response) => Some(response),
+                Err(error) => return Ok(Err(error)),
+            },
+            None => None,
+        };
+        let stored = Registered {
+            tags: tags.clone(),
+            expires_ms: registration.expires_ms,
+            at_ms: old.as_ref().map_or(now_ms, |old| old.at_ms),
+            // A response there already (the ticket was rated in a chat first) answers it.
+            answered: response.is_some(),
+        };
+        match &old {
+            Some(old) => {
+                report.updated += 1;
+                uncount_registration(totals, survey_id, old);
+            }
+            None => report.created += 1,
+        }
+        count_invitation(
+            totals,
+            survey_id,
+            &stored.tags,
+            stored.at_ms,
+            Metric::Registration,
+            1,
+        );
+        if stored.answered {
+            count_invitation(
+                totals,
+                survey_id,
+                &stored.tags,
+                stored.at_ms,
+                Metric::Answered,
+                1,
+            );
+        }
+        // Registered values are vouched for: never refused, but known to breakdowns.
+        if let Err(refusal) = admit(survey, true, tags, None, trees, totals)? {
+            unreachable!("a vouched write met an anonymous limit: {refusal}");
+        }
+        if let Some(response) = response
+            && (response.tags != *tags || !response.registered)
+        {
+            let event = retag(response, &identity, &stored.tags, now_ms, trees, totals)?;
+            report.events.push(event);
+        }
+        trees
+            .registrations
+            .insert(keys::registration(survey_id, interaction), encode(&stored))?;
+    }
+    Ok(Ok(report))
+}
+
+/// Takes an old registration's invitation (and its answer) out of its tags' counters.
+fn uncount_registration(totals: &mut Totals, survey: &str, old: &Registered) {
+    count_invitation(
+        totals,
+        survey,
+        &old.tags,
+        old.at_ms,
+        Metric::Registration,
+        -1,
+    );
+    if old.answered {
+        count_invitation(totals, survey, &old.tags, old.at_ms, Metric::Answered, -1);
+    }
+}
+
+/// Gives a response its registration's tags, moving its counters; its live-feed event.
+fn retag(
+    mut response: Response,
+    identity: &[u8],
+    tags: &BTreeMap<String, String>,
+    now_ms: i64,
+    trees: &Trees<'_>,
+    totals: &mut Totals,
+) -> Result<u64, UnabortableTransactionError> {
+    count(totals, &response, Metric::Response, response.score, -1);
+    response.tags = tags.clone();
+    response.signed = true;
+    response.registered = true;
+    response.updated_ms = now_ms;
+    let event = trees.events.generate_id()?;
+    response.last_event = event;
+    count(totals, &response, Metric::Response, response.score, 1);
+    trees.responses.insert(identity, encode(&response))?;
+    trees.events.insert(&keys::event(event), identity)?;
+    Ok(event)
+}
+
 /// Removes, queues and sets aside alert messages as one change.
 fn change_outbox(
     outbox: &TransactionalTree,
@@ -374,7 +676,7 @@ fn change_outbox(
 /// Counts an impression once per response_id; whether it was new.
 fn impression(
     survey: &Survey,
-    subject: &Subject,
+    subject: &crate::domain::rating::Subject,
     now: OffsetDateTime,
     trees: &Trees<'_>,
     totals: &mut Totals,
@@ -384,11 +686,32 @@ fn impression(
     if trees.impressions.get(&key)?.is_some() {
         return Ok(Ok(false));
     }
-    let stored = StoredImpression {
-        at_ms: unix_ms(now),
-        tags: subject.tags.as_map().clone(),
+    let now_ms = unix_ms(now);
+    let registered = match &subject.interaction {
+        Some(interaction) => read_registration(survey_id, interaction.as_str(), trees)?
+            .is_some_and(|found| {
+                found
+                    .as_ref()
+                    .is_ok_and(|registration| registration.vouches_at(now_ms))
+            }),
+        None => false,
     };
-    if let Err(refusal) = admit(survey, subject, &stored.tags, None, trees, totals)? {
+    if survey.require_sig && !subject.signed && subject.interaction.is_some() && !registered {
+        return Ok(Err(Refusal::SignatureRequired.into()));
+    }
+    let stored = StoredImpression {
+        at_ms: now_ms,
+        tags: subject.tags.as_map().clone(),
+        answered: false,
+        uncounted: registered,
+    };
+    if registered {
+        // Its registration is its invitation (with the registered tags): kept only so that
+        // its response_id counts once.
+        trees.impressions.insert(key.as_slice(), encode(&stored))?;
+        return Ok(Ok(true));
+    }
+    if let Err(refusal) = admit(survey, subject.trusted(), &stored.tags, None, trees, totals)? {
         return Ok(Err(refusal.into()));
     }
     trees.impressions.insert(key.as_slice(), encode(&stored))?;

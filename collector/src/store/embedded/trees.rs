@@ -21,6 +21,7 @@ pub struct EmbeddedStore {
     pub(super) events: sled::Tree,
     pub(super) outbox: sled::Tree,
     pub(super) limits: sled::Tree,
+    pub(super) registrations: sled::Tree,
 }
 
 impl EmbeddedStore {
@@ -57,6 +58,7 @@ impl EmbeddedStore {
             events: db.open_tree("events")?,
             outbox: db.open_tree("outbox")?,
             limits: db.open_tree("limits")?,
+            registrations: db.open_tree("registrations")?,
             db,
         };
         Ok(store)

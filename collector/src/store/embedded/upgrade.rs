@@ -27,11 +27,72 @@ const OUTBOX_FORMAT_DUE: &[u8] = b"due-messages";
 /// Key in the default tree saying the `limits` tree counts every tag's values.
 const TAG_VALUE_COUNTS: &[u8] = b"tag-value-counts";
 const TAG_VALUE_COUNTS_KEPT: &[u8] = b"kept";
+/// Key in the default tree saying impressions know whether they were answered.
+const ANSWERED_IMPRESSIONS: &[u8] = b"answered-impressions";
+const ANSWERED_IMPRESSIONS_COUNTED: &[u8] = b"counted";
 
 pub(super) fn run(store: &EmbeddedStore) -> Result<(), StoreError> {
     fold_counters(store)?;
     convert_outbox(store)?;
     count_tag_values(store)?;
+    count_answered_impressions(store)?;
+    Ok(())
+}
+
+/// Stores written before the response rate counted answered invitations kept none: every
+/// response rate of their past would read 0%. Marks each impression whose response_id has a
+/// response as answered and counts it, in one transaction with the marker, so a crash leaves
+/// the old state or the new one and a second run changes nothing.
+fn count_answered_impressions(store: &EmbeddedStore) -> Result<(), StoreError> {
+    use super::counts::Metric;
+    use super::records::{StoredImpression, counter_keys};
+    use sled::Transactional;
+    use sled::transaction::ConflictableTransactionError;
+
+    if store.db.get(ANSWERED_IMPRESSIONS)?.as_deref() == Some(ANSWERED_IMPRESSIONS_COUNTED) {
+        return Ok(());
+    }
+    let mut answered: Vec<(Vec<u8>, StoredImpression)> = Vec::new();
+    let mut deltas: BTreeMap<Vec<u8>, Delta> = BTreeMap::new();
+    for value in store.responses.iter().values() {
+        let response: Response = decode(&value?, "response")?;
+        let key = keys::impression(&response.survey, &response.response_id);
+        let Some(bytes) = store.impressions.get(&key)? else {
+            continue;
+        };
+        let Ok(mut impression) = decode::<StoredImpression>(&bytes, "impression") else {
+            continue;
+        };
+        if impression.answered {
+            continue;
+        }
+        impression.answered = true;
+        let at = crate::domain::calendar::from_unix_ms(impression.at_ms);
+        for counter in counter_keys(&response.survey, &impression.tags, at) {
+            deltas
+                .entry(counter)
+                .or_default()
+                .add(Metric::Answered, 0, 1);
+        }
+        answered.push((key, impression));
+    }
+    let default: &sled::Tree = &store.db;
+    (&store.impressions, &store.counters, default)
+        .transaction(|(impressions, counters, marker)| {
+            for (key, impression) in &answered {
+                impressions.insert(key.as_slice(), encode(impression))?;
+            }
+            for (key, delta) in &deltas {
+                let current = counters
+                    .get(key)?
+                    .map_or_else(Counts::default, |value| Counts::decode(&value));
+                counters.insert(key.as_slice(), delta.applied_to(current).encode())?;
+            }
+            marker.insert(ANSWERED_IMPRESSIONS, ANSWERED_IMPRESSIONS_COUNTED)?;
+            Ok::<_, ConflictableTransactionError<()>>(())
+        })
+        .map_err(|error| StoreError::Engine(format!("counting answered impressions: {error:?}")))?;
+    store.db.flush()?;
     Ok(())
 }
 
@@ -197,6 +258,7 @@ fn response_of(record: ResponseRecord) -> Option<Response> {
         last_event: 0,
         // It alerted: that is why it was in the outbox.
         alerted: true,
+        registered: false,
     })
 }
 
@@ -205,7 +267,7 @@ mod tests {
     use super::super::trees::decode_count;
     use super::*;
     use crate::domain::Day;
-    use crate::store::backend::{Backend, Dimension};
+    use crate::store::backend::{Backend, Dimension, Grain};
 
     #[test]
     fn counters_of_an_older_store_are_folded_into_buckets_once_and_keep_their_counts() {
@@ -298,6 +360,54 @@ mod tests {
             assert_eq!(count("support", "agent"), 2);
             assert_eq!(count("support", "channel"), 1);
             assert_eq!(count("sales", "agent"), 1);
+        }
+    }
+
+    #[test]
+    fn impressions_answered_before_answers_were_counted_count_once_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let response = serde_json::json!({
+            "survey": "support", "response_id": "r1", "interaction": null, "score": 5,
+            "tags": {}, "comment": null, "signed": false, "created_ms": 5, "updated_ms": 5,
+            "history": [[5, 5]]
+        });
+        {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            store
+                .responses
+                .insert(
+                    keys::identity("support", None, "r1"),
+                    serde_json::to_vec(&response).unwrap(),
+                )
+                .unwrap();
+            for id in ["r1", "r2"] {
+                let impression = serde_json::json!({"at_ms": 5, "tags": {"agent": "alice"}});
+                store
+                    .impressions
+                    .insert(
+                        keys::impression("support", id),
+                        serde_json::to_vec(&impression).unwrap(),
+                    )
+                    .unwrap();
+            }
+            store.db.remove(ANSWERED_IMPRESSIONS).unwrap();
+        }
+        for _ in 0..2 {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            let day = crate::domain::Day::of(crate::domain::calendar::from_unix_ms(5)).0;
+            let tallies = store
+                .tallies(
+                    "support",
+                    &Dimension::Tag("agent", "alice"),
+                    Grain::Day,
+                    day,
+                    day,
+                )
+                .unwrap();
+            assert_eq!(
+                tallies[&day].answered, 1,
+                "r1 answered, r2 not, counted once"
+            );
         }
     }
 
