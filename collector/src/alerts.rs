@@ -156,16 +156,12 @@ impl Worker {
             .map_or(alert.webhook.as_str(), |configured| {
                 configured.webhook.as_str()
             });
-        let (emoji, label, max) = survey.map_or(("", "", 0), |survey| {
-            let index = usize::from(record.score.saturating_sub(1));
-            (
-                survey.scale.get(index).map_or("", String::as_str),
-                survey.labels.get(index).map_or("", String::as_str),
-                survey.max_score(),
-            )
-        });
+        let score = survey.map_or_else(
+            || format!("score {}", record.score),
+            |survey| survey.describe_score(record.score),
+        );
         let payload = AlertPayload {
-            text: alert_text(&record, emoji, label, max),
+            text: alert_text(&record, &score),
             survey: &record.survey,
             idempotency_key: &alert.idempotency_key,
             response: &record,
@@ -186,30 +182,22 @@ impl Worker {
     }
 }
 
-/// The one-line summary a person reads in the channel.
+/// The one-line summary a person reads in the channel; `score` is the score as the survey
+/// describes it (`Survey::describe_score`: `😠 Awful (1/5)`, `3/10 (a detractor)`).
 ///
 /// Slack reads `<…>` as links and mentions (`<!channel>` pings everyone) and `&` as an escape, so
 /// those three are escaped in everything a customer could have typed.
-pub fn alert_text(record: &ResponseRecord, emoji: &str, label: &str, max: u8) -> String {
+pub fn alert_text(record: &ResponseRecord, score: &str) -> String {
     let escape = |text: &str| {
         text.replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
     };
-    let mut text = format!("Unhappy rating on {}: ", escape(&record.survey));
-    if !emoji.is_empty() {
-        text.push_str(emoji);
-        text.push(' ');
-    }
-    if !label.is_empty() {
-        text.push_str(&escape(label));
-        text.push(' ');
-    }
-    if max > 0 {
-        text.push_str(&format!("({}/{max})", record.score));
-    } else {
-        text.push_str(&format!("(score {})", record.score));
-    }
+    let mut text = format!(
+        "Unhappy rating on {}: {}",
+        escape(&record.survey),
+        escape(score)
+    );
     if let Some(interaction) = &record.interaction {
         text.push_str(&format!(" for {}", escape(interaction)));
     }
@@ -251,6 +239,7 @@ mod tests {
             score: 1,
             tags: [("agent".to_string(), "alice".to_string())].into(),
             comment: comment.map(str::to_owned),
+            lang: None,
             created_at: "2026-11-23T10:00:00Z".into(),
             updated_at: "2026-11-23T10:00:00Z".into(),
             history: Vec::new(),
@@ -268,10 +257,23 @@ mod tests {
 
     #[test]
     fn the_alert_text_names_the_score_the_tags_and_quotes_the_comment() {
-        let text = alert_text(&record(Some("Too slow")), "😠", "Awful", 5);
+        let text = alert_text(&record(Some("Too slow")), "😠 Awful (1/5)");
         assert_eq!(
             text,
             "Unhappy rating on support: 😠 Awful (1/5) for chat-1 · agent=alice\n> Too slow"
+        );
+        let surveys = crate::configuration::parse(
+            "[[survey]]\nid = \"nps\"\nkind = \"nps\"\n[[survey]]\nid = \"ces\"\nkind = \"ces\"\n",
+        )
+        .unwrap();
+        let nps = surveys.get("nps").unwrap().describe_score(3);
+        assert_eq!(
+            alert_text(&record(None), &nps),
+            "Unhappy rating on support: 3/10 (a detractor) for chat-1 · agent=alice"
+        );
+        assert_eq!(
+            surveys.get("ces").unwrap().describe_score(2),
+            "2/7 (1 is Very difficult)"
         );
     }
 
@@ -279,9 +281,7 @@ mod tests {
     fn a_comment_cannot_mention_a_whole_slack_channel_or_forge_a_link() {
         let text = alert_text(
             &record(Some("<!channel> <https://evil|click> & co")),
-            "",
-            "",
-            5,
+            "score 1",
         );
         assert!(text.contains("&lt;!channel&gt; &lt;https://evil|click&gt; &amp; co"));
         assert!(!text.contains("<!channel>"));

@@ -421,6 +421,7 @@ mod tests {
             sig: None,
             tags: tags.clone(),
             comment: Some("Quick\nand kind 😍 \u{1} \u{7f}\t\r\u{8}\u{c}".into()),
+            lang: Some("pt-BR".into()),
         };
         assert_eq!(to_json(&response), serde_json::to_string(&response).ok());
         let impression = RecordImpression {
@@ -429,6 +430,7 @@ mod tests {
             interaction: None,
             sig: Some("abc".into()),
             tags: Tags::new(),
+            lang: Some("ar".into()),
         };
         assert_eq!(
             to_json(&impression),

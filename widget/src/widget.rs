@@ -52,13 +52,16 @@ pub fn Widget(
         high_label,
         follow_up,
         thank_you,
+        send: send_label,
         theme,
         satisfied_min,
         ..
     } = config;
     let floating = options.floating;
-    // The collector names the language of the texts it chose; with its default texts it names
-    // none, and the page's `data-lang` stands.
+    // Every body says which language the texts were in: the one the collector chose.
+    let sender = Sender::new(&options, send, lang.clone());
+    // The collector names the language of its texts; one that names none leaves the page's
+    // `data-lang` standing.
     let lang = lang.or_else(|| options.lang.clone());
     let rtl = scale::right_to_left(lang.as_deref(), options.rtl);
     let theme = match options.theme.as_deref().unwrap_or(&theme) {
@@ -74,7 +77,6 @@ pub fn Widget(
         open: !floating || options.open,
         ..State::default()
     });
-    let sender = Sender::new(&options, send);
     sender.impress_if_open(state);
     if let Some(score) = preset {
         sender.choose(state, score);
@@ -180,7 +182,7 @@ pub fn Widget(
                 <div class="fu">
                     <label for="c">{follow_up}</label>
                     <textarea id="c" rows="2" maxlength="1000"></textarea>
-                    <button type="button" id="s" class="send" aria-label="Send">
+                    <button type="button" id="s" class="send" aria-label=send_label>
                         <svg viewBox="0 0 24 24" aria-hidden="true">
                             <path d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z"></path>
                         </svg>
@@ -309,7 +311,8 @@ struct Sender {
 }
 
 impl Sender {
-    fn new(options: &Options, send: js_sys::Function) -> Self {
+    /// A sender for the widget of `options`, whose texts are in `lang`.
+    fn new(options: &Options, send: js_sys::Function, lang: Option<String>) -> Self {
         // Tags are parsed twice rather than cloned: cloning a BTreeMap links more code.
         let impression = RecordImpression {
             survey: options.survey.clone(),
@@ -317,6 +320,7 @@ impl Sender {
             interaction: options.interaction.clone(),
             sig: options.sig.clone(),
             tags: tags::parse(&options.tags).unwrap_or_default(),
+            lang: lang.clone(),
         };
         let response = RecordResponse {
             survey: options.survey.clone(),
@@ -326,6 +330,7 @@ impl Sender {
             sig: options.sig.clone(),
             tags: tags::parse(&options.tags).unwrap_or_default(),
             comment: None,
+            lang,
         };
         Self {
             send,

@@ -34,6 +34,10 @@ pub struct Response {
     /// response once, where it last changed. 0 for records stored before it was kept.
     #[serde(default)]
     pub last_event: u64,
+    /// The language of the texts the customer answered, as the survey spells it; `None` when
+    /// not known (and for records stored before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 impl Response {
@@ -43,6 +47,17 @@ impl Response {
             && self.tags == other.tags
             && self.comment == other.comment
             && self.signed == other.signed
+            && self.lang == other.lang
+    }
+
+    /// The value this response has for a read's dimension: one of its tags, or its language
+    /// for `lang`.
+    pub fn dimension(&self, key: &str) -> Option<&str> {
+        if key == super::survey::LANG_DIMENSION {
+            self.lang.as_deref()
+        } else {
+            self.tags.get(key).map(String::as_str)
+        }
     }
 
     /// The response as exports, comments and the live feed show it.
@@ -54,6 +69,7 @@ impl Response {
             score: self.score,
             tags: self.tags.clone(),
             comment: self.comment.clone(),
+            lang: self.lang.clone(),
             created_at: rfc3339(from_unix_ms(self.created_ms)),
             updated_at: rfc3339(from_unix_ms(self.updated_ms)),
             history: self
@@ -166,6 +182,7 @@ pub fn answer(
             updated_ms: now_ms,
             history: vec![(rating.score.get(), now_ms)],
             last_event: 0,
+            lang: subject.lang.as_ref().map(ToString::to_string),
         }));
     };
     if old.response_id != subject.response_id.as_str() && !subject.signed {
@@ -186,6 +203,10 @@ pub fn answer(
     merged.score = rating.score.get();
     if let Some(comment) = &rating.comment {
         merged.comment = Some(comment.as_str().to_owned());
+    }
+    // Like tags, a later write that names no language (a comment sent on its own) keeps it.
+    if let Some(lang) = &subject.lang {
+        merged.lang = Some(lang.to_string());
     }
     if merged.same_answer(old) {
         return Ok(Change::Unchanged(old.clone()));
@@ -254,6 +275,7 @@ mod tests {
             sig,
             tags,
             comment: comment.map(str::to_owned),
+            lang: None,
         };
         Rating::parse(body, &survey()).unwrap()
     }

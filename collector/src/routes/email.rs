@@ -62,6 +62,11 @@ pub struct EmailQuery {
     /// The collector as customers reach it, when not as this request did.
     #[param(example = "https://feedback.example.com")]
     base_url: Option<String>,
+    /// The customer's languages, most wanted first (`pt-BR,en`): the email, its links and their
+    /// landing page are in the first the survey has (`pt-BR` falling back to `pt`), else in its
+    /// default texts.
+    #[param(example = "fr")]
+    lang: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
@@ -72,7 +77,8 @@ pub enum SnippetFormat {
     Json,
 }
 
-/// The emoji links for one email, signed for one interaction and its tags.
+/// The links for one email (one per emoji or number), signed for one interaction, its tags and
+/// its language.
 #[utoipa::path(
     get,
     path = "/v1/surveys/{survey}/email",
@@ -80,7 +86,8 @@ pub enum SnippetFormat {
     security(("read_key" = [])),
     params(("survey" = String, Path, description = "Survey id; the survey needs a `secret`"), EmailQuery),
     responses(
-        (status = 200, description = "The snippet (`text/html`), or with `format=json` every link and the snippet", body = EmailLinks),
+        (status = 200, description = "The snippet (`text/html`), or with `format=json` every link and the snippet", body = EmailLinks,
+            headers(("Content-Language" = String, description = "The language of the email"))),
         (status = 409, description = "The survey has no secret to sign links with", body = ErrorBody),
         super::error::ReadErrors,
     )
@@ -102,9 +109,14 @@ pub async fn email(
         Some(text) => BaseUrl::parse(text).map_err(ApiError::BadQuery)?,
         None => base_from_headers(&headers)?,
     };
-    let email = Invitation::new(&survey, interaction, tags)?.email(&base);
+    let email = Invitation::new(&survey, interaction, tags)?
+        .speaking(query.lang.as_deref().unwrap_or_default())
+        .email(&base);
     // Every answer holds signed links for one interaction: no shared cache may keep one.
-    let no_store = [(header::CACHE_CONTROL, "no-store")];
+    let no_store = [
+        (header::CACHE_CONTROL, "no-store".to_owned()),
+        (header::CONTENT_LANGUAGE, email.lang.clone()),
+    ];
     Ok(match query.format {
         SnippetFormat::Json => (no_store, Json(email)).into_response(),
         SnippetFormat::Html => (
@@ -163,6 +175,7 @@ fn base_from_headers(headers: &HeaderMap) -> Result<BaseUrl, ApiError> {
         ("score" = u8, Path, description = "The emoji's score"),
         ("i" = String, Query, description = "The interaction"),
         ("t" = Option<String>, Query, description = "The tags, as tag text"),
+        ("l" = Option<String>, Query, description = "The language of the email and of this page"),
         ("s" = String, Query, description = "The link's signature"),
     ),
     responses(
@@ -204,6 +217,8 @@ pub struct ConfirmForm {
     i: String,
     #[serde(default)]
     t: String,
+    #[serde(default)]
+    l: Option<String>,
     s: String,
     #[serde(default)]
     comment: String,
@@ -218,7 +233,7 @@ pub struct ConfirmForm {
         ("survey" = String, Path, description = "Survey id"),
         ("score" = u8, Path, description = "The emoji's score"),
     ),
-    request_body(content_type = "application/x-www-form-urlencoded", description = "The link's `i`, `t` and `s`, and an optional `comment`"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "The link's `i`, `t`, `l` and `s`, and an optional `comment`"),
     responses(
         (status = 200, description = "Recorded: a thank-you page", content_type = "text/html"),
         (status = 403, description = "A link that is not ours: nothing recorded", content_type = "text/html"),
@@ -256,6 +271,7 @@ pub async fn confirm(
     let link = LinkQuery {
         i: form.i,
         t: form.t,
+        l: form.l,
         s: form.s,
     };
     let (invitation, score) = match verify(survey, &score, Some(&link)) {
@@ -269,7 +285,6 @@ pub async fn confirm(
             return problem(problem_found);
         }
     };
-    let commented = !form.comment.trim().is_empty();
     let saved = state
         .ingest
         .email_confirm(&invitation, score, &form.comment)
@@ -278,7 +293,7 @@ pub async fn confirm(
     match saved {
         Ok(recorded) => {
             state.metrics.count_rating(Ok(recorded.status));
-            page(StatusCode::OK, pages::thanks(&invitation, score, commented))
+            page(StatusCode::OK, pages::thanks(&invitation, score))
         }
         Err(error) => refused(&error),
     }

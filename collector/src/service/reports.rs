@@ -40,7 +40,7 @@ pub async fn summary(
         from: range.from.to_string(),
         to: range.to.to_string(),
         tag: tag.map(TagFilter::text),
-        figures: total.figures(survey.max_score(), survey.satisfied_min),
+        figures: total.figures(survey),
     })
 }
 
@@ -73,7 +73,7 @@ pub async fn timeseries(
                 .get(&bucket)
                 .copied()
                 .unwrap_or_default()
-                .figures(survey.max_score(), survey.satisfied_min),
+                .figures(survey),
         })
         .collect();
     Ok(Timeseries {
@@ -104,8 +104,7 @@ pub async fn breakdown(
             Group {
                 value,
                 too_few,
-                figures: (!too_few)
-                    .then(|| total.figures(survey.max_score(), survey.satisfied_min)),
+                figures: (!too_few).then(|| total.figures(survey)),
             }
         })
         .collect();

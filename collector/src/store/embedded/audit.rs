@@ -19,7 +19,8 @@ pub(super) fn run(store: &EmbeddedStore) -> Result<Audit, StoreError> {
         let response: Response = decode(&value?, "response")?;
         audit.responses += 1;
         let created = from_unix_ms(response.created_ms);
-        for key in counter_keys(&response.survey, &response.tags, created) {
+        let lang = response.lang.as_deref();
+        for key in counter_keys(&response.survey, &response.tags, lang, created) {
             expected
                 .entry(key)
                 .or_default()
@@ -32,7 +33,8 @@ pub(super) fn run(store: &EmbeddedStore) -> Result<Audit, StoreError> {
         let survey = String::from_utf8_lossy(keys::survey_of(&key));
         audit.impressions += 1;
         let at = from_unix_ms(impression.at_ms);
-        for counter in counter_keys(&survey, &impression.tags, at) {
+        let lang = impression.lang.as_deref();
+        for counter in counter_keys(&survey, &impression.tags, lang, at) {
             expected
                 .entry(counter)
                 .or_default()

@@ -11,7 +11,8 @@ use super::trees::{EmbeddedStore, decode, encode};
 use crate::domain::calendar::unix_ms;
 use crate::domain::rating::Subject;
 use crate::domain::response::{self, Change};
-use crate::domain::{Day, Hour, Rating, Response, Score, Survey, SurveyId, Surveys};
+use crate::domain::survey::LANG_DIMENSION;
+use crate::domain::{Day, Hour, Lang, Rating, Response, Score, Survey, SurveyId, Surveys};
 use crate::store::backend::{
     AlertId, Dimension, Grain, Outcome, PendingAlert, RecordError, Recorded, StoreError, Write,
 };
@@ -44,11 +45,14 @@ struct Totals {
     tag_values: BTreeSet<Vec<u8>>,
 }
 
-/// A shown widget, as kept: when, and with which tags (so an audit can recount it).
+/// A shown widget, as kept: when, with which tags and in which language (so an audit can
+/// recount it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct StoredImpression {
     pub at_ms: i64,
     pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 pub(super) fn apply(
@@ -116,9 +120,10 @@ fn apply_one(
             survey,
             score,
             tags,
+            lang,
             now,
         } => {
-            click(survey, *score, tags, *now, totals);
+            click(survey, *score, tags, lang.as_ref(), *now, totals);
             Ok(Outcome::Done)
         }
         Write::AlertSent(AlertId(id)) => {
@@ -152,7 +157,7 @@ fn rate(
     now: OffsetDateTime,
     trees: &Trees<'_>,
     totals: &mut Totals,
-) -> Result<Result<Recorded, RecordError>, UnabortableTransactionError> {
+) -> Result<Result<Box<Recorded>, RecordError>, UnabortableTransactionError> {
     let subject = &rating.subject;
     let identity = keys::identity(
         survey.id.as_str(),
@@ -175,12 +180,12 @@ fn rate(
     let alert_queued = change.alerts(survey);
     let previous = match &change {
         Change::Unchanged(old) => {
-            return Ok(Ok(Recorded {
+            return Ok(Ok(Box::new(Recorded {
                 status: change.status(),
                 response: old.clone(),
                 event: None,
                 alert_queued: false,
-            }));
+            })));
         }
         Change::Created(_) => None,
         Change::Updated { before, .. } => Some(before),
@@ -192,9 +197,11 @@ fn rate(
     let stored = change.response_mut();
     stored.last_event = event;
     count(totals, stored, Metric::Response, stored.score, 1);
-    totals
-        .tag_values
-        .extend(tag_value_keys(&stored.survey, &stored.tags));
+    totals.tag_values.extend(tag_value_keys(
+        &stored.survey,
+        &stored.tags,
+        stored.lang.as_deref(),
+    ));
     trees
         .responses
         .insert(identity.as_slice(), encode(&*stored))?;
@@ -213,12 +220,12 @@ fn rate(
         };
         trees.outbox.insert(&keys::event(event), encode(&pending))?;
     }
-    Ok(Ok(Recorded {
+    Ok(Ok(Box::new(Recorded {
         status: change.status(),
         response: change.response().clone(),
         event: Some(event),
         alert_queued,
-    }))
+    })))
 }
 
 /// Counts an impression once per response_id; whether it was new.
@@ -236,24 +243,35 @@ fn impression(
     let stored = StoredImpression {
         at_ms: unix_ms(now),
         tags: subject.tags.as_map().clone(),
+        lang: subject.lang.as_ref().map(ToString::to_string),
     };
     trees.impressions.insert(key.as_slice(), encode(&stored))?;
-    for counter in counter_keys(survey.as_str(), &stored.tags, now) {
+    for counter in counter_keys(survey.as_str(), &stored.tags, stored.lang.as_deref(), now) {
         totals
             .counter_deltas
             .entry(counter)
             .or_default()
             .add(Metric::Impression, 0, 1);
     }
-    totals
-        .tag_values
-        .extend(tag_value_keys(survey.as_str(), &stored.tags));
+    totals.tag_values.extend(tag_value_keys(
+        survey.as_str(),
+        &stored.tags,
+        stored.lang.as_deref(),
+    ));
     Ok(true)
 }
 
 /// Counts an opened email link that no page confirmed.
-fn click(survey: &SurveyId, score: Score, tags: &Tags, now: OffsetDateTime, totals: &mut Totals) {
-    for counter in counter_keys(survey.as_str(), tags, now) {
+fn click(
+    survey: &SurveyId,
+    score: Score,
+    tags: &Tags,
+    lang: Option<&Lang>,
+    now: OffsetDateTime,
+    totals: &mut Totals,
+) {
+    let lang = lang.map(Lang::as_str);
+    for counter in counter_keys(survey.as_str(), tags, lang, now) {
         totals.counter_deltas.entry(counter).or_default().add(
             Metric::UnconfirmedClick,
             score.get(),
@@ -265,7 +283,8 @@ fn click(survey: &SurveyId, score: Score, tags: &Tags, now: OffsetDateTime, tota
 /// Adds `by` to `metric` in every counter a response falls in.
 fn count(totals: &mut Totals, response: &Response, metric: Metric, score: u8, by: i64) {
     let created = crate::domain::calendar::from_unix_ms(response.created_ms);
-    for key in counter_keys(&response.survey, &response.tags, created) {
+    let lang = response.lang.as_deref();
+    for key in counter_keys(&response.survey, &response.tags, lang, created) {
         totals
             .counter_deltas
             .entry(key)
@@ -274,16 +293,18 @@ fn count(totals: &mut Totals, response: &Response, metric: Metric, score: u8, by
     }
 }
 
-/// The day and hour counters of every dimension a tagged event falls in: the survey's, and
-/// each of its tags'.
+/// The day and hour counters of every dimension a tagged event falls in: the survey's, each of
+/// its tags', and its language's (counted like a tag named `lang`, which no survey may have).
 pub(super) fn counter_keys(
     survey: &str,
     tags: &BTreeMap<String, String>,
+    lang: Option<&str>,
     at: OffsetDateTime,
 ) -> Vec<Vec<u8>> {
     let (day, hour) = (Day::of(at).0, Hour::of(at).0);
-    let dimensions =
-        std::iter::once(Dimension::All).chain(tags.iter().map(|(k, v)| Dimension::Tag(k, v)));
+    let dimensions = std::iter::once(Dimension::All)
+        .chain(tags.iter().map(|(k, v)| Dimension::Tag(k, v)))
+        .chain(lang.map(|lang| Dimension::Tag(LANG_DIMENSION, lang)));
     dimensions
         .flat_map(|dimension| {
             [
@@ -294,13 +315,16 @@ pub(super) fn counter_keys(
         .collect()
 }
 
-/// The `tag_values` keys of a response's or impression's tags.
+/// The `tag_values` keys of a response's or impression's tags and language (the languages a
+/// survey speaks are few and configured, so they need no cap of their own).
 fn tag_value_keys<'a>(
     survey: &'a str,
     tags: &'a BTreeMap<String, String>,
+    lang: Option<&'a str>,
 ) -> impl Iterator<Item = Vec<u8>> + 'a {
     tags.iter()
         .map(move |(tag, value)| keys::tag_value(survey, tag, value))
+        .chain(lang.map(|lang| keys::tag_value(survey, LANG_DIMENSION, lang)))
 }
 
 /// Notes each tag value for breakdowns. Most are already known: reading first spares a write
