@@ -17,6 +17,7 @@ mod email_snippet;
 mod email_tampering;
 mod hostile;
 mod ingest_errors;
+mod kinds;
 mod marketer_alerts;
 mod marketer_dashboard;
 mod marketer_export;
