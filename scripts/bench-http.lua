@@ -6,16 +6,22 @@
 --   PULSETAP_WRK_PACE  mean pause in ms of each connection between a reply and its next
 --                      request, drawn from an exponential distribution so arrivals are close
 --                      to random; unset or 0: no pause (as fast as the server answers)
+--   PULSETAP_WRK_ACKED (the soak benchmark) a path prefix: each thread appends the response_id
+--                      of every 2xx it gets to <prefix>-<run>-<thread>, one per line, and the
+--                      RESULT line also counts the answers by kind
 -- done() prints one "RESULT key=value ..." line for the script to read.
 
 local kind = os.getenv("PULSETAP_WRK_KIND") or "anonymous"
 local run = tonumber(os.getenv("PULSETAP_WRK_RUN") or "0")
 local pace = tonumber(os.getenv("PULSETAP_WRK_PACE") or "0")
+local acked_prefix = os.getenv("PULSETAP_WRK_ACKED")
 
 local threads_started = 0
+local threads = {}
 function setup(thread)
   thread:set("thread_number", threads_started)
   threads_started = threads_started + 1
+  table.insert(threads, thread)
 end
 
 local sent = 0
@@ -47,6 +53,35 @@ function request()
   return wrk.format(nil, nil, nil, body)
 end
 
+-- Answers by kind, per thread (read by done() through thread:get).
+acknowledged, overloaded, unconfirmed, too_many_connections, other = 0, 0, 0, 0, 0
+
+if acked_prefix then
+  local file, written = nil, 0
+  function response(status, headers, body)
+    if status >= 200 and status < 300 then
+      if file == nil then
+        file = assert(io.open(string.format("%s-%d-%d", acked_prefix, run, thread_number), "a"))
+      end
+      file:write(string.match(body, '"response_id":"([^"]+)"') or "?", "\n")
+      written = written + 1
+      if written % 500 == 0 then file:flush() end
+      acknowledged = acknowledged + 1
+      return
+    end
+    local code = string.match(body or "", '"error":"([^"]+)"')
+    if code == "overloaded" then
+      overloaded = overloaded + 1
+    elseif code == "storage_unavailable" then
+      unconfirmed = unconfirmed + 1
+    elseif code == "too_many_connections" then
+      too_many_connections = too_many_connections + 1
+    else
+      other = other + 1
+    end
+  end
+end
+
 if pace > 0 then
   function delay()
     return math.floor(-pace * math.log(1 - math.random()) + 0.5)
@@ -58,8 +93,21 @@ function done(summary, latency, requests)
   -- wrk counts every reply with a status of 400 or more in errors.status; neither server
   -- answers this POST with a 1xx or 3xx.
   io.write(string.format(
-    "RESULT requests=%d duration_us=%d non_2xx=%d socket_errors=%d p50_us=%d p99_us=%d\n",
+    "RESULT requests=%d duration_us=%d non_2xx=%d socket_errors=%d p50_us=%d p99_us=%d",
     summary.requests, summary.duration, errors.status,
     errors.connect + errors.read + errors.write + errors.timeout,
     latency:percentile(50), latency:percentile(99)))
+  if acked_prefix then
+    local total = {acknowledged = 0, overloaded = 0, unconfirmed = 0, too_many_connections = 0, other = 0}
+    for _, thread in ipairs(threads) do
+      for name, _ in pairs(total) do
+        total[name] = total[name] + (thread:get(name) or 0)
+      end
+    end
+    io.write(string.format(
+      " acknowledged=%d overloaded=%d unconfirmed=%d too_many_connections=%d other=%d socket_errors_by_kind=%d/%d/%d/%d",
+      total.acknowledged, total.overloaded, total.unconfirmed, total.too_many_connections,
+      total.other, errors.connect, errors.read, errors.write, errors.timeout))
+  end
+  io.write("\n")
 end

@@ -2,6 +2,7 @@
 # Every Pulsetap benchmark, one after the other, printing the figures BENCHMARKS.md quotes:
 #   ./scripts/bench.sh            # the full run: about 25 minutes on 2 cores
 #   ./scripts/bench.sh --quick    # a smoke run of each (seconds per phase, small stores)
+#   ./scripts/bench.sh soak       # the 30-minute soak alone (scripts/bench-soak.sh), not in CI
 #
 # 1. ingest under load: the collector (durable acks) against a bare axum handler, same clients;
 #    then the same from outside the process, wrk over HTTP against the release binary
@@ -9,7 +10,8 @@
 # 2. aggregate reads at 10 thousand, 1 million and 10 million stored responses, with the
 #    collector's resident memory at each size;
 # 3. export of a million responses in bounded memory;
-# 4. the widget: its size budget, then time to tappable, bytes, long tasks and layout shift in
+# 4. made-up tag values: 100,000 attempts, what is stored, and breakdown and /healthz latency;
+# 5. the widget: its size budget, then time to tappable, bytes, long tasks and layout shift in
 #    headless Chromium.
 # Each part is a `cargo bench` target you can also run alone (see BENCHMARKS.md). Run it on a
 # quiet machine: anything else using the CPU shows up in the figures.
@@ -17,9 +19,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
 
+if [ "${1:-}" = "soak" ]; then
+  shift
+  exec ./scripts/bench-soak.sh "$@"
+fi
+
 if [ "${1:-}" = "--quick" ]; then
   export PULSETAP_LOAD_SECONDS=2 PULSETAP_BENCH_SIZES=1000,10000 PULSETAP_EXPORT_SIZES=10000
-  export PULSETAP_WIDGET_RUNS=3
+  export PULSETAP_WIDGET_RUNS=3 PULSETAP_TAG_VALUES=3000 PULSETAP_TAG_LOAD_SECONDS=2
 else
   export PULSETAP_LOAD_SECONDS="${PULSETAP_LOAD_SECONDS:-8}"
   export PULSETAP_BENCH_SIZES="${PULSETAP_BENCH_SIZES:-10000,1000000,10000000}"
@@ -40,6 +47,9 @@ cargo bench --locked -p pulsetap-collector --bench aggregate_reads
 
 step "export in bounded memory"
 cargo bench --locked -p pulsetap-collector --bench export_memory
+
+step "made-up tag values against the cap"
+cargo bench --locked -p pulsetap-collector --bench tag_values
 
 step "the widget on a host page"
 cargo bench --locked -p pulsetap-e2e --bench widget_load

@@ -39,6 +39,7 @@ visitor_burst = 1000000
 id = "support"
 tags = ["agent", "channel"]
 max_per_visitor_per_day = 1000000000
+max_unverified_per_day = 1000000000
 "#;
 
 #[tokio::main]

@@ -126,8 +126,10 @@ pub fn parse(text: &str) -> Result<Surveys, Problem> {
             *setting = *value.get_ref();
         }
     }
-    let read_keys = key_digests(&file.read_keys)?;
+    let read_keys = key_digests("read_keys", &file.read_keys)?;
+    let write_keys = key_digests("write_keys", &file.write_keys)?;
     Ok(Surveys::new(surveys, read_keys, flood_limit)
+        .with_write_keys(write_keys)
         .with_trusted_proxy(limits.trust_x_forwarded_for))
 }
 
@@ -135,29 +137,32 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-/// Checks `read_keys` and keeps only their digests. A key is sent as
-/// `Authorization: Bearer <key>`, and the collector trims what follows `Bearer`; so an empty
-/// key, spaces at either end, or a character a header can't carry make a key nobody can use,
-/// or (empty) one that looks like "no key".
-fn key_digests(keys: &[Spanned<String>]) -> Result<Vec<KeyDigest>, Problem> {
+/// Checks the keys of `setting` (`read_keys`, `write_keys`) and keeps only their digests. A key
+/// is sent as `Authorization: Bearer <key>`, and the collector trims what follows `Bearer`; so
+/// an empty key, spaces at either end, or a character a header can't carry make a key nobody
+/// can use, or (empty) one that looks like "no key".
+fn key_digests(setting: &str, keys: &[Spanned<String>]) -> Result<Vec<KeyDigest>, Problem> {
+    let kind = setting.trim_end_matches("_keys");
     keys.iter()
         .map(|key| {
             let text = key.get_ref();
             let problem = if text.trim().is_empty() {
-                Some("read_keys holds an empty key: write a long random key, or remove it")
+                Some(format!(
+                    "{setting} holds an empty key: write a long random key, or remove it"
+                ))
             } else if text.trim() != text {
-                Some(
-                    "a read key starts or ends with a space, which an Authorization header can't carry: remove the spaces",
-                )
+                Some(format!(
+                    "a {kind} key starts or ends with a space, which an Authorization header can't carry: remove the spaces"
+                ))
             } else if !text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
-                Some(
-                    "a read key holds a character an Authorization header can't carry: use letters, digits and ASCII punctuation",
-                )
+                Some(format!(
+                    "a {kind} key holds a character an Authorization header can't carry: use letters, digits and ASCII punctuation"
+                ))
             } else {
                 None
             };
             match problem {
-                Some(message) => Err((at(key), message.to_owned())),
+                Some(message) => Err((at(key), message)),
                 None => Ok(KeyDigest::of(text)),
             }
         })
@@ -169,6 +174,8 @@ fn key_digests(keys: &[Spanned<String>]) -> Result<Vec<KeyDigest>, Problem> {
 struct ConfigFile {
     #[serde(default)]
     read_keys: Vec<Spanned<String>>,
+    #[serde(default)]
+    write_keys: Vec<Spanned<String>>,
     #[serde(default)]
     survey: Vec<SurveyFile>,
     #[serde(default)]
@@ -199,6 +206,7 @@ struct SurveyFile {
     follow_up: Option<String>,
     thank_you: Option<String>,
     send: Option<String>,
+    confirm: Option<String>,
     lang: Option<Spanned<String>>,
     #[serde(default)]
     texts: BTreeMap<Spanned<String>, TextsFile>,
@@ -215,6 +223,11 @@ struct SurveyFile {
     #[serde(default)]
     read_keys: Vec<Spanned<String>>,
     alert: Option<AlertFile>,
+    #[serde(default)]
+    write_keys: Vec<Spanned<String>>,
+    max_unverified_per_day: Option<Spanned<u64>>,
+    max_tag_values: Option<Spanned<u64>>,
+    max_impressions_per_visitor_per_day: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default, Clone, Copy)]
@@ -231,6 +244,7 @@ enum ThemeFile {
 struct AlertFile {
     webhook: Spanned<String>,
     max_score: Option<Spanned<u8>>,
+    give_up_after: Option<Spanned<String>>,
 }
 
 /// `[survey.texts.<lang>]`: the survey's texts in one more language.
@@ -244,6 +258,7 @@ struct TextsFile {
     follow_up: Option<String>,
     thank_you: Option<String>,
     send: Option<String>,
+    confirm: Option<String>,
 }
 
 /// The texts a survey of `kind` shows when it writes none of its own (in English).
@@ -276,6 +291,7 @@ fn default_texts(kind: Kind) -> Texts {
         follow_up: follow_up.into(),
         thank_you: "Thank you!".into(),
         send: "Send".into(),
+        confirm: "Tap your answer to send it, or pick another.".into(),
     }
 }
 fn default_scale() -> Vec<String> {
@@ -307,6 +323,9 @@ fn number_labels(scale: &[String], low_label: &str, high_label: &str) -> Vec<Str
 const DEFAULT_EDIT_WINDOW: Duration = Duration::from_secs(7 * 86_400);
 const DEFAULT_MAX_PER_VISITOR: u32 = 20;
 const DEFAULT_MIN_GROUP_SIZE: u64 = 5;
+const DEFAULT_MAX_UNVERIFIED_PER_DAY: u64 = 10_000;
+const DEFAULT_MAX_TAG_VALUES: u64 = 1_000;
+const DEFAULT_MAX_IMPRESSIONS_PER_VISITOR: u32 = 1_000;
 const MIN_SECRET_LEN: usize = 16;
 
 /// The alert threshold when `alert.max_score` is left out: the unhappy end of each kind's
@@ -367,6 +386,8 @@ impl SurveyFile {
             follow_up: self.follow_up,
             thank_you: self.thank_you,
             send: self.send,
+            confirm: self.confirm,
+            emails: self.secret.is_some(),
             lang: self.lang,
             texts: self.texts,
         }
@@ -432,6 +453,11 @@ impl SurveyFile {
             .alert
             .map(|alert| check_alert(alert, &shown))
             .transpose()?;
+        let limits = AnonymousLimits::check(
+            self.max_unverified_per_day,
+            self.max_tag_values,
+            self.max_impressions_per_visitor_per_day,
+        )?;
         Ok(Survey {
             kind: shown.kind,
             texts: shown.texts,
@@ -449,10 +475,14 @@ impl SurveyFile {
             edit_window,
             max_per_visitor_per_day,
             min_group_size,
-            read_keys: key_digests(&self.read_keys)?,
+            read_keys: key_digests("read_keys", &self.read_keys)?,
             alert,
             lang: shown.lang,
             translations: shown.translations,
+            write_keys: key_digests("write_keys", &self.write_keys)?,
+            max_unverified_per_day: limits.unverified_per_day,
+            max_tag_values: limits.tag_values,
+            max_impressions_per_visitor_per_day: limits.impressions_per_visitor,
             id,
         })
     }
@@ -470,6 +500,9 @@ struct Wording {
     follow_up: Option<String>,
     thank_you: Option<String>,
     send: Option<String>,
+    confirm: Option<String>,
+    /// The survey signs email links, so its landing page's `confirm` is shown.
+    emails: bool,
     lang: Option<Spanned<String>>,
     texts: BTreeMap<Spanned<String>, TextsFile>,
 }
@@ -587,6 +620,7 @@ impl Wording {
             follow_up: self.follow_up.unwrap_or(defaults.follow_up),
             thank_you: self.thank_you.unwrap_or(defaults.thank_you),
             send: self.send.unwrap_or(defaults.send),
+            confirm: self.confirm.unwrap_or(defaults.confirm),
         };
         let mut translations = BTreeMap::new();
         // In the order of the file, so a repeat is reported where it is written.
@@ -603,7 +637,7 @@ impl Wording {
                     ),
                 ));
             }
-            let texts = written.check(&tag, kind, &scale, labels_written)?;
+            let texts = written.check(&tag, kind, &scale, labels_written, self.emails)?;
             translations.insert(translated, texts);
         }
         Ok(Shown {
@@ -626,6 +660,7 @@ impl TextsFile {
         kind: Kind,
         scale: &[String],
         labels_written: bool,
+        emails: bool,
     ) -> Result<Texts, Problem> {
         let missing = |key: &str, why: &str| {
             (
@@ -678,6 +713,71 @@ impl TextsFile {
             send: self
                 .send
                 .ok_or_else(|| missing("send", " (the name of the button that sends a comment)"))?,
+            // Only an email's landing page shows it, and only a survey with a secret has one.
+            confirm: match self.confirm {
+                Some(confirm) => confirm,
+                None if emails => {
+                    return Err(missing(
+                        "confirm",
+                        " (the line over an email's landing page asking for the tap that sends the rating)",
+                    ));
+                }
+                None => String::new(),
+            },
+        })
+    }
+}
+
+/// A survey's limits on what nobody vouched for, each at least 1: a limit of 0 would refuse
+/// every anonymous rating, impression or tag value, always a mistake.
+struct AnonymousLimits {
+    unverified_per_day: u64,
+    tag_values: u64,
+    impressions_per_visitor: u32,
+}
+
+impl AnonymousLimits {
+    fn check(
+        unverified_per_day: Option<Spanned<u64>>,
+        tag_values: Option<Spanned<u64>>,
+        impressions_per_visitor: Option<Spanned<u32>>,
+    ) -> Result<Self, Problem> {
+        fn at_least_one<T: Copy + PartialEq + From<u8>>(
+            name: &str,
+            value: Option<Spanned<T>>,
+            default: T,
+            refuses: &str,
+        ) -> Result<T, Problem> {
+            match value {
+                Some(value) if *value.get_ref() == T::from(0) => Err((
+                    at(&value),
+                    format!(
+                        "{name} = 0 would refuse {refuses}: give at least 1 (what is signed is never refused)"
+                    ),
+                )),
+                Some(value) => Ok(value.into_inner()),
+                None => Ok(default),
+            }
+        }
+        Ok(Self {
+            unverified_per_day: at_least_one(
+                "max_unverified_per_day",
+                unverified_per_day,
+                DEFAULT_MAX_UNVERIFIED_PER_DAY,
+                "every new unsigned rating",
+            )?,
+            tag_values: at_least_one(
+                "max_tag_values",
+                tag_values,
+                DEFAULT_MAX_TAG_VALUES,
+                "every unsigned tag value",
+            )?,
+            impressions_per_visitor: at_least_one(
+                "max_impressions_per_visitor_per_day",
+                impressions_per_visitor,
+                DEFAULT_MAX_IMPRESSIONS_PER_VISITOR,
+                "every unsigned impression",
+            )?,
         })
     }
 }
@@ -859,9 +959,31 @@ fn check_alert(alert: AlertFile, shown: &Shown) -> Result<Alert, Problem> {
         None => default_alert_max(shown.kind),
     };
     Ok(Alert {
+        give_up_after: alert_give_up_after(alert.give_up_after.as_ref())?,
         webhook: alert.webhook.into_inner(),
         max_score,
     })
+}
+
+/// `alert.give_up_after`: how long a webhook may refuse an alert before it is set aside.
+fn alert_give_up_after(text: Option<&Spanned<String>>) -> Result<Duration, Problem> {
+    let Some(text) = text else {
+        return Ok(Alert::DEFAULT_GIVE_UP_AFTER);
+    };
+    match parse_duration(text.get_ref()) {
+        Some(duration) if !duration.is_zero() => Ok(duration),
+        Some(_) => Err((
+            at(text),
+            "alert.give_up_after = \"0s\" would set every alert aside at its first failure: give at least \"1s\" (default \"3d\")".into(),
+        )),
+        None => Err((
+            at(text),
+            format!(
+                "alert.give_up_after {:?} is not a duration: write a number and a unit, like \"3d\", \"12h\", \"30m\" or \"45s\"",
+                text.get_ref()
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -900,6 +1022,31 @@ mod tests {
         assert_eq!(survey.alert.as_ref().unwrap().max_score, 2);
         assert!(survey.allows_origin("https://shop.example.com"));
         assert!(!survey.allows_origin("https://evil.example"));
+    }
+
+    #[test]
+    fn the_readmes_example_of_every_setting_parses_and_means_what_its_comments_say() {
+        let readme = include_str!("../../README.md");
+        let example = readme
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("the README's Configuration section has a toml example");
+        let surveys = parse(example).unwrap();
+        let survey = surveys.get("support").unwrap();
+        assert_eq!(survey.max_unverified_per_day, 10_000);
+        assert_eq!(survey.max_tag_values, 1_000);
+        assert_eq!(survey.max_impressions_per_visitor_per_day, 1_000);
+        let everything = Some(crate::domain::survey::Scope::Everything);
+        assert_eq!(surveys.read_scope("marketing-team-key"), everything);
+        assert_eq!(surveys.write_scope("site-server-key"), everything);
+        assert!(
+            surveys
+                .write_scope("support-helpdesk-key")
+                .unwrap()
+                .includes(&survey.id)
+        );
+        assert!(surveys.read_scope("support-helpdesk-key").is_none());
     }
 
     #[test]
@@ -996,6 +1143,34 @@ mod tests {
     }
 
     #[test]
+    fn alert_give_up_after_is_a_duration_of_three_days_by_default() {
+        let hook = "alert = { webhook = \"https://hooks.example.com/x\"";
+        let give_up = |setting: &str| {
+            let surveys = parse(&with_setting(&format!("{hook}{setting} }}"))).unwrap();
+            surveys
+                .get("b")
+                .unwrap()
+                .alert
+                .as_ref()
+                .unwrap()
+                .give_up_after
+        };
+        assert_eq!(give_up(""), Duration::from_secs(3 * 86_400));
+        assert_eq!(
+            give_up(", give_up_after = \"12h\""),
+            Duration::from_secs(43_200)
+        );
+        refused_on_its_line(
+            &format!("{hook}, give_up_after = \"soon\" }}"),
+            "alert.give_up_after \"soon\" is not a duration",
+        );
+        refused_on_its_line(
+            &format!("{hook}, give_up_after = \"0s\" }}"),
+            "at least \"1s\"",
+        );
+    }
+
+    #[test]
     fn a_bad_allowed_origin_is_refused_on_its_line() {
         refused_on_its_line(
             "allowed_origins = [\"https://x.com/page\"]",
@@ -1055,6 +1230,47 @@ mod tests {
             assert_eq!(line, 2, "{message}");
             assert!(message.contains("empty key"), "{message}");
         }
+    }
+
+    #[test]
+    fn write_keys_are_checked_like_read_keys_and_named_in_their_messages() {
+        refused_on_its_line("write_keys = [\"\"]", "write_keys holds an empty key");
+        refused_on_its_line("write_keys = [\" helpdesk\"]", "a write key starts or ends");
+        refused_on_its_line("write_keys = [\"kéy\"]", "a write key holds a character");
+        let (line, message) = error_of("\nwrite_keys = [\"\"]\n[[survey]]\nid = \"s\"\n");
+        assert_eq!(line, 2, "{message}");
+        assert!(message.contains("write_keys"), "{message}");
+
+        let surveys = parse(
+            "read_keys = [\"r\"]\nwrite_keys = [\"w\"]\n[[survey]]\nid = \"a\"\nwrite_keys = [\"wa\"]\n[[survey]]\nid = \"b\"\n",
+        )
+        .unwrap();
+        let a = SurveyId::parse("a").unwrap();
+        let b = SurveyId::parse("b").unwrap();
+        assert_eq!(
+            surveys.write_scope("w"),
+            Some(crate::domain::survey::Scope::Everything)
+        );
+        let wa = surveys.write_scope("wa").unwrap();
+        assert!(wa.includes(&a) && !wa.includes(&b));
+        assert_eq!(surveys.read_scope("w"), None, "a write key reads nothing");
+        assert_eq!(surveys.write_scope("r"), None, "a read key writes nothing");
+    }
+
+    #[test]
+    fn anonymous_limits_of_zero_are_refused_and_have_documented_defaults() {
+        for setting in [
+            "max_unverified_per_day = 0",
+            "max_tag_values = 0",
+            "max_impressions_per_visitor_per_day = 0",
+        ] {
+            refused_on_its_line(setting, setting);
+        }
+        let surveys = parse("[[survey]]\nid = \"s\"\n").unwrap();
+        let survey = surveys.get("s").unwrap();
+        assert_eq!(survey.max_unverified_per_day, 10_000);
+        assert_eq!(survey.max_tag_values, 1_000);
+        assert_eq!(survey.max_impressions_per_visitor_per_day, 1_000);
     }
 
     #[test]
@@ -1265,6 +1481,36 @@ mod tests {
         let (line, message) = error_of(emoji);
         assert_eq!(line, 3);
         assert!(message.contains("texts.de has no labels"), "{message}");
+    }
+
+    #[test]
+    fn a_survey_that_signs_email_links_needs_the_landing_page_line_in_every_language() {
+        // Without a secret no landing page is shown, so no language needs its line.
+        assert!(parse(TRANSLATED).is_ok());
+        let emails = TRANSLATED.replace(
+            "kind = \"nps\"\n",
+            "kind = \"nps\"\nsecret = \"a long random string for tests\"\n",
+        );
+        let (line, message) = error_of(&emails);
+        assert_eq!(line, 5, "{message}");
+        assert!(message.contains("texts.fr has no confirm"), "{message}");
+        let answered = emails
+            .replace(
+                "send = \"Envoyer\"\n",
+                "send = \"Envoyer\"\nconfirm = \"Touchez votre note.\"\n",
+            )
+            .replace(
+                "send = \"Enviar\"\n",
+                "send = \"Enviar\"\nconfirm = \"Toque na sua nota.\"\n",
+            );
+        let surveys = parse(&answered).unwrap();
+        let survey = surveys.get("s").unwrap();
+        let french = survey.texts_in(&Lang::parse("fr").unwrap());
+        assert_eq!(french.confirm, "Touchez votre note.");
+        assert_eq!(
+            survey.texts.confirm,
+            "Tap your answer to send it, or pick another."
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::collections::{BTreeMap, HashMap};
@@ -25,8 +26,18 @@ pub struct Metrics {
     pub responses_accepted: Family<StatusLabel, Counter>,
     pub responses_rejected: Family<ReasonLabel, Counter>,
     pub impressions_accepted: Counter,
+    pub impressions_over_allowance: Counter,
+    pub unverified_responses_created: Counter,
     pub flush_seconds: Histogram,
     pub flush_batch_size: Histogram,
+    /// Notices (unhappy ratings, follow-up comments) a webhook acknowledged.
+    pub alerts_delivered: Counter,
+    /// Posts of alert messages that failed (and will be retried, or were set aside).
+    pub alert_posts_failed: Counter,
+    /// Notices set aside undelivered since the start.
+    pub alerts_set_aside: Counter,
+    /// Alert messages set aside undelivered, in the store.
+    pub alert_messages_undelivered: Gauge,
     /// Ratings refused per survey and reason since the start, for the dashboard's integration
     /// problems. Only configured surveys are kept, so its size is bounded.
     refusals: Mutex<HashMap<String, BTreeMap<&'static str, Refused>>>,
@@ -47,8 +58,14 @@ impl Default for Metrics {
         let responses_accepted = Family::<StatusLabel, Counter>::default();
         let responses_rejected = Family::<ReasonLabel, Counter>::default();
         let impressions_accepted = Counter::default();
+        let impressions_over_allowance = Counter::default();
+        let unverified_responses_created = Counter::default();
         let flush_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
         let flush_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 12));
+        let alerts_delivered = Counter::default();
+        let alert_posts_failed = Counter::default();
+        let alerts_set_aside = Counter::default();
+        let alert_messages_undelivered = Gauge::default();
         registry.register(
             "responses_accepted",
             "Ratings stored durably, by outcome (created, updated, unchanged)",
@@ -65,8 +82,18 @@ impl Default for Metrics {
             impressions_accepted.clone(),
         );
         registry.register(
+            "impressions_over_allowance",
+            "Impressions not counted: the visitor had shown the survey's widget max_impressions_per_visitor_per_day times today",
+            impressions_over_allowance.clone(),
+        );
+        registry.register(
+            "unverified_responses_created",
+            "New responses nobody vouched for (unsigned): what each survey's max_unverified_per_day limits; refusals past it count in responses_rejected{reason=\"unverified_limit\"}",
+            unverified_responses_created.clone(),
+        );
+        registry.register(
             "flush_seconds",
-            "Time of one flush to disk (a batch of ratings, or a group commit)",
+            "Time of one batch: its transaction and its flush to disk",
             flush_seconds.clone(),
         );
         registry.register(
@@ -74,13 +101,39 @@ impl Default for Metrics {
             "Ratings or other writes made durable by one flush",
             flush_batch_size.clone(),
         );
+        registry.register(
+            "alerts_delivered",
+            "Unhappy ratings and follow-up comments a webhook acknowledged",
+            alerts_delivered.clone(),
+        );
+        registry.register(
+            "alert_posts_failed",
+            "Posts of alert messages a webhook did not acknowledge (retried later, or set aside)",
+            alert_posts_failed.clone(),
+        );
+        registry.register(
+            "alerts_set_aside",
+            "Unhappy ratings and follow-up comments set aside undelivered (after alert.give_up_after of failures) since the start",
+            alerts_set_aside.clone(),
+        );
+        registry.register(
+            "alert_messages_undelivered",
+            "Alert messages set aside undelivered, kept in the store and listed on the dashboard",
+            alert_messages_undelivered.clone(),
+        );
         Self {
             registry,
             responses_accepted,
             responses_rejected,
             impressions_accepted,
+            impressions_over_allowance,
+            unverified_responses_created,
             flush_seconds,
             flush_batch_size,
+            alerts_delivered,
+            alert_posts_failed,
+            alerts_set_aside,
+            alert_messages_undelivered,
             refusals: Mutex::default(),
             started: OffsetDateTime::now_utc(),
         }

@@ -3,15 +3,21 @@
 use crate::alerts;
 use crate::configuration::{self, ConfigError};
 use crate::domain::Surveys;
-use crate::routes::router;
+use crate::routes::{admin, router};
 use crate::server::serve_connections;
 use crate::state::AppState;
-use crate::store::{EmbeddedStore, StoreError};
+use crate::store::{EmbeddedStore, Store, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A stalled writer is logged again this often while it stays stalled.
+const STALL_REMINDER: Duration = Duration::from_secs(30);
 
 /// Everything `collector serve` needs, after flags, environment and defaults are settled.
 #[derive(Debug, Clone)]
@@ -83,10 +89,103 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         "collector ready"
     );
     let state = AppState::new(surveys, Arc::new(store), settings.assets);
+    let admin = serve_admin(&settings.data, state.clone());
     // Scripts and tests wait for this exact line to know the server is up.
     println!("pulsetap collector listening on http://{address}");
     run(listener, state, shutdown).await?;
+    if let Some(admin) = admin {
+        let _ = admin.await;
+    }
     Ok(())
+}
+
+/// The admin socket of a collector serving `data`: `collector backup` talks to it.
+pub fn admin_socket(data: &Path) -> PathBuf {
+    data.join("admin").join("socket")
+}
+
+/// Serves the admin routes (`routes::admin`) on `admin_socket(data)` until the server stops.
+///
+/// Who may use it: the socket sits in a directory only the collector's user (and root) may
+/// enter, inside the data directory, so exactly the accounts that can already read every
+/// response. The public port never serves these routes, and a reverse proxy can't reach a Unix
+/// socket, where a loopback port would receive every proxied request. A collector that can't
+/// create it still serves, without online backups (logged).
+#[cfg(unix)]
+fn serve_admin(data: &Path, state: AppState) -> Option<JoinHandle<()>> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let socket = admin_socket(data);
+    let directory = socket.parent().expect("the socket is in a directory");
+    let bound = std::fs::DirBuilder::new()
+        .mode(0o700)
+        .recursive(true)
+        .create(directory)
+        // An older directory keeps its mode: make sure it is private.
+        .and_then(|()| std::fs::set_permissions(directory, std::fs::Permissions::from_mode(0o700)))
+        // Left by a collector that was killed: the store's lock, which this process holds,
+        // says no other collector is using it.
+        .and_then(|()| match std::fs::remove_file(&socket) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
+        })
+        .and_then(|()| tokio::net::UnixListener::bind(&socket));
+    let listener = match bound {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::warn!(
+                socket = %socket.display(),
+                %error,
+                "NO ADMIN SOCKET: `collector backup` can't reach this collector (a data directory path over about 100 bytes is too long for a socket)"
+            );
+            return None;
+        }
+    };
+    let stopping = state.stopping.clone();
+    let app = admin::router(state);
+    Some(tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(stopping.cancelled_owned())
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "the admin socket stopped");
+        }
+    }))
+}
+
+#[cfg(not(unix))]
+fn serve_admin(_data: &Path, _state: AppState) -> Option<JoinHandle<()>> {
+    tracing::warn!(
+        "NO ADMIN SOCKET on this platform: `collector backup` works on a stopped collector only"
+    );
+    None
+}
+
+/// Logs an error when the writer stalls (and every `STALL_REMINDER` while it stays stalled),
+/// and when it moves again. `/healthz` answers 503 meanwhile.
+fn watch_writer(store: Store, stopping: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every_second = tokio::time::interval(Duration::from_secs(1));
+        let mut reported: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                () = stopping.cancelled() => return,
+                _ = every_second.tick() => {}
+            }
+            let status = store.writer_status();
+            if status.stalled() {
+                if reported.is_none_or(|at| at.elapsed() >= STALL_REMINDER) {
+                    tracing::error!(
+                        queued = status.queued,
+                        seconds_since_progress = status.since_progress.as_secs(),
+                        "THE WRITER IS STALLED: ratings are not being stored and /healthz answers 503; restart the collector"
+                    );
+                    reported = Some(Instant::now());
+                }
+            } else if reported.take().is_some() {
+                tracing::info!("the writer is moving again");
+            }
+        }
+    })
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, then lets requests in flight finish
@@ -100,8 +199,10 @@ pub async fn run(
     let alerts = alerts::start(
         state.store.clone(),
         state.surveys.clone(),
+        state.metrics.clone(),
         state.stopping.clone(),
     );
+    let watchdog = watch_writer(state.store.clone(), state.stopping.clone());
     let app = router(state.clone());
     let stopping = state.stopping.clone();
     let served = serve_connections(listener, app, async move {
@@ -113,6 +214,7 @@ pub async fn run(
     state.stopping.cancel();
     // The worker holds the store; it must be gone before a restart in this process reopens it.
     let _ = alerts.await;
+    let _ = watchdog.await;
     served?;
     state.store.durable().await.map_err(std::io::Error::other)?;
     tracing::info!("collector stopped; store flushed");

@@ -18,7 +18,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("email", &["domain"]),
     ("store", &["domain"]),
     ("service", &["domain", "email", "store"]),
-    ("alerts", &["domain", "store"]),
+    ("alerts", &["domain", "metrics", "store"]),
     ("state", &["domain", "metrics", "service", "store"]),
     (
         "routes",

@@ -4,7 +4,8 @@
 //!
 //! It runs on its own origin, as a real shop would, and does what a shop's server does: signs
 //! each chat's interaction id with the survey secret (so customers can't rate other chats or
-//! agents) and asks the collector for the email snippet with its read key.
+//! agents) and asks the collector for the email snippet with its write key (signing is a
+//! write power: the shop's read key could not).
 //!
 //!     demo-site --listen 127.0.0.1:8000 --collector http://127.0.0.1:8080
 
@@ -32,15 +33,19 @@ struct Args {
     /// The collector's configuration, for the survey secret (the shop's server knows it).
     #[arg(long, default_value = "demo-site/pulsetap.toml")]
     config: PathBuf,
-    /// A read key, to fetch the email snippet the way a helpdesk would.
-    #[arg(long, default_value = "demo-marketing-key")]
-    read_key: String,
+    /// A write key, to fetch the email snippet the way a helpdesk's server would.
+    #[arg(
+        long,
+        env = "DEMO_WRITE_KEY",
+        default_value = "demo-helpdesk-write-key"
+    )]
+    write_key: String,
 }
 
 #[derive(Clone)]
 struct Shop {
     collector: String,
-    read_key: String,
+    write_key: String,
     secret: Secret,
     http: reqwest::Client,
     /// Alerts the collector posted, newest first: the "team inbox".
@@ -69,7 +74,7 @@ async fn main() -> std::process::ExitCode {
     };
     let shop = Shop {
         collector: args.collector.trim_end_matches('/').to_owned(),
-        read_key: args.read_key,
+        write_key: args.write_key,
         secret,
         http: reqwest::Client::new(),
         alerts: Arc::default(),
@@ -203,7 +208,7 @@ async fn email(State(shop): State<Shop>) -> Response {
         "{}/v1/surveys/support/email?interaction={ticket}&tags=agent=sam,channel=email",
         shop.collector
     );
-    let snippet = match shop.http.get(&url).bearer_auth(&shop.read_key).send().await {
+    let snippet = match shop.http.get(&url).bearer_auth(&shop.write_key).send().await {
         Ok(response) if response.status().is_success() => response.text().await.unwrap_or_default(),
         Ok(response) => format!("<p>The collector answered {} for the email snippet.</p>", response.status()),
         Err(_) => "<p>The collector is not running: start the demo with <code>./scripts/demo.sh</code>.</p>".to_owned(),

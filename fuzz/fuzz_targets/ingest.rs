@@ -45,7 +45,12 @@ fuzz_target!(|data: &[u8]| {
     assert!((1..=survey.max_score()).contains(&rating.score.get()));
     assert!(rating.comment.as_ref().is_none_or(|c| c.as_str().chars().count() <= 2_000));
     let score = rating.score.get();
-    let write = Write::Rating { survey: survey.id.clone(), rating, now: time::OffsetDateTime::now_utc() };
+    let write = Write::Rating {
+        survey: survey.id.clone(),
+        rating,
+        now: time::OffsetDateTime::now_utc(),
+        allowance_left: true,
+    };
     if let Ok(outcomes) = world.store.apply(&world.surveys, &[write])
         && let [Outcome::Rating(Ok(recorded))] = outcomes.as_slice()
     {

@@ -28,6 +28,8 @@ pub use fantoccini::key::Key;
 pub const SURVEY: &str = "support";
 /// The key that may read it.
 pub const READ_KEY: &str = "e2e-read-key";
+/// The key that may sign for it (email snippets), as a helpdesk's server holds it.
+pub const WRITE_KEY: &str = "e2e-write-key";
 /// How long anything asynchronous (a mount, a delivery) may take before a test fails.
 pub const PATIENCE: Duration = Duration::from_secs(15);
 
@@ -49,6 +51,7 @@ high_label = "Très probable"
 follow_up = "Qu'est-ce qui explique votre note ?"
 thank_you = "Merci !"
 send = "Envoyer"
+confirm = "Touchez votre note pour l'envoyer, ou choisissez-en une autre."
 
 [survey.texts.ar]
 question = "ما مدى احتمال أن توصي بنا لصديق أو زميل؟"
@@ -57,6 +60,7 @@ high_label = "محتمل جدا"
 follow_up = "ما السبب الرئيسي لتقييمك؟"
 thank_you = "شكرا لك!"
 send = "إرسال"
+confirm = "اضغط على تقييمك لإرساله، أو اختر تقييما آخر."
 
 [[survey]]
 id = "effort"
@@ -615,6 +619,7 @@ fn get(url: &str, key: Option<&str>) -> Option<String> {
 fn collector_config(origin: &str) -> String {
     format!(
         r#"read_keys = ["{READ_KEY}"]
+write_keys = ["{WRITE_KEY}"]
 
 [limits]
 # Arrow keys move the choice and record each step; the tests are one busy visitor.

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use pulsetap_e2e::{KINDS, PATIENCE, READ_KEY, World, css};
+use pulsetap_e2e::{KINDS, PATIENCE, READ_KEY, WRITE_KEY, World, css};
 use serde_json::{Value, json};
 
 /// Every theme side by side: forced light, forced dark, and the survey's `auto`, which follows
@@ -160,7 +160,7 @@ async fn an_nps_email_landing_page_in_french_and_in_arabic_meets_wcag_in_light_a
             "v1/surveys/loyalty/email?format=json&interaction=T-a11y-{lang}&lang={lang}"
         ));
         let body = ureq::get(&url)
-            .header("Authorization", &format!("Bearer {READ_KEY}"))
+            .header("Authorization", &format!("Bearer {WRITE_KEY}"))
             .call()
             .expect("the email endpoint answers")
             .body_mut()
@@ -209,7 +209,7 @@ async fn the_email_landing_page_meets_wcag_in_light_and_dark() {
         .collector
         .url("v1/surveys/support/email?format=json&interaction=T-a11y&tags=agent%3Dalice");
     let body = ureq::get(&url)
-        .header("Authorization", &format!("Bearer {READ_KEY}"))
+        .header("Authorization", &format!("Bearer {WRITE_KEY}"))
         .call()
         .expect("the email endpoint answers")
         .body_mut()

@@ -173,6 +173,13 @@ async fn the_demo_command_brings_up_every_page_and_a_visitor_can_use_each_withou
         )
     };
     browser.goto(&href).await.unwrap();
+    // The page shows the emoji chosen; the customer's tap on it records the rating.
+    browser
+        .emoji("document.querySelector('[data-pulsetap]')", "Awful")
+        .await
+        .click()
+        .await
+        .unwrap();
     wait_until("the emailed rating", || {
         summary("support").figures.responses == before + 1
     })

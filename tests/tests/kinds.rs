@@ -430,6 +430,7 @@ fn four_weeks_of_answers(data: &Path, config: &str) {
                 survey: survey.id.clone(),
                 rating,
                 now: at,
+                allowance_left: true,
             });
         }
     }

@@ -456,16 +456,13 @@ async fn rating_the_same_interaction_after_a_reload_updates_the_response() {
 }
 
 #[tokio::test]
-async fn an_email_landing_page_records_its_preselected_score_on_mount() {
+async fn a_preselected_score_shows_chosen_and_only_a_tap_records_it() {
     let world = World::new().await;
     let page = r#"
 <div data-pulsetap="support" data-interaction="ticket-77" data-score="5"></div>
 <script async src="{collector}pulsetap.js"></script>"#;
     world.visit("/r", page).await;
-    let summary = world
-        .wait_for_summary("the preselected 5 is recorded", |s| count(s, "5") == 1)
-        .await;
-    assert_eq!(summary.figures.responses, 1);
+    let great = world.emoji(HOST, "Great").await;
     let checked = world
         .in_widget(
             HOST,
@@ -473,6 +470,21 @@ async fn an_email_landing_page_records_its_preselected_score_on_mount() {
         )
         .await;
     assert_eq!(checked, "Great");
+    // Shown, not sent: the impression lands (the outbox works), the preselected rating does not.
+    world
+        .wait_for_summary("the widget reports itself shown", |s| {
+            s.figures.impressions == 1
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let summary = world.collector.summary().expect("a summary");
+    assert_eq!(summary.figures.responses, 0, "nobody tapped yet");
+
+    great.click().await.expect("tap the chosen emoji");
+    let summary = world
+        .wait_for_summary("the tapped 5 is recorded", |s| count(s, "5") == 1)
+        .await;
+    assert_eq!(summary.figures.responses, 1);
     world.assert_host_saw_no_error().await;
     world.close().await;
 }

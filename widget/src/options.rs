@@ -25,7 +25,9 @@ pub struct Options {
     /// Whether the page around the widget reads right to left (`dir`), which decides when the
     /// texts' language is unknown.
     pub rtl: bool,
-    /// A score chosen before the widget appeared (an email link): recorded as soon as shown.
+    /// A score chosen before the widget appeared (an email link): shown as chosen, and sent
+    /// only once a person taps (that emoji or another) or sends a comment, so a link scanner
+    /// that runs the page records nothing.
     pub score: Option<u8>,
     /// A corner tab that opens the card, instead of a card inline in the page.
     pub floating: bool,

@@ -59,7 +59,7 @@ pub fn Widget(
     } = config;
     let floating = options.floating;
     // Every body says which language the texts were in: the one the collector chose.
-    let sender = Sender::new(&options, send, lang.clone());
+    let texts_lang = lang.clone();
     // The collector names the language of its texts; one that names none leaves the page's
     // `data-lang` standing.
     let lang = lang.or_else(|| options.lang.clone());
@@ -73,14 +73,15 @@ pub fn Widget(
     let preset = options
         .score
         .filter(|&s| scale::index_of(first_score, count, s).is_some());
+    // A preset score (an email link's) shows as chosen but is not sent: only a person's tap,
+    // or a comment they send, records it, so a link scanner that runs the page records nothing.
     let state = RwSignal::new(State {
+        score: preset,
         open: !floating || options.open,
         ..State::default()
     });
+    let sender = Sender::new(&options, send, preset.unwrap_or_default(), texts_lang);
     sender.impress_if_open(state);
-    if let Some(score) = preset {
-        sender.choose(state, score);
-    }
     listen(Input {
         container,
         state,
@@ -311,8 +312,9 @@ struct Sender {
 }
 
 impl Sender {
-    /// A sender for the widget of `options`, whose texts are in `lang`.
-    fn new(options: &Options, send: js_sys::Function, lang: Option<String>) -> Self {
+    /// A sender whose response starts at `score`, sent only once a person chooses or comments;
+    /// every body names `lang`, the language of the texts shown.
+    fn new(options: &Options, send: js_sys::Function, score: u8, lang: Option<String>) -> Self {
         // Tags are parsed twice rather than cloned: cloning a BTreeMap links more code.
         let impression = RecordImpression {
             survey: options.survey.clone(),
@@ -325,7 +327,7 @@ impl Sender {
         let response = RecordResponse {
             survey: options.survey.clone(),
             response_id: options.response_id.clone(),
-            score: 0,
+            score,
             interaction: options.interaction.clone(),
             sig: options.sig.clone(),
             tags: tags::parse(&options.tags).unwrap_or_default(),

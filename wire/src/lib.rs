@@ -137,22 +137,90 @@ fn one() -> u8 {
 }
 
 /// `GET /v1/surveys/{survey}/summary`.
+///
+/// Filtered by a tag value that fewer than the survey's `min_group_size` responses carry,
+/// `too_few` is `true` and the figures are left out on the wire, as in a breakdown's group
+/// (here they read as zero).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(from = "FloorShape<SummaryHead>", into = "FloorShape<SummaryHead>")]
 pub struct Summary {
     pub survey: String,
     /// First day asked for, `YYYY-MM-DD` (UTC, inclusive).
     pub from: String,
     /// Last day asked for, `YYYY-MM-DD` (UTC, inclusive).
     pub to: String,
+    // The serde attributes of the fields only describe the wire shape to the OpenAPI
+    // document: `FloorShape` is what (de)serializes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// `true` when the group is too small to report without singling out a customer: the
+    /// figures are then absent.
+    pub too_few: bool,
     #[serde(flatten)]
     pub figures: Figures,
 }
 
+/// What travels of a summary besides its figures.
+#[derive(Clone, Serialize, Deserialize)]
+#[doc(hidden)]
+pub struct SummaryHead {
+    survey: String,
+    from: String,
+    to: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tag: Option<String>,
+}
+
+/// How a read that the privacy floor may hide travels: its head, `too_few`, and its figures
+/// only when it is not too few.
+#[derive(Clone, Serialize, Deserialize)]
+#[doc(hidden)]
+pub struct FloorShape<Head> {
+    #[serde(flatten)]
+    head: Head,
+    #[serde(default)]
+    too_few: bool,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    figures: Option<Figures>,
+}
+
+impl From<FloorShape<SummaryHead>> for Summary {
+    fn from(shape: FloorShape<SummaryHead>) -> Self {
+        let SummaryHead {
+            survey,
+            from,
+            to,
+            tag,
+        } = shape.head;
+        Self {
+            survey,
+            from,
+            to,
+            tag,
+            too_few: shape.too_few,
+            figures: shape.figures.unwrap_or_default(),
+        }
+    }
+}
+
+impl From<Summary> for FloorShape<SummaryHead> {
+    fn from(summary: Summary) -> Self {
+        Self {
+            head: SummaryHead {
+                survey: summary.survey,
+                from: summary.from,
+                to: summary.to,
+                tag: summary.tag,
+            },
+            too_few: summary.too_few,
+            figures: (!summary.too_few).then_some(summary.figures),
+        }
+    }
+}
+
 /// The figures every aggregate read reports for one group of responses.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figures {
     /// `kind` (what the survey measures) and the figure it is read by.
@@ -227,14 +295,49 @@ pub struct Timeseries {
     pub buckets: Vec<Bucket>,
 }
 
-/// One day or hour of a timeseries.
+/// One day or hour of a timeseries. In a timeseries filtered by a tag value, a bucket with
+/// fewer responses than the survey's `min_group_size` is `too_few`, and its figures are left
+/// out on the wire (here they read as zero).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(from = "FloorShape<BucketHead>", into = "FloorShape<BucketHead>")]
 pub struct Bucket {
     /// `YYYY-MM-DD` for days, `YYYY-MM-DDTHH:00Z` for hours.
     pub start: String,
+    /// `true` when the bucket is too small to report without singling out a customer: the
+    /// figures are then absent.
+    pub too_few: bool,
     #[serde(flatten)]
     pub figures: Figures,
+}
+
+/// What travels of a bucket besides its figures.
+#[derive(Clone, Serialize, Deserialize)]
+#[doc(hidden)]
+pub struct BucketHead {
+    start: String,
+}
+
+impl From<FloorShape<BucketHead>> for Bucket {
+    fn from(shape: FloorShape<BucketHead>) -> Self {
+        Self {
+            start: shape.head.start,
+            too_few: shape.too_few,
+            figures: shape.figures.unwrap_or_default(),
+        }
+    }
+}
+
+impl From<Bucket> for FloorShape<BucketHead> {
+    fn from(bucket: Bucket) -> Self {
+        Self {
+            head: BucketHead {
+                start: bucket.start,
+            },
+            too_few: bucket.too_few,
+            figures: (!bucket.too_few).then_some(bucket.figures),
+        }
+    }
 }
 
 /// `GET /v1/surveys/{survey}/breakdown`.
@@ -384,6 +487,10 @@ pub struct SurveyInfo {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Comments {
     pub survey: String,
+    /// `true` when filtered by a tag value that fewer than the survey's `min_group_size`
+    /// responses in the range carry: `comments` is then empty.
+    #[serde(default)]
+    pub too_few: bool,
     /// Newest change first.
     pub comments: Vec<ResponseRecord>,
     /// Pass as `before` to read older comments; absent when there are none.
@@ -416,6 +523,33 @@ pub struct RefusalCount {
     pub last_message: String,
 }
 
+/// `GET /v1/surveys/{survey}/undelivered-alerts`: alert messages the survey's webhook refused
+/// for longer than `alert.give_up_after`, set aside and kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UndeliveredAlerts {
+    pub survey: String,
+    /// Newest first.
+    pub alerts: Vec<UndeliveredAlert>,
+}
+
+/// One alert message set aside: what it would have told, and why it was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UndeliveredAlert {
+    /// The `Idempotency-Key` it was posted with.
+    pub idempotency_key: String,
+    /// RFC 3339, UTC: its first failed post, and when it was set aside.
+    pub first_failed_at: String,
+    pub gave_up_at: String,
+    pub attempts: u32,
+    /// What the last post got (`the webhook answered 500 Internal Server Error`, a connection
+    /// error…).
+    pub last_error: String,
+    /// The unhappy ratings (and follow-up comments) it held, oldest first.
+    pub responses: Vec<ResponseRecord>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,6 +573,30 @@ mod tests {
             serde_json::to_string(&outcome).unwrap(),
             r#"{"status":"created","response_id":"r1"}"#
         );
+    }
+
+    #[test]
+    fn a_summary_too_few_to_show_travels_without_figures_and_reads_back() {
+        let mut summary = Summary {
+            survey: "support".into(),
+            from: "2026-11-01".into(),
+            to: "2026-11-30".into(),
+            tag: Some("agent=bob".into()),
+            too_few: true,
+            figures: Figures::default(),
+        };
+        let text = serde_json::to_string(&summary).unwrap();
+        assert_eq!(
+            text,
+            r#"{"survey":"support","from":"2026-11-01","to":"2026-11-30","tag":"agent=bob","too_few":true}"#
+        );
+        assert_eq!(serde_json::from_str::<Summary>(&text).unwrap(), summary);
+
+        summary.too_few = false;
+        summary.figures.responses = 7;
+        let text = serde_json::to_string(&summary).unwrap();
+        assert!(text.contains(r#""too_few":false,"responses":7,"#), "{text}");
+        assert_eq!(serde_json::from_str::<Summary>(&text).unwrap(), summary);
     }
 
     #[test]

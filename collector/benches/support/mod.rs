@@ -25,6 +25,7 @@ pub fn record_in_batches(
                 survey: survey.id.clone(),
                 rating,
                 now,
+                allowance_left: true,
             })
             .collect();
         let outcomes = store.apply(surveys, &writes).expect("the batch is stored");

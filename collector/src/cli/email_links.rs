@@ -523,7 +523,8 @@ secret = "a long random string for tests"
         let config = format!(
             "{CONFIG}kind = \"nps\"\n[survey.texts.fr]\nquestion = \"Nous recommanderiez-vous ?\"\n\
              low_label = \"Peu probable\"\nhigh_label = \"Très probable\"\nfollow_up = \"Pourquoi ?\"\n\
-             thank_you = \"Merci !\"\nsend = \"Envoyer\"\n"
+             thank_you = \"Merci !\"\nsend = \"Envoyer\"\n\
+             confirm = \"Touchez votre note pour l'envoyer.\"\n"
         );
         let surveys = configuration::parse(&config).unwrap();
         let survey = surveys.get("support").unwrap();

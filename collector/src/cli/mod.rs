@@ -1,5 +1,6 @@
 //! The `collector` command line.
 
+pub mod backup;
 pub mod email_links;
 
 use crate::configuration;
@@ -60,6 +61,10 @@ enum Command {
     /// Sign email rating links in bulk: reads a CSV with an `interaction` column and one
     /// column per tag, writes each row with its links and HTML snippet (CSV or NDJSON).
     EmailLinks(email_links::EmailLinksArgs),
+    /// Write a consistent copy of the store to a new directory, while the collector keeps
+    /// serving (or from a stopped collector's data directory). Start a collector with
+    /// `--data` there to restore it.
+    Backup(backup::BackupArgs),
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +151,7 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
             Err(message) => fail(&message),
         },
         Command::EmailLinks(args) => email_links::run(args),
+        Command::Backup(args) => backup::run(args).await,
     }
 }
 

@@ -46,6 +46,13 @@ impl Day {
     }
 }
 
+/// How long until the next UTC day, when the daily limits renew.
+pub fn until_tomorrow(now: OffsetDateTime) -> std::time::Duration {
+    let tomorrow = Day::of(now).0 + 1;
+    let seconds = i64::from(tomorrow) * 86_400 - now.unix_timestamp();
+    std::time::Duration::from_secs(seconds.max(1).unsigned_abs())
+}
+
 /// A day reads from `YYYY-MM-DD`, as the API's `from` and `to` are written.
 impl<'de> serde::Deserialize<'de> for Day {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

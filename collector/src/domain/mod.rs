@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod figures;
 pub mod kind;
 pub mod lang;
+pub mod limits;
 pub mod rating;
 pub mod report;
 pub mod response;

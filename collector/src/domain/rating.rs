@@ -3,7 +3,9 @@
 use super::lang::Lang;
 use super::survey::Survey;
 use pulsetap_wire::{RecordImpression, RecordResponse, Tags};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 pub const MAX_COMMENT_CHARS: usize = 2_000;
 pub const MAX_TEXT_CHARS: usize = 200;
@@ -16,11 +18,15 @@ pub enum Invalid {
     ScoreOutOfRange { got: u8, min: u8, max: u8 },
     #[error("response_id must be a UUID")]
     ResponseId,
-    #[error("interaction must be 1 to 200 characters without control characters")]
+    #[error(
+        "interaction must be 1 to 200 characters without control or invisible formatting characters (such as bidi overrides)"
+    )]
     Interaction,
     #[error("tag key {0:?} is not one of this survey's tags")]
     UnknownTag(String),
-    #[error("tag {0:?} must have a value of 1 to 200 characters without control characters")]
+    #[error(
+        "tag {0:?} must have a value of 1 to 200 characters without control or invisible formatting characters (such as bidi overrides)"
+    )]
     TagValue(String),
     #[error("a response may carry at most {0} tags")]
     TooManyTags(usize),
@@ -166,9 +172,12 @@ impl TagSet {
 pub struct Comment(String);
 
 impl Comment {
-    /// `None` for a blank comment: there is nothing to keep.
+    /// `None` for a blank comment: there is nothing to keep. Invisible formatting characters
+    /// that could make it show as something else are removed rather than refused: a customer's
+    /// feedback must not be lost over a character they never saw.
     pub fn parse(raw: &str) -> Result<Option<Self>, Invalid> {
-        let trimmed = raw.trim();
+        let visible = without_hidden_formatting(raw);
+        let trimmed = visible.trim();
         if trimmed.chars().count() > MAX_COMMENT_CHARS {
             return Err(Invalid::CommentTooLong {
                 max: MAX_COMMENT_CHARS,
@@ -195,6 +204,14 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// Whether a write-key holder vouched for the interaction and its tags: today, a valid
+    /// signature. Everything the anonymous limits spare asks this (the visitors' daily
+    /// allowances, the survey's daily ceiling, the cap on tag values), so any other proof that
+    /// a write-key holder stands behind a subject is added here, once.
+    pub fn trusted(&self) -> bool {
+        self.signed
+    }
+
     fn parse(
         survey: &Survey,
         response_id: &str,
@@ -289,13 +306,161 @@ pub fn parse_impression(body: RecordImpression, survey: &Survey) -> Result<Subje
     )
 }
 
+/// Short text that shows as what it holds: an identifier (an interaction, a tag value). Hidden
+/// formatting is refused, not removed, here: a signature covers the exact text, and the same
+/// tag value must count in one group however it was sent.
 fn is_plain_text(text: &str) -> bool {
     let chars = text.chars().count();
-    (1..=MAX_TEXT_CHARS).contains(&chars) && !text.chars().any(char::is_control)
+    (1..=MAX_TEXT_CHARS).contains(&chars)
+        && !text.chars().any(char::is_control)
+        && matches!(without_hidden_formatting(text), Cow::Borrowed(_))
+}
+
+const ZERO_WIDTH_NON_JOINER: char = '\u{200C}';
+const ZERO_WIDTH_JOINER: char = '\u{200D}';
+const WAVING_BLACK_FLAG: char = '\u{1F3F4}';
+const CANCEL_TAG: char = '\u{E007F}';
+/// Tag characters after a black flag name a region (`gbsct`, Scotland: 🏴󠁧󠁢󠁳󠁣󠁴󠁿); the longest
+/// subdivision codes have six.
+const MAX_FLAG_TAGS: usize = 6;
+
+/// `text` without the invisible formatting characters (Unicode category Cf) that can make it
+/// show as something it does not hold: bidi controls (U+202E reverses what follows, so a
+/// dashboard or a Slack alert shows text in an order it was not written), zero-width spaces,
+/// word joiners, byte-order marks, and tag characters outside an emoji flag (they can carry
+/// hidden ASCII). Kept: the joiners that emoji sequences and scripts such as Persian need
+/// (ZWJ in 👩‍💻, ZWNJ in می‌خواهم), and the tag characters of a flag such as 🏴󠁧󠁢󠁳󠁣󠁴󠁿. Borrowed
+/// when nothing had to go.
+pub fn without_hidden_formatting(text: &str) -> Cow<'_, str> {
+    let mut kept = String::new();
+    let mut copied_to = 0;
+    let mut chars = text.char_indices();
+    while let Some((at, c)) = chars.next() {
+        if c == WAVING_BLACK_FLAG {
+            let tail = &text[at + c.len_utf8()..];
+            let tags = tail.chars().take_while(|&t| is_flag_tag(t)).count();
+            if (1..=MAX_FLAG_TAGS).contains(&tags) && tail.chars().nth(tags) == Some(CANCEL_TAG) {
+                // The flag's tags and its cancel tag stay as they are.
+                chars.by_ref().take(tags + 1).for_each(drop);
+            }
+            continue;
+        }
+        let hidden = c.general_category() == GeneralCategory::Format
+            && c != ZERO_WIDTH_JOINER
+            && c != ZERO_WIDTH_NON_JOINER;
+        if hidden {
+            kept.push_str(&text[copied_to..at]);
+            copied_to = at + c.len_utf8();
+        }
+    }
+    if copied_to == 0 {
+        Cow::Borrowed(text)
+    } else {
+        kept.push_str(&text[copied_to..]);
+        Cow::Owned(kept)
+    }
+}
+
+/// A tag character that may spell a flag's region (U+E0020 to U+E007E).
+fn is_flag_tag(c: char) -> bool {
+    ('\u{E0020}'..='\u{E007E}').contains(&c)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn survey() -> Survey {
+        let mut survey = Survey::example("support");
+        survey.tags = ["agent".to_owned()].into();
+        survey
+    }
+
+    fn agent(value: &str) -> Tags {
+        [("agent".to_owned(), value.to_owned())].into()
+    }
+
+    /// The bidi controls and other invisible formatting characters a customer could use to make
+    /// text show as something else.
+    const HIDDEN: [char; 17] = [
+        '\u{061C}',
+        '\u{200E}',
+        '\u{200F}',
+        '\u{202A}',
+        '\u{202B}',
+        '\u{202C}',
+        '\u{202D}',
+        '\u{202E}',
+        '\u{2066}',
+        '\u{2067}',
+        '\u{2068}',
+        '\u{2069}',
+        '\u{200B}',
+        '\u{2060}',
+        '\u{FEFF}',
+        '\u{00AD}',
+        '\u{E0041}',
+    ];
+
+    #[test]
+    fn bidi_controls_and_invisible_formatting_are_refused_in_interactions_and_tag_values() {
+        for hidden in HIDDEN {
+            let text = format!("alice{hidden}bob");
+            assert_eq!(
+                Interaction::parse(&text),
+                Err(Invalid::Interaction),
+                "{hidden:?}"
+            );
+            assert_eq!(
+                TagSet::parse(agent(&text), &survey()),
+                Err(Invalid::TagValue("agent".into())),
+                "{hidden:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn invisible_formatting_is_removed_from_comments_and_the_rest_is_kept() {
+        let comment = Comment::parse("\u{202E}Great service\u{202C}, fast\u{200B} reply")
+            .unwrap()
+            .unwrap();
+        assert_eq!(comment.as_str(), "Great service, fast reply");
+        assert_eq!(Comment::parse("\u{200B}\u{FEFF} \u{202E}").unwrap(), None);
+    }
+
+    #[test]
+    fn joiners_emoji_sequences_and_flags_survive_as_typed() {
+        for text in [
+            "👩\u{200D}💻",
+            "می\u{200C}خواهم",
+            "🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}",
+            "👍🏽 merci",
+            "1\u{FE0F}\u{20E3}",
+        ] {
+            assert_eq!(Interaction::parse(text).unwrap().as_str(), text);
+            assert_eq!(
+                TagSet::parse(agent(text), &survey()).unwrap().as_map()["agent"],
+                text
+            );
+            assert_eq!(Comment::parse(text).unwrap().unwrap().as_str(), text);
+        }
+    }
+
+    #[test]
+    fn tag_characters_outside_a_flag_are_hidden_text_and_go() {
+        // "hi" spelled in tag characters: invisible, but there for whatever reads the text.
+        let smuggled = "ok\u{E0068}\u{E0069}";
+        assert_eq!(without_hidden_formatting(smuggled), "ok");
+        // A flag followed by far more tags than any region code is not a flag.
+        let long = format!("🏴{}\u{E007F}", "\u{E0061}".repeat(20));
+        assert_eq!(without_hidden_formatting(&long), "🏴");
+        // Without its cancel tag, neither.
+        assert_eq!(without_hidden_formatting("🏴\u{E0067}\u{E0062}"), "🏴");
+    }
+}
+
+#[cfg(test)]
+mod kinds_and_languages {
     use super::*;
     use crate::configuration;
 

@@ -1,4 +1,5 @@
-//! What a read asks for: a range of days, and at most one tag value to filter by.
+//! What a read asks for: a range of days, and at most one tag value to filter by; and the
+//! privacy floor every read of a group obeys.
 
 use super::calendar::Day;
 use super::rating::Invalid;
@@ -49,6 +50,14 @@ impl DayRange {
     pub fn contains(&self, day: Day) -> bool {
         self.from <= day && day <= self.to
     }
+}
+
+/// The privacy floor: whether a group of `responses` (those carrying one tag value, over some
+/// time) is too small to show without singling out a customer. Breakdowns apply it to every
+/// group, and every read filtered by a tag value to what it shows: a summary, each bucket of a
+/// timeseries, a page of comments, an export.
+pub fn too_few(responses: u64, survey: &Survey) -> bool {
+    responses < survey.min_group_size
 }
 
 /// One tag value of a survey: `agent=alice` (also read as `agent:alice`, the older spelling), or
@@ -113,6 +122,15 @@ mod tests {
             DayRange::new(Some(Day(0)), Some(Day(31)), Day(31), 31),
             Err(RangeError::TooLong { max: 31 })
         );
+    }
+
+    #[test]
+    fn a_group_under_the_survey_min_group_size_is_too_few_to_show() {
+        let mut survey = Survey::example("s");
+        survey.min_group_size = 3;
+        assert!(too_few(0, &survey));
+        assert!(too_few(2, &survey));
+        assert!(!too_few(3, &survey));
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct Response {
     /// not known (and for records stored before it was kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
+    /// An alert was queued for this response, so a comment added later follows it up.
+    #[serde(default)]
+    pub alerted: bool,
 }
 
 impl Response {
@@ -84,8 +87,8 @@ impl Response {
     }
 }
 
-/// Why a well-formed rating can't change what is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// Why a well-formed rating (or impression) can't change what is stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// Another response_id, without a signature, for an interaction already answered.
     #[error("this interaction was already answered from another device or page")]
@@ -96,16 +99,32 @@ pub enum Refusal {
     /// Signed tags may only change with a new valid signature.
     #[error("the signature does not match this survey, interaction and tags")]
     SignedTagsChanged,
+    /// The sender's visitor took its new unverified responses for today (`domain::limits`).
+    #[error("too many ratings from this visitor today; try again tomorrow")]
+    VisitorLimit,
+    /// The survey took its new unverified responses for today (`domain::limits`).
+    #[error(
+        "this survey has taken its {max} unsigned ratings for today; it takes more from tomorrow (UTC), and signed ratings at any time"
+    )]
+    UnverifiedLimit { max: u64 },
+    /// An unverified value for a tag that already has its `max_tag_values` (`domain::limits`).
+    #[error(
+        "tag {tag:?} already has its {max} different values, so new unsigned values are refused; a signed one is accepted"
+    )]
+    TooManyTagValues { tag: String, max: u64 },
 }
 
 impl Refusal {
     /// The stable code clients and metrics key on. Changing signed tags reads as what it is to
     /// the client: a signature that does not cover what was sent.
-    pub fn code(self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             Self::AlreadyAnswered => "already_answered",
             Self::EditWindowClosed => "edit_window_closed",
             Self::SignedTagsChanged => "bad_signature",
+            Self::VisitorLimit => "visitor_limit",
+            Self::UnverifiedLimit { .. } => "unverified_limit",
+            Self::TooManyTagValues { .. } => "too_many_tag_values",
         }
     }
 }
@@ -159,6 +178,22 @@ impl Change {
             Self::Unchanged(_) => false,
         }
     }
+
+    /// Whether a comment follows up an alert: the response alerted before, this change does
+    /// not alert again, and it brings a new comment. The team was told the customer is unhappy;
+    /// this tells them why.
+    pub fn follows_up_alert(&self, survey: &Survey) -> bool {
+        let Self::Updated { before, after } = self else {
+            return false;
+        };
+        before.alerted
+            && !self.alerts(survey)
+            && after.comment != before.comment
+            && after
+                .comment
+                .as_deref()
+                .is_some_and(|c| !c.trim().is_empty())
+    }
 }
 
 /// Applies `rating` to what is stored under its identity (`existing`), at `now_ms`.
@@ -183,6 +218,7 @@ pub fn answer(
             history: vec![(rating.score.get(), now_ms)],
             last_event: 0,
             lang: subject.lang.as_ref().map(ToString::to_string),
+            alerted: false,
         }));
     };
     if old.response_id != subject.response_id.as_str() && !subject.signed {
@@ -197,9 +233,12 @@ pub fn answer(
     if old.signed && !subject.signed && tags != old.tags {
         return Err(Refusal::SignedTagsChanged);
     }
+    // A signature vouches for exactly the tags it covers: one made without tags keeps the
+    // stored tags, and leaves them only as vouched for as they were.
+    let vouched_now = subject.signed && subject.tags.as_map() == &tags;
     let mut merged = old.clone();
     merged.tags = tags;
-    merged.signed = old.signed || subject.signed;
+    merged.signed = old.signed || vouched_now;
     merged.score = rating.score.get();
     if let Some(comment) = &rating.comment {
         merged.comment = Some(comment.as_str().to_owned());
@@ -249,6 +288,7 @@ mod tests {
         survey.alert = Some(Alert {
             webhook: "https://hooks.example.com/x".into(),
             max_score: 2,
+            give_up_after: Duration::from_secs(3 * 86_400),
         });
         survey
     }
@@ -337,6 +377,46 @@ mod tests {
     }
 
     #[test]
+    fn a_comment_after_an_alert_follows_it_up_once() {
+        let mut old = first_answer();
+        let comment = |old: &Response, text: &str| {
+            answer(Some(old), &survey(), &rating(ID_A, 1, None, Some(text)), 10).unwrap()
+        };
+        assert!(
+            !comment(&old, "slow").follows_up_alert(&survey()),
+            "no alert was queued for it, so there is nothing to follow up"
+        );
+        old.alerted = true;
+        let change = comment(&old, "slow");
+        assert!(change.follows_up_alert(&survey()));
+        assert!(
+            change.response().alerted,
+            "the response remembers its alert"
+        );
+        let same_again = comment(change.response(), "slow");
+        assert!(
+            !same_again.follows_up_alert(&survey()),
+            "a retry is no news"
+        );
+        assert!(!comment(&old, "  ").follows_up_alert(&survey()));
+    }
+
+    #[test]
+    fn a_new_unhappy_score_with_a_comment_alerts_rather_than_following_up() {
+        let mut old = first_answer();
+        old.alerted = true;
+        let change = answer(
+            Some(&old),
+            &survey(),
+            &rating(ID_A, 2, None, Some("still slow")),
+            10,
+        )
+        .unwrap();
+        assert!(change.alerts(&survey()));
+        assert!(!change.follows_up_alert(&survey()));
+    }
+
+    #[test]
     fn a_stranger_without_a_signature_cannot_answer_an_answered_interaction() {
         let old = first_answer();
         let refused = answer(Some(&old), &survey(), &rating(ID_B, 5, None, None), 10);
@@ -361,6 +441,64 @@ mod tests {
             answer(Some(&old), &survey(), &unsigned, 10),
             Err(Refusal::SignedTagsChanged)
         );
+    }
+
+    #[test]
+    fn no_unsigned_write_moves_a_signed_answer_to_another_agent() {
+        let old = first_answer();
+        let bob = || TagSet::parse(agent("bob"), &survey()).unwrap();
+        // The same widget, unsigned, naming bob.
+        let mut same = rating(ID_A, 5, None, None);
+        same.subject.tags = bob();
+        assert_eq!(
+            answer(Some(&old), &survey(), &same, 10),
+            Err(Refusal::SignedTagsChanged)
+        );
+        // A stranger, unsigned, naming bob.
+        let mut stranger = rating(ID_B, 5, None, None);
+        stranger.subject.tags = bob();
+        assert_eq!(
+            answer(Some(&old), &survey(), &stranger, 10),
+            Err(Refusal::AlreadyAnswered)
+        );
+        // A signature over the interaction alone may answer; the tags stay alice's.
+        let untagged = signed_without_tags(ID_B, 2);
+        let change = answer(Some(&old), &survey(), &untagged, 10).unwrap();
+        assert_eq!(change.response().tags["agent"], "alice");
+        assert!(change.response().signed);
+    }
+
+    #[test]
+    fn a_signature_without_tags_does_not_vouch_for_tags_nobody_signed() {
+        // Answered unsigned, with a tag the customer's page claimed.
+        let mut claimed = rating(ID_A, 3, None, None);
+        claimed.subject.tags = TagSet::parse(agent("mallory"), &survey()).unwrap();
+        let old = match answer(None, &survey(), &claimed, 0).unwrap() {
+            Change::Created(response) => response,
+            other => panic!("{other:?}"),
+        };
+        assert!(!old.signed);
+        // A signature over the interaction alone keeps the tag but not as signed: a later
+        // signed write for alice may still correct it.
+        let change = answer(Some(&old), &survey(), &signed_without_tags(ID_A, 4), 10).unwrap();
+        assert_eq!(change.response().tags["agent"], "mallory");
+        assert!(!change.response().signed);
+    }
+
+    /// A rating of chat-1 signed for the interaction without tags.
+    fn signed_without_tags(response_id: &str, score: u8) -> Rating {
+        let sig = Secret::new(SECRET).sign_interaction("support", Some("chat-1"), &Tags::new());
+        let body = RecordResponse {
+            survey: "support".into(),
+            response_id: response_id.into(),
+            score,
+            interaction: Some("chat-1".into()),
+            sig: Some(sig),
+            tags: Tags::new(),
+            comment: None,
+            lang: None,
+        };
+        Rating::parse(body, &survey()).unwrap()
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Surveys as the configuration defines them, and who may read them.
+//! Surveys as the configuration defines them, and what each key may read or write.
 
 use super::api_key::KeyDigest;
 use super::kind::Kind;
@@ -54,6 +54,13 @@ impl Theme {
 pub struct Alert {
     pub webhook: String,
     pub max_score: u8,
+    /// An alert the webhook has refused for this long is set aside, shown as undelivered.
+    pub give_up_after: Duration,
+}
+
+impl Alert {
+    /// `give_up_after` when the configuration does not say.
+    pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(3 * 86_400);
 }
 
 /// Everything a survey says to a customer, in one language.
@@ -71,6 +78,9 @@ pub struct Texts {
     /// The word on the button that sends a comment (read by screen readers) or, on an email's
     /// landing page without the widget, the rating.
     pub send: String,
+    /// The line over an email's landing page asking for the one tap that sends the rating
+    /// (opening a link records nothing: mail scanners open links too).
+    pub confirm: String,
 }
 
 /// The key of the pseudo-tag that counts responses by language (`breakdown?by=lang`): no
@@ -103,6 +113,14 @@ pub struct Survey {
     pub lang: Lang,
     /// The texts in every other language the survey speaks.
     pub translations: BTreeMap<Lang, Texts>,
+    /// Keys that may sign for this survey (email snippets), and nothing else.
+    pub write_keys: Vec<KeyDigest>,
+    /// New responses nobody vouched for, per UTC day, from all visitors together.
+    pub max_unverified_per_day: u64,
+    /// Distinct values one tag may take from responses and impressions nobody vouched for.
+    pub max_tag_values: u64,
+    /// Impressions one visitor may add per UTC day.
+    pub max_impressions_per_visitor_per_day: u32,
 }
 
 impl Survey {
@@ -209,6 +227,7 @@ impl Survey {
                 follow_up: "Anything we could do better?".into(),
                 thank_you: "Thank you!".into(),
                 send: "Send".into(),
+                confirm: "Tap your answer to send it, or pick another.".into(),
             },
             scale: ["😠", "🙁", "😐", "🙂", "😍"].map(String::from).to_vec(),
             satisfied_min: 4,
@@ -224,6 +243,10 @@ impl Survey {
             alert: None,
             lang: Lang::english(),
             translations: BTreeMap::new(),
+            write_keys: Vec::new(),
+            max_unverified_per_day: 10_000,
+            max_tag_values: 1_000,
+            max_impressions_per_visitor_per_day: 1_000,
         }
     }
 
@@ -251,14 +274,20 @@ impl Survey {
     }
 }
 
-/// What a presented read key may see.
+/// The surveys a presented key reaches, for the one power it was given: reading (`read_keys`)
+/// or writing (`write_keys`). Neither power implies the other.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadScope {
+pub enum Scope {
     Everything,
     Surveys(BTreeSet<SurveyId>),
 }
 
-impl ReadScope {
+/// What a read key may read.
+pub type ReadScope = Scope;
+/// What a write key may sign for.
+pub type WriteScope = Scope;
+
+impl Scope {
     pub fn includes(&self, survey: &SurveyId) -> bool {
         match self {
             Self::Everything => true,
@@ -284,11 +313,12 @@ impl Default for FloodLimit {
     }
 }
 
-/// Every configured survey, plus the keys that read all of them and the flood limit.
+/// Every configured survey, plus the keys that read or write all of them and the flood limit.
 #[derive(Debug, Clone, Default)]
 pub struct Surveys {
     by_id: HashMap<String, Arc<Survey>>,
     global_read_keys: Vec<KeyDigest>,
+    global_write_keys: Vec<KeyDigest>,
     flood_limit: FloodLimit,
     trust_forwarded_for: bool,
 }
@@ -305,9 +335,16 @@ impl Surveys {
                 .map(|s| (s.id.to_string(), Arc::new(s)))
                 .collect(),
             global_read_keys,
+            global_write_keys: Vec::new(),
             flood_limit,
             trust_forwarded_for: false,
         }
+    }
+
+    /// Keys that may sign for every survey.
+    pub fn with_write_keys(mut self, global_write_keys: Vec<KeyDigest>) -> Self {
+        self.global_write_keys = global_write_keys;
+        self
     }
 
     pub fn flood_limit(&self) -> FloodLimit {
@@ -343,20 +380,34 @@ impl Surveys {
             .collect()
     }
 
-    /// What `key` may read, or `None` when it is no key of ours.
+    /// What `key` may read, or `None` when it is no read key of ours.
     pub fn read_scope(&self, key: &str) -> Option<ReadScope> {
+        self.scope(key, &self.global_read_keys, |survey| &survey.read_keys)
+    }
+
+    /// What `key` may sign for, or `None` when it is no write key of ours.
+    pub fn write_scope(&self, key: &str) -> Option<WriteScope> {
+        self.scope(key, &self.global_write_keys, |survey| &survey.write_keys)
+    }
+
+    /// The surveys `key` reaches among keys given at the top level (`global`) and in each
+    /// survey (`per_survey`).
+    fn scope(
+        &self,
+        key: &str,
+        global: &[KeyDigest],
+        per_survey: impl Fn(&Survey) -> &[KeyDigest],
+    ) -> Option<Scope> {
         let digest = KeyDigest::of(key);
-        if digest.matches_any(&self.global_read_keys) {
-            return Some(ReadScope::Everything);
+        if digest.matches_any(global) {
+            return Some(Scope::Everything);
         }
-        let mut ids: Vec<&Survey> = self.iter().collect();
-        ids.sort_by(|a, b| a.id.cmp(&b.id));
-        let readable: BTreeSet<SurveyId> = ids
-            .into_iter()
-            .filter(|s| digest.matches_any(&s.read_keys))
-            .map(|s| s.id.clone())
+        let reached: BTreeSet<SurveyId> = self
+            .iter()
+            .filter(|survey| digest.matches_any(per_survey(survey)))
+            .map(|survey| survey.id.clone())
             .collect();
-        (!readable.is_empty()).then_some(ReadScope::Surveys(readable))
+        (!reached.is_empty()).then_some(Scope::Surveys(reached))
     }
 }
 

@@ -475,7 +475,7 @@ id = "open"
             "{CONFIG}kind = \"nps\"\nsecret = \"a long random string for tests\"\n\
              [survey.texts.pt]\nquestion = \"Recomendaria?\"\nlow_label = \"Nada provável\"\n\
              high_label = \"Muito provável\"\nfollow_up = \"Porquê?\"\nthank_you = \"Obrigado!\"\n\
-             send = \"Enviar\"\n"
+             send = \"Enviar\"\nconfirm = \"Toque na sua nota para a enviar.\"\n"
         );
         let surveys = configuration::parse(&config).unwrap();
         let survey = surveys.get("open").unwrap();

@@ -16,10 +16,14 @@ const STYLE: &str = include_str!("landing.css");
 /// `/r/landing.js`: reveals the confirm form when the widget can't run.
 pub const LANDING_SCRIPT: &str = include_str!("landing.js");
 
-/// What the customer sees after opening a link: the widget with their emoji chosen and the
-/// follow-up open. The widget records the rating as soon as it shows; until then the host
-/// element's own content shows the choice (a shadow root hides it once attached). A browser that
-/// can't run the widget gets a card with the same choice and a form that confirms on the server.
+/// What the customer sees after opening a link: the widget with their answer chosen and the
+/// follow-up open, and a line asking for one tap (the survey's `confirm` text, which
+/// `landing.js` turns into its thank-you once tapped). Nothing is recorded until that tap (on the
+/// chosen emoji or another) or a sent comment: mail scanners open links in real browsers that
+/// run the page, but they don't tap (ARCHITECTURE.md, "Email links and scanners"). Until the
+/// widget shows, the host element's own content shows the choice (a shadow root hides it once
+/// attached). A browser that can't run the widget gets a card with the same choice and a form
+/// that confirms on the server.
 pub fn landing(invitation: &Invitation<'_>, score: Score) -> String {
     let survey = invitation.survey();
     let texts = invitation.texts();
@@ -37,7 +41,8 @@ pub fn landing(invitation: &Invitation<'_>, score: Score) -> String {
         )
     });
     let body = format!(
-        r#"<div data-pulsetap="{survey_id}" data-interaction="{interaction}" data-sig="{sig}" data-tags="{tags}" data-score="{value}"{lang}>
+        r#"<p class="hint" id="pt-hint" data-thanks="{thank_you}">{confirm}</p>
+<div data-pulsetap="{survey_id}" data-interaction="{interaction}" data-sig="{sig}" data-tags="{tags}" data-score="{value}"{lang}>
 <p class="pending">{face}</p>
 </div>
 <div class="fallback card">
@@ -60,11 +65,13 @@ pub fn landing(invitation: &Invitation<'_>, score: Score) -> String {
         question = escape(&texts.question),
         follow_up = escape(&texts.follow_up),
         send = escape(&texts.send),
+        confirm = escape(&texts.confirm),
+        thank_you = escape(&texts.thank_you),
         link_sig = escape(&query.s),
         max_comment = crate::domain::rating::MAX_COMMENT_CHARS,
         others = others(invitation, value),
     );
-    let head = "<noscript><style>.fallback{display:block}[data-pulsetap]{display:none}</style></noscript>\n\
+    let head = "<noscript><style>.fallback{display:block}[data-pulsetap],.hint{display:none}</style></noscript>\n\
                 <script async src=\"/pulsetap.js\"></script>\n\
                 <script defer src=\"/r/landing.js\"></script>";
     document(page_lang(invitation), &texts.question, head, &body)
@@ -97,7 +104,10 @@ pub enum Problem {
     EditWindowClosed,
     CommentTooLong,
     TooManyRequests,
+    /// It may have been stored: the server could not confirm it.
     Unavailable,
+    /// The server is too busy to take it now: nothing was stored.
+    Busy,
 }
 
 impl Problem {
@@ -136,8 +146,14 @@ impl Problem {
             ),
             Self::Unavailable => (
                 "🔧",
-                "We couldn't save your rating",
-                "Something went wrong on our side and nothing was recorded. Please try again in a moment.",
+                "We couldn't confirm your rating was saved",
+                "Something went wrong on our side, and it may or may not have been saved. Please \
+                 try again in a moment: sending it twice never counts it twice.",
+            ),
+            Self::Busy => (
+                "⏳",
+                "We're very busy right now",
+                "Nothing was recorded just now. Please try again in a minute.",
             ),
         }
     }

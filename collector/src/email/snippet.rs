@@ -172,6 +172,7 @@ mod tests {
             follow_up: String::new(),
             thank_you: String::new(),
             send: String::new(),
+            confirm: String::new(),
         }
     }
 

@@ -6,7 +6,7 @@
 //! fetches URLs never sends.
 
 use super::error::ApiError;
-use super::extract::{Params, Readable, Visitor};
+use super::extract::{Params, Visitor, Writable};
 use crate::domain::{RatingError, Refusal, Score, Survey};
 use crate::email::pages::{self, Problem};
 use crate::email::{BaseUrl, EmailLinks, Invitation, LinkError, LinkQuery};
@@ -82,18 +82,22 @@ pub enum SnippetFormat {
 #[utoipa::path(
     get,
     path = "/v1/surveys/{survey}/email",
-    tag = "read",
-    security(("read_key" = [])),
+    tag = "write",
+    security(("write_key" = [])),
     params(("survey" = String, Path, description = "Survey id; the survey needs a `secret`"), EmailQuery),
     responses(
         (status = 200, description = "The snippet (`text/html`), or with `format=json` every link and the snippet", body = EmailLinks,
             headers(("Content-Language" = String, description = "The language of the email"))),
+        (status = 400, description = "A malformed parameter", body = ErrorBody),
+        (status = 401, description = "No key, or not a key of ours", body = ErrorBody),
+        (status = 403, description = "A read key (`key_cannot_write`), or a write key for another survey", body = ErrorBody),
+        (status = 404, description = "No such survey", body = ErrorBody),
         (status = 409, description = "The survey has no secret to sign links with", body = ErrorBody),
-        super::error::ReadErrors,
+        (status = 422, description = "An interaction or tag the survey refuses", body = ErrorBody),
     )
 )]
 pub async fn email(
-    Readable(survey): Readable,
+    Writable(survey): Writable,
     headers: HeaderMap,
     Params(query): Params<EmailQuery>,
 ) -> Result<Response, ApiError> {
@@ -136,8 +140,8 @@ pub async fn email(
 }
 
 /// The collector as the caller reached it: a TLS proxy says so in `X-Forwarded-Proto` and
-/// `X-Forwarded-Host`, else `Host` over http. Trusting these is safe here: only a key's holder
-/// asks, and the links go into their own emails.
+/// `X-Forwarded-Host`, else `Host` over http. Trusting these is safe here: only a write key's
+/// holder asks, and the links go into their own emails.
 fn base_from_headers(headers: &HeaderMap) -> Result<BaseUrl, ApiError> {
     let first = |name: HeaderName| {
         headers
@@ -314,6 +318,7 @@ fn problem_of(error: &ApiError) -> Problem {
             Problem::TooManyRequests
         }
         ApiError::Storage(_) => Problem::Unavailable,
+        ApiError::Overloaded { .. } => Problem::Busy,
         _ => Problem::Outdated,
     }
 }
@@ -327,7 +332,7 @@ fn problem(problem: Problem) -> Response {
         Problem::EditWindowClosed => StatusCode::CONFLICT,
         Problem::CommentTooLong => StatusCode::UNPROCESSABLE_ENTITY,
         Problem::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-        Problem::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Problem::Unavailable | Problem::Busy => StatusCode::SERVICE_UNAVAILABLE,
     };
     page(status, problem.page())
 }

@@ -4,7 +4,8 @@
 //! every error has: `{"error": "<code>", "message": "<human sentence>"}`. The layers below have
 //! their own errors; the `From` impls here are the one place they meet HTTP.
 
-use super::limits::MAX_BODY_BYTES;
+use super::limits::{BODY_DEADLINE, MAX_BODY_BYTES, is_too_slow};
+use crate::domain::calendar::until_tomorrow;
 use crate::domain::report::{RangeError, TagFilterError};
 use crate::domain::{Invalid, RatingError, Refusal};
 use crate::email::LinkError;
@@ -16,6 +17,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pulsetap_wire::ErrorBody;
 use std::time::Duration;
+use time::OffsetDateTime;
 use utoipa::IntoResponses;
 
 #[derive(Debug, thiserror::Error)]
@@ -54,10 +56,59 @@ pub enum ApiError {
     KeyNotForSurvey(String),
     #[error("not found")]
     NotFound,
-    #[error("the server could not store this; it was not recorded, please retry")]
-    Storage(#[from] StoreError),
+    /// It may have been stored: a write that failed to flush was already applied, and one not
+    /// answered in time is still queued.
+    #[error(
+        "the server could not confirm that this was stored; it may have been, and sending the same request again is safe"
+    )]
+    Storage(StoreError),
     #[error("this path does not take that method")]
     MethodNotAllowed,
+    #[error(
+        "this is a read key, and signing is a write power: use a key from the configuration's write_keys (top level, or the survey's)"
+    )]
+    KeyCannotWrite,
+    #[error(
+        "this is a write key, and it may not read: use a key from the configuration's read_keys"
+    )]
+    KeyCannotRead,
+    #[error("this API key may not write to survey {0:?}")]
+    WriteKeyNotForSurvey(String),
+    #[error("metrics cover every survey: use a key from the configuration's top-level read_keys")]
+    KeyNotGlobal,
+    #[error(
+        "fewer than {min_group_size} responses carry this tag value in this range, so they are not shown: no customer may be singled out (the survey's min_group_size)"
+    )]
+    TooFew { min_group_size: u64 },
+    /// The writer's queue is full: nothing was queued.
+    #[error("the server is too busy to take this now; nothing was recorded, send it again later")]
+    Overloaded { retry_after: Duration },
+    #[error(
+        "the request body did not arrive within {} s; nothing was recorded",
+        BODY_DEADLINE.as_secs()
+    )]
+    BodyTimeout,
+    #[error("{0}")]
+    BackupFailed(String),
+}
+
+/// How long an overloaded server asks clients to wait: a full writer queue is one to a few
+/// seconds of work.
+const OVERLOADED_RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// How long to wait before sending again a write the store could not confirm.
+const STORAGE_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Overloaded(_) => Self::Overloaded {
+                retry_after: OVERLOADED_RETRY_AFTER,
+            },
+            StoreError::Backup(message) => Self::BackupFailed(message),
+            other => Self::Storage(other),
+        }
+    }
 }
 
 impl ApiError {
@@ -72,6 +123,8 @@ impl ApiError {
             Self::Rating(RatingError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Rating(_) => StatusCode::FORBIDDEN,
             Self::Refused(Refusal::SignedTagsChanged) => StatusCode::FORBIDDEN,
+            Self::Refused(Refusal::UnverifiedLimit { .. }) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Refused(Refusal::TooManyTagValues { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Refused(_) | Self::NoSecret(_) => StatusCode::CONFLICT,
             Self::VisitorLimit { .. } | Self::TooManyRequests { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -79,6 +132,14 @@ impl ApiError {
             Self::MissingKey | Self::UnknownKey => StatusCode::UNAUTHORIZED,
             Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::KeyCannotWrite
+            | Self::KeyCannotRead
+            | Self::WriteKeyNotForSurvey(_)
+            | Self::KeyNotGlobal => StatusCode::FORBIDDEN,
+            Self::TooFew { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::BackupFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -102,15 +163,27 @@ impl ApiError {
             Self::UnknownKey => "invalid_api_key",
             Self::Storage(_) => "storage_unavailable",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::KeyCannotWrite => "key_cannot_write",
+            Self::KeyCannotRead => "key_cannot_read",
+            Self::WriteKeyNotForSurvey(_) => "key_not_for_survey",
+            Self::KeyNotGlobal => "key_not_global",
+            Self::TooFew { .. } => "too_few",
+            Self::Overloaded { .. } => "overloaded",
+            Self::BodyTimeout => "timeout",
+            Self::BackupFailed(_) => "backup_failed",
         }
     }
 
     /// When a client may try again, for the answers that have such a time (`Retry-After`).
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::VisitorLimit { retry_after } | Self::TooManyRequests { retry_after } => {
-                Some(*retry_after)
+            Self::VisitorLimit { retry_after }
+            | Self::TooManyRequests { retry_after }
+            | Self::Overloaded { retry_after } => Some(*retry_after),
+            Self::Refused(Refusal::UnverifiedLimit { .. }) => {
+                Some(until_tomorrow(OffsetDateTime::now_utc()))
             }
+            Self::Storage(_) => Some(STORAGE_RETRY_AFTER),
             _ => None,
         }
     }
@@ -130,7 +203,7 @@ impl From<IngestError> for ApiError {
             IngestError::Rating(error) => Self::Rating(error),
             IngestError::VisitorLimit { retry_after } => Self::VisitorLimit { retry_after },
             IngestError::Refused(refusal) => Self::Refused(refusal),
-            IngestError::Storage(error) => Self::Storage(error),
+            IngestError::Storage(error) => error.into(),
         }
     }
 }
@@ -181,6 +254,8 @@ impl From<BytesRejection> for ApiError {
             Self::BodyTooLarge {
                 limit: MAX_BODY_BYTES,
             }
+        } else if is_too_slow(&rejection) {
+            Self::BodyTimeout
         } else {
             Self::MalformedJson(rejection.body_text())
         }
@@ -190,7 +265,7 @@ impl From<BytesRejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Self::Storage(cause) = &self {
-            tracing::error!(%cause, "storage failure; the request was not recorded");
+            tracing::error!(%cause, "storage failure; the write may or may not be stored");
         }
         let body = ErrorBody {
             error: self.code().to_owned(),

@@ -1,5 +1,5 @@
-//! `GET /v1/surveys/{survey}/responses?format=csv|ndjson&from&to`: every response with its tags,
-//! comment and history, streamed.
+//! `GET /v1/surveys/{survey}/responses?format=csv|ndjson&from&to&tag`: every response with its
+//! tags, comment and history, streamed.
 //!
 //! The store walks the responses on a blocking thread and hands chunks of about 64 KiB through
 //! a channel of four, so memory stays flat however many responses there are, and a slow client
@@ -7,9 +7,10 @@
 
 use super::error::ApiError;
 use super::extract::{Params, Readable};
-use super::query::{ExportFormat, ExportFormatQuery, RangeQuery};
+use super::query::{ExportFormat, ExportFormatQuery, RangeQuery, TagQuery};
 use crate::domain::calendar::from_unix_ms;
 use crate::domain::{Day, Response as StoredResponse};
+use crate::service::reports;
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -31,6 +32,7 @@ const CHUNK_BYTES: usize = 64 * 1024;
         ExportFormatQuery,
         ("from" = Option<String>, Query, format = Date, description = "First UTC day the response was created; default: the beginning"),
         ("to" = Option<String>, Query, format = Date, description = "Last UTC day, inclusive; default: today"),
+        TagQuery,
     ),
     responses(
         (status = 200, description = "Every response with its tags, comment and history, streamed. CSV cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) start with an apostrophe.",
@@ -46,10 +48,21 @@ pub async fn responses(
     Readable(survey): Readable,
     Params(format): Params<ExportFormatQuery>,
     Params(range): Params<RangeQuery>,
+    Params(tag): Params<TagQuery>,
 ) -> Result<Response, ApiError> {
     let format = format.format;
     // Unlike the aggregate reads, an export with no dates means everything.
     let range = range.export_range()?;
+    let tag = tag.filter(&survey)?;
+    // A small group is refused outright rather than answered with no rows: an empty export
+    // would read as "nobody answered", which is not what is true.
+    if let Some(tag) = &tag
+        && reports::tag_too_few(&state.store, &survey, range, tag).await?
+    {
+        return Err(ApiError::TooFew {
+            min_group_size: survey.min_group_size,
+        });
+    }
 
     let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let mut rows = Rows {
@@ -70,7 +83,13 @@ pub async fn responses(
         let walked = store
             .each_response(&survey_id, rows, move |rows, response| {
                 let created = Day::of(from_unix_ms(response.created_ms));
-                if range.is_some_and(|range| !range.contains(created)) {
+                let tagged = tag.as_ref().is_none_or(|tag| {
+                    response
+                        .tags
+                        .get(&tag.key)
+                        .is_some_and(|held| *held == tag.value)
+                });
+                if !tagged || range.is_some_and(|range| !range.contains(created)) {
                     return ControlFlow::Continue(());
                 }
                 rows.push(format, &response)

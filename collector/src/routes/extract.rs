@@ -1,8 +1,8 @@
 //! Extractors for what many handlers need: who the client is (for the visitor limits), and
-//! what its API key may read.
+//! what its API key may read or write.
 
 use super::error::ApiError;
-use crate::domain::survey::ReadScope;
+use crate::domain::survey::{ReadScope, Scope, WriteScope};
 use crate::domain::{Survey, SurveyId};
 use crate::service::ingest::Page;
 use crate::service::visitors::VisitorKey;
@@ -55,14 +55,7 @@ impl FromRequestParts<AppState> for Visitor {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Ok(ClientAddress(ip)) = ClientAddress::from_request_parts(parts, state).await;
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("");
-        let visitor = state
-            .visitors
-            .visitor(ip, user_agent, OffsetDateTime::now_utc());
+        let visitor = state.visitors.visitor(ip, OffsetDateTime::now_utc());
         match state.visitors.allow_request(visitor) {
             Ok(()) => Ok(Self(visitor)),
             Err(retry_after) => Err(ApiError::TooManyRequests { retry_after }),
@@ -92,6 +85,7 @@ pub fn page(headers: &HeaderMap) -> Page {
 }
 
 /// What the request's API key may read: `Authorization: Bearer <key>` (the scheme in any case).
+/// A write key is refused here (403): it signs, and reads nothing.
 pub struct ReadKey(pub ReadScope);
 
 impl FromRequestParts<AppState> for ReadKey {
@@ -99,11 +93,43 @@ impl FromRequestParts<AppState> for ReadKey {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let key = bearer_key(&parts.headers).ok_or(ApiError::MissingKey)?;
-        state
-            .surveys
-            .read_scope(key)
-            .map(Self)
-            .ok_or(ApiError::UnknownKey)
+        match state.surveys.read_scope(key) {
+            Some(scope) => Ok(Self(scope)),
+            None if state.surveys.write_scope(key).is_some() => Err(ApiError::KeyCannotRead),
+            None => Err(ApiError::UnknownKey),
+        }
+    }
+}
+
+/// What the request's API key may sign for (`write_keys`). A read key is refused here (403):
+/// signing decides who a rating counts for, so it is a write power.
+pub struct WriteKey(pub WriteScope);
+
+impl FromRequestParts<AppState> for WriteKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let key = bearer_key(&parts.headers).ok_or(ApiError::MissingKey)?;
+        match state.surveys.write_scope(key) {
+            Some(scope) => Ok(Self(scope)),
+            None if state.surveys.read_scope(key).is_some() => Err(ApiError::KeyCannotWrite),
+            None => Err(ApiError::UnknownKey),
+        }
+    }
+}
+
+/// A read key for every survey (the configuration's top-level `read_keys`), for what spans them
+/// all (`/metrics`).
+pub struct GlobalReadKey;
+
+impl FromRequestParts<AppState> for GlobalReadKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match ReadKey::from_request_parts(parts, state).await? {
+            ReadKey(Scope::Everything) => Ok(Self),
+            ReadKey(Scope::Surveys(_)) => Err(ApiError::KeyNotGlobal),
+        }
     }
 }
 
@@ -123,21 +149,47 @@ impl FromRequestParts<AppState> for Readable {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let ReadKey(scope) = ReadKey::from_request_parts(parts, state).await?;
-        let Path(survey) = Path::<String>::from_request_parts(parts, state)
+        survey_in_scope(parts, state, &scope, ApiError::KeyNotForSurvey)
             .await
-            .map_err(|_| ApiError::NotFound)?;
-        // A key for other surveys learns nothing, not even whether this survey exists.
-        let may_read = SurveyId::parse(&survey).is_some_and(|id| scope.includes(&id));
-        if !may_read && scope != ReadScope::Everything {
-            return Err(ApiError::KeyNotForSurvey(survey));
-        }
-        state
-            .surveys
-            .get(&survey)
-            .cloned()
             .map(Self)
-            .ok_or(ApiError::UnknownSurvey(survey))
     }
+}
+
+/// The survey named by the `{survey}` path segment, which the request's API key may write to
+/// (sign for). A key for survey A never reaches survey B.
+pub struct Writable(pub Arc<Survey>);
+
+impl FromRequestParts<AppState> for Writable {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let WriteKey(scope) = WriteKey::from_request_parts(parts, state).await?;
+        survey_in_scope(parts, state, &scope, ApiError::WriteKeyNotForSurvey)
+            .await
+            .map(Self)
+    }
+}
+
+/// The `{survey}` of the path, when `scope` reaches it; `not_yours` names the refusal.
+async fn survey_in_scope(
+    parts: &mut Parts,
+    state: &AppState,
+    scope: &Scope,
+    not_yours: fn(String) -> ApiError,
+) -> Result<Arc<Survey>, ApiError> {
+    let Path(survey) = Path::<String>::from_request_parts(parts, state)
+        .await
+        .map_err(|_| ApiError::NotFound)?;
+    // A key for other surveys learns nothing, not even whether this survey exists.
+    let reaches = SurveyId::parse(&survey).is_some_and(|id| scope.includes(&id));
+    if !reaches && *scope != Scope::Everything {
+        return Err(not_yours(survey));
+    }
+    state
+        .surveys
+        .get(&survey)
+        .cloned()
+        .ok_or(ApiError::UnknownSurvey(survey))
 }
 
 /// Query parameters; a malformed query is a JSON `bad_query` error like every other.

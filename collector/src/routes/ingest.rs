@@ -5,7 +5,7 @@
 
 use super::error::ApiError;
 use super::extract::{Visitor, page};
-use crate::service::ingest::Sender;
+use crate::service::ingest::{Impression, Sender};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
@@ -28,8 +28,8 @@ use serde::de::DeserializeOwned;
         (status = 404, description = "No such survey", body = ErrorBody),
         (status = 409, description = "Already answered from elsewhere, or the edit window has closed", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 422, description = "Well-formed but invalid: score out of range, unknown tag, comment too long", body = ErrorBody),
-        (status = 429, description = "Too many requests or ratings from this visitor", body = ErrorBody),
+        (status = 422, description = "Well-formed but invalid: score out of range, unknown tag, comment too long, hidden formatting in an interaction or tag, a new unsigned tag value past `max_tag_values`", body = ErrorBody),
+        (status = 429, description = "Too many requests or ratings from this visitor, or the survey's unsigned ratings for today; `Retry-After` says when to try again", body = ErrorBody),
         (status = 503, description = "Not stored; retry later", body = ErrorBody),
     )
 )]
@@ -71,6 +71,9 @@ async fn ingest_response(
         page: page(headers),
     };
     let recorded = state.ingest.rating(body, &sender).await?;
+    if recorded.counted_unverified {
+        state.metrics.unverified_responses_created.inc();
+    }
     let status = match recorded.status {
         WriteStatus::Created => StatusCode::CREATED,
         WriteStatus::Updated | WriteStatus::Unchanged => StatusCode::OK,
@@ -90,11 +93,11 @@ async fn ingest_response(
     tag = "widget",
     request_body = RecordImpression,
     responses(
-        (status = 204, description = "Counted (once per response_id), and durable"),
+        (status = 204, description = "Counted (once per response_id), and durable; also past the visitor's daily impressions, which are not counted"),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 403, description = "Origin not allowed", body = ErrorBody),
         (status = 404, description = "No such survey", body = ErrorBody),
-        (status = 422, description = "Invalid content", body = ErrorBody),
+        (status = 422, description = "Invalid content, or a new unsigned tag value past the survey's `max_tag_values`", body = ErrorBody),
         (status = 429, description = "Too many requests from this visitor", body = ErrorBody),
     )
 )]
@@ -109,8 +112,17 @@ pub async fn record_impression(
         visitor,
         page: page(&headers),
     };
-    if state.ingest.impression(body, &sender).await? {
-        state.metrics.impressions_accepted.inc();
+    // Past the visitor's daily impressions the answer is the same 204: the widget has nothing
+    // to retry (a 429 would hold back the ratings queued behind it in its outbox), and a
+    // script learns nothing.
+    match state.ingest.impression(body, &sender).await? {
+        Impression::Counted => {
+            state.metrics.impressions_accepted.inc();
+        }
+        Impression::Repeat => {}
+        Impression::OverAllowance => {
+            state.metrics.impressions_over_allowance.inc();
+        }
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,7 +12,9 @@
 //!   (streamed CSV/NDJSON), `live` (SSE), `surveys` (survey list, comments), `email`
 //!   (snippet, landing page, confirm), `dashboard` (the page, embedded), `openapi`, `assets`
 //!   (loader and widget), `ops` (health, metrics).
+//! - [`admin`]: the admin socket's routes (backups), never served on the public port.
 
+pub mod admin;
 mod assets;
 mod dashboard;
 mod email;
@@ -43,7 +45,11 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-/// A request that takes longer than this is cut off, so slow clients can't hold workers.
+/// A read that takes longer than this is cut off (`408`: a read changes nothing, so nothing is
+/// lost), so slow clients can't hold workers. Writes are bounded otherwise, without a `408`
+/// that would lie about a write still queued: their body must arrive within
+/// `limits::BODY_DEADLINE` (`408`, nothing queued), and once queued a write is waited for
+/// `store::writer::ANSWER_DEADLINE` at most (`503`: it may be stored, sending it again is safe).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn router(state: AppState) -> Router {
@@ -76,6 +82,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/surveys", get(surveys::list))
         .route("/v1/surveys/{survey}/comments", get(surveys::comments))
         .route("/v1/surveys/{survey}/refusals", get(surveys::refusals))
+        .route(
+            "/v1/surveys/{survey}/undelivered-alerts",
+            get(surveys::undelivered_alerts),
+        )
         // Never compressed: the compression layer leaves `text/event-stream` alone.
         .route("/v1/surveys/{survey}/live", get(live::live))
         .route("/v1/surveys/{survey}/email", get(email::email))
@@ -85,27 +95,35 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::openapi))
         .layer(CompressionLayer::new());
 
-    Router::new()
-        .merge(writes)
+    let reads = Router::new()
         .merge(reads)
         .route("/v1/surveys/{survey}/widget", get(read::widget_config))
-        .layer(cors)
+        .layer(cors.clone())
         .merge(assets::routes(state.assets.as_deref()))
         .merge(pages)
-        .merge(email::routes())
         .route("/healthz", get(ops::healthz))
         .route("/favicon.ico", get(ops::favicon))
         .route("/metrics", get(ops::metrics))
         .fallback(|| async { ApiError::NotFound })
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ));
+
+    // Everything that writes: the widget's posts and the email links' click and confirmation.
+    let writes = writes
+        .layer(cors)
+        .merge(email::routes())
+        .layer(axum::middleware::map_request(limits::body_deadline));
+
+    Router::new()
+        .merge(writes)
+        .merge(reads)
         // Responses echo what customers typed (comments, tags); a browser must never sniff one
         // into HTML.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
-        ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
         ))
         // Outside the timeout, so its 408 is rewritten too.
         .layer(axum::middleware::map_response(json_for_bare_errors))

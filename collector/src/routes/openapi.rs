@@ -13,7 +13,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 #[openapi(
     info(
         title = "Pulsetap",
-        description = "Per-interaction one-tap emoji feedback: record ratings, read aggregates, export and follow responses live. Reads need `Authorization: Bearer <read key>`; a key for one survey reads only that survey."
+        description = "Per-interaction one-tap emoji feedback: record ratings, read aggregates, export and follow responses live. Reads need `Authorization: Bearer <read key>`, signing (email snippets) a write key; a key for one survey reaches only that survey, and neither kind of key does the other's job."
     ),
     paths(
         ingest::record_response,
@@ -25,6 +25,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         read::breakdown,
         surveys::comments,
         surveys::refusals,
+        surveys::undelivered_alerts,
         export::responses,
         email::email,
         email::landing,
@@ -39,10 +40,11 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         dashboard::style,
         openapi,
     ),
-    modifiers(&ReadKey, &WidgetAssets),
+    modifiers(&Keys, &WidgetAssets),
     tags(
         (name = "widget", description = "What the widget calls from customers' browsers, and the files it is made of"),
         (name = "read", description = "What marketers read; every call needs a read key"),
+        (name = "write", description = "What a site's or helpdesk's server signs; every call needs a write key"),
         (name = "email", description = "The pages behind email links"),
         (name = "pages", description = "The dashboard and its files"),
         (name = "operations", description = "Health and metrics"),
@@ -50,21 +52,32 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 )]
 pub struct ApiDoc;
 
-/// Declares the bearer scheme the `read` operations refer to as `read_key`.
-struct ReadKey;
+/// Declares the bearer schemes the operations refer to as `read_key` and `write_key`.
+struct Keys;
 
-impl Modify for ReadKey {
+impl Modify for Keys {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "read_key",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A read key from the configuration (`read_keys`)"))
-                    .build(),
+        for (name, description) in [
+            (
+                "read_key",
+                "A read key from the configuration (`read_keys`)",
             ),
-        );
+            (
+                "write_key",
+                "A write key from the configuration (`write_keys`): it signs, and reads nothing",
+            ),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(description))
+                        .build(),
+                ),
+            );
+        }
     }
 }
 

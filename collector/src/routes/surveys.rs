@@ -1,16 +1,22 @@
 //! What a dashboard reads besides the aggregates: which surveys a key may read, the latest
-//! comments of one, and the ratings it refused.
+//! comments of one, the ratings it refused, and its alerts that could not be delivered.
 
 use super::error::ApiError;
 use super::extract::{Params, ReadKey, Readable};
 use super::query::{PageQuery, RangeQuery, TagQuery};
-use crate::domain::calendar::rfc3339;
+use crate::domain::calendar::{from_unix_ms, rfc3339};
 use crate::domain::report::MAX_DAYS;
 use crate::service::reports;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use pulsetap_wire::{Comments, ErrorBody, RefusalCount, Refusals, SurveyInfo, SurveyList};
+use pulsetap_wire::{
+    Comments, ErrorBody, RefusalCount, Refusals, SurveyInfo, SurveyList, UndeliveredAlert,
+    UndeliveredAlerts,
+};
+
+/// Undelivered alert messages listed at most: the newest.
+const UNDELIVERED_LISTED: usize = 100;
 
 /// Lists the surveys this key may read, with what a dashboard needs to show them.
 #[utoipa::path(
@@ -118,4 +124,48 @@ pub async fn refusals(State(state): State<AppState>, Readable(survey): Readable)
         since: rfc3339(since),
         reasons,
     })
+}
+
+/// The survey's alert messages its webhook refused for longer than `alert.give_up_after`: set
+/// aside (kept, never retried again), newest first, at most 100. The dashboard shows them as
+/// undelivered alerts, so an unhappy customer is not missed because a webhook was down.
+#[utoipa::path(
+    get,
+    path = "/v1/surveys/{survey}/undelivered-alerts",
+    tag = "read",
+    security(("read_key" = [])),
+    params(("survey" = String, Path, description = "Survey id")),
+    responses(
+        (status = 200, description = "Undelivered alert messages, newest first", body = UndeliveredAlerts),
+        super::error::ReadErrors,
+    )
+)]
+pub async fn undelivered_alerts(
+    State(state): State<AppState>,
+    Readable(survey): Readable,
+) -> Result<Json<UndeliveredAlerts>, ApiError> {
+    let messages = state
+        .store
+        .undelivered_alerts(&survey.id, UNDELIVERED_LISTED)
+        .await?;
+    let at = |ms: Option<i64>| ms.map(|ms| rfc3339(from_unix_ms(ms))).unwrap_or_default();
+    let alerts = messages
+        .into_iter()
+        .map(|message| UndeliveredAlert {
+            first_failed_at: at(message.first_failed_ms),
+            gave_up_at: at(message.gave_up_ms),
+            attempts: message.attempts,
+            last_error: message.last_error.unwrap_or_default(),
+            responses: message
+                .notices
+                .iter()
+                .map(|notice| notice.response.to_record())
+                .collect(),
+            idempotency_key: message.idempotency_key,
+        })
+        .collect();
+    Ok(Json(UndeliveredAlerts {
+        survey: survey.id.to_string(),
+        alerts,
+    }))
 }

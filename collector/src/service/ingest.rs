@@ -2,12 +2,16 @@
 //! the email landing page's clicks and confirmations.
 //!
 //! A rating passes named steps, each of which passes it on or refuses it with a reason:
-//! find the survey, check the page it came from, turn the body into a domain rating, take the
-//! visitor's daily allowance (new anonymous ratings only), then the writer stores it with every
-//! counter it moves and answers once it is durable. (The flood limit and the body's JSON are
-//! checked before, by the HTTP layer, so that even malformed requests count against a flood.)
+//! find the survey, check the page it came from, turn the body into a domain rating, take one
+//! of the visitor's daily allowance (when nobody vouched for it, with or without an
+//! interaction), then the writer stores it with every counter it moves, checks that a new
+//! unsigned response had an allowance and fits the survey's own limits (its daily ceiling of
+//! unverified responses, its cap on tag values) in the same transaction, and answers once it
+//! is durable. (The flood limit and the body's JSON are checked before, by the HTTP layer, so
+//! that even malformed requests count against a flood.)
 
-use super::visitors::{VisitorKey, VisitorLimits};
+use super::visitors::{Allowance, Spent, VisitorKey, VisitorLimits};
+use crate::domain::calendar::until_tomorrow;
 use crate::domain::rating::parse_impression;
 use crate::domain::{Rating, RatingError, Refusal, Score, Survey, Surveys};
 use crate::email::Invitation;
@@ -56,6 +60,9 @@ pub enum IngestError {
 impl From<RecordError> for IngestError {
     fn from(error: RecordError) -> Self {
         match error {
+            RecordError::Refused(Refusal::VisitorLimit) => Self::VisitorLimit {
+                retry_after: until_tomorrow(OffsetDateTime::now_utc()),
+            },
             RecordError::Refused(refusal) => Self::Refused(refusal),
             RecordError::Storage(error) => Self::Storage(error),
         }
@@ -89,22 +96,19 @@ impl Ingest {
         check_page(survey, &sender.page)?;
         let rating = Rating::parse(body, survey)?;
         let now = OffsetDateTime::now_utc();
-        let allowance = if self.is_new_and_anonymous(survey, &rating).await? {
-            let allowance = self
-                .visitors
-                .take(
-                    sender.visitor,
-                    survey.id.as_str(),
-                    survey.max_per_visitor_per_day,
-                )
-                .ok_or(IngestError::VisitorLimit {
-                    retry_after: until_tomorrow(now),
-                })?;
-            Some(allowance)
-        } else {
+        // Taken before knowing whether the rating is new (the writer knows, reading its
+        // identity anyway; a lookup here cost a quarter of the ingest throughput), and given back
+        // unless it creates a response. Without one, the writer refuses only a new response.
+        let allowance = if rating.subject.trusted() {
             None
+        } else {
+            self.allowance(sender, Spent::Responses, survey).ok()
         };
-        let recorded = self.store.record(survey.id.clone(), rating, now).await?;
+        let allowance_left = allowance.is_some();
+        let recorded = self
+            .store
+            .record(survey.id.clone(), rating, now, allowance_left)
+            .await?;
         if let Some(allowance) = allowance
             && recorded.status == WriteStatus::Created
         {
@@ -113,21 +117,36 @@ impl Ingest {
         Ok(recorded)
     }
 
-    /// `POST /v1/impressions`: a widget was shown. Whether it was the first time for its
-    /// response_id.
+    /// `POST /v1/impressions`: a widget was shown. Whether it was counted: not a repeat of its
+    /// response_id, and within the visitor's daily impressions when nobody vouched for it.
     pub async fn impression(
         &self,
         body: RecordImpression,
         sender: &Sender,
-    ) -> Result<bool, IngestError> {
+    ) -> Result<Impression, IngestError> {
         let survey = self.survey(&body.survey)?;
         check_page(survey, &sender.page)?;
         let subject = parse_impression(body, survey)?;
         let now = OffsetDateTime::now_utc();
-        Ok(self
+        let allowance = if subject.trusted() {
+            None
+        } else {
+            match self.allowance(sender, Spent::Impressions, survey) {
+                Ok(allowance) => Some(allowance),
+                Err(_) => return Ok(Impression::OverAllowance),
+            }
+        };
+        let new = self
             .store
             .record_impression(survey.id.clone(), subject, now)
-            .await?)
+            .await?;
+        if !new {
+            return Ok(Impression::Repeat);
+        }
+        if let Some(allowance) = allowance {
+            allowance.spend();
+        }
+        Ok(Impression::Counted)
     }
 
     /// An email link was opened: an unconfirmed click, never a rating (a mail scanner opens
@@ -162,7 +181,8 @@ impl Ingest {
             .map_err(RatingError::from)?;
         let now = OffsetDateTime::now_utc();
         let survey = invitation.survey().id.clone();
-        Ok(self.store.record(survey, rating, now).await?)
+        // Signed by the link: no anonymous limit applies.
+        Ok(self.store.record(survey, rating, now, true).await?)
     }
 
     fn survey(&self, id: &str) -> Result<&Survey, IngestError> {
@@ -172,29 +192,34 @@ impl Ingest {
             .ok_or_else(|| IngestError::UnknownSurvey(id.to_owned()))
     }
 
-    /// Whether the rating is anonymous (no interaction) and nothing is stored yet under its id:
-    /// only those spend the visitor's daily allowance.
-    async fn is_new_and_anonymous(
+    /// One of the visitor's daily `what` for `survey`, or the refusal.
+    fn allowance(
         &self,
+        sender: &Sender,
+        what: Spent,
         survey: &Survey,
-        rating: &Rating,
-    ) -> Result<bool, StoreError> {
-        if rating.subject.interaction.is_some() {
-            return Ok(false);
-        }
-        let existing = self
-            .store
-            .find(&survey.id, None, rating.subject.response_id.as_str())
-            .await?;
-        Ok(existing.is_none())
+    ) -> Result<Allowance, IngestError> {
+        let limit = match what {
+            Spent::Responses => survey.max_per_visitor_per_day,
+            Spent::Impressions => survey.max_impressions_per_visitor_per_day,
+        };
+        self.visitors
+            .take(sender.visitor, what, survey.id.as_str(), limit)
+            .ok_or_else(|| IngestError::VisitorLimit {
+                retry_after: until_tomorrow(OffsetDateTime::now_utc()),
+            })
     }
 }
 
-/// How long until the next UTC day, when daily allowances renew.
-fn until_tomorrow(now: OffsetDateTime) -> std::time::Duration {
-    let tomorrow = crate::domain::Day::of(now).0 + 1;
-    let seconds = i64::from(tomorrow) * 86_400 - now.unix_timestamp();
-    std::time::Duration::from_secs(seconds.max(1).unsigned_abs())
+/// What became of an impression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Impression {
+    Counted,
+    /// Its response_id was counted before.
+    Repeat,
+    /// The visitor has shown this survey's widget more often today than
+    /// `max_impressions_per_visitor_per_day`: not counted.
+    OverAllowance,
 }
 
 /// A browser always says which page is posting. Pages the survey allows may post; so may the

@@ -1,10 +1,14 @@
 //! The figures marketers read, summed from the counters over the days asked: none of these
 //! touches a response, so their cost follows the range, not the number of responses.
+//!
+//! Every read filtered by a tag value obeys the privacy floor (`domain::report::too_few`): a
+//! group smaller than the survey's `min_group_size` is shown only as `too_few`.
 
-use crate::domain::report::{DayRange, TagFilter};
+use crate::domain::figures::Tally;
+use crate::domain::report::{DayRange, TagFilter, too_few};
 use crate::domain::{Day, Hour, Survey};
 use crate::store::{CommentQuery, Dimension, Grain, Store, StoreError};
-use pulsetap_wire::{Breakdown, Bucket, Comments, Group, Summary, Timeseries};
+use pulsetap_wire::{Breakdown, Bucket, Comments, Figures, Group, Summary, Timeseries};
 
 /// Whether a timeseries has a bucket per day or per hour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,12 +39,14 @@ pub async fn summary(
     let total = store
         .total(&survey.id, &dimension(tag), range.from, range.to)
         .await?;
+    let hidden = tag.is_some() && too_few(total.responses(), survey);
     Ok(Summary {
         survey: survey.id.to_string(),
         from: range.from.to_string(),
         to: range.to.to_string(),
         tag: tag.map(TagFilter::text),
-        figures: total.figures(survey),
+        too_few: hidden,
+        figures: shown(hidden, &total, survey),
     })
 }
 
@@ -64,16 +70,19 @@ pub async fn timeseries(
         .tallies(&survey.id, &dimension(tag), grain, first, last)
         .await?;
     let buckets = (first..=last)
-        .map(|bucket| Bucket {
-            start: match interval {
-                Interval::Day => Day(bucket).to_string(),
-                Interval::Hour => Hour(bucket).to_string(),
-            },
-            figures: tallies
-                .get(&bucket)
-                .copied()
-                .unwrap_or_default()
-                .figures(survey),
+        .map(|bucket| {
+            let tally = tallies.get(&bucket).copied().unwrap_or_default();
+            // Each bucket is a group of its own: a day with one response would otherwise show
+            // what a summary of that one day hides.
+            let hidden = tag.is_some() && too_few(tally.responses(), survey);
+            Bucket {
+                start: match interval {
+                    Interval::Day => Day(bucket).to_string(),
+                    Interval::Hour => Hour(bucket).to_string(),
+                },
+                too_few: hidden,
+                figures: shown(hidden, &tally, survey),
+            }
         })
         .collect();
     Ok(Timeseries {
@@ -100,11 +109,11 @@ pub async fn breakdown(
         .into_iter()
         .filter(|(_, total)| total.responses() > 0 || total.impressions > 0)
         .map(|(value, total)| {
-            let too_few = total.responses() < survey.min_group_size;
+            let hidden = too_few(total.responses(), survey);
             Group {
                 value,
-                too_few,
-                figures: (!too_few).then(|| total.figures(survey)),
+                too_few: hidden,
+                figures: (!hidden).then(|| shown(false, &total, survey)),
             }
         })
         .collect();
@@ -118,6 +127,27 @@ pub async fn breakdown(
     })
 }
 
+/// The figures of a group, or zeros when it is hidden (the wire leaves them out).
+fn shown(hidden: bool, tally: &Tally, survey: &Survey) -> Figures {
+    let tally = if hidden { Tally::default() } else { *tally };
+    tally.figures(survey)
+}
+
+/// Whether the responses carrying `tag`, created in `range` (every day when `None`), are too
+/// few to show.
+pub async fn tag_too_few(
+    store: &Store,
+    survey: &Survey,
+    range: Option<DayRange>,
+    tag: &TagFilter,
+) -> Result<bool, StoreError> {
+    let (from, to) = range.map_or((Day(0), Day(u32::MAX)), |range| (range.from, range.to));
+    let total = store
+        .total(&survey.id, &dimension(Some(tag)), from, to)
+        .await?;
+    Ok(too_few(total.responses(), survey))
+}
+
 /// The latest responses with a comment, newest change first, each shown once.
 pub async fn comments(
     store: &Store,
@@ -127,6 +157,16 @@ pub async fn comments(
     limit: usize,
     before: Option<u64>,
 ) -> Result<Comments, StoreError> {
+    if let Some(tag) = tag
+        && tag_too_few(store, survey, Some(range), tag).await?
+    {
+        return Ok(Comments {
+            survey: survey.id.to_string(),
+            too_few: true,
+            comments: Vec::new(),
+            next_before: None,
+        });
+    }
     let page = store
         .comments(CommentQuery {
             survey: survey.id.clone(),
@@ -139,6 +179,7 @@ pub async fn comments(
         .await?;
     Ok(Comments {
         survey: survey.id.to_string(),
+        too_few: false,
         comments: page.comments.iter().map(|r| r.to_record()).collect(),
         next_before: page.next_before,
     })

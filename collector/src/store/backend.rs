@@ -10,6 +10,7 @@ use pulsetap_wire::{Tags, WriteStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -21,10 +22,20 @@ pub enum StoreError {
     InUse,
     #[error("a stored record could not be read: {0}")]
     Corrupt(String),
+    /// The write may have been applied: the batch holding it was committed, but not flushed.
     #[error("the write could not be made durable: {0}")]
     Flush(String),
     #[error("the writer has stopped")]
     Stopped,
+    /// The writer's queue is full: the write was not queued, so nothing of it is stored.
+    #[error("the writer's queue is full ({0} writes waiting)")]
+    Overloaded(usize),
+    /// The write was queued but not answered in time: it may still be stored.
+    #[error("the writer did not answer within {0:?}; the write is still queued")]
+    Unanswered(std::time::Duration),
+    /// A backup could not be written (the store itself is unchanged).
+    #[error("{0}")]
+    Backup(String),
 }
 
 /// Why a rating was not recorded.
@@ -58,8 +69,10 @@ pub struct Recorded {
     pub response: Response,
     /// The live-feed sequence number, when the response is new or changed.
     pub event: Option<u64>,
-    /// An alert for this rating waits in the outbox.
+    /// An alert (or a comment following one up) for this rating waits in the outbox.
     pub alert_queued: bool,
+    /// A new response nobody vouched for: it counted against the survey's daily ceiling.
+    pub counted_unverified: bool,
 }
 
 /// One write, as the writer queues it.
@@ -72,6 +85,11 @@ pub enum Write {
         survey: SurveyId,
         rating: Rating,
         now: OffsetDateTime,
+        /// Whether the sender may still add a new unsigned response today (the service holds
+        /// one of its visitor's daily allowance). Whether the rating is new is known only here,
+        /// where its identity is read anyway: without the allowance, a new unsigned response is
+        /// refused and anything else goes ahead.
+        allowance_left: bool,
     },
     /// A widget was shown; counted once per response_id.
     Impression {
@@ -88,12 +106,14 @@ pub enum Write {
         lang: Option<Lang>,
         now: OffsetDateTime,
     },
-    /// The webhook acknowledged this alert: it leaves the outbox.
-    AlertSent(AlertId),
-    /// The webhook did not acknowledge it: kept, with its next attempt.
-    AlertFailed(PendingAlert),
+    /// Alert messages leave the outbox, are merged, rescheduled or set aside (see
+    /// [`OutboxChange`]).
+    Outbox(Box<OutboxChange>),
     /// Writes nothing; answered once everything queued before it is durable.
     Barrier,
+    /// Copies the whole store into a new one at `to`, between two batches, so the copy holds
+    /// exactly what was acknowledged before it.
+    Backup { to: PathBuf },
 }
 
 /// What one write did.
@@ -101,35 +121,133 @@ pub enum Write {
 pub enum Outcome {
     /// Boxed: a response is large, and most outcomes of a batch are not ratings.
     Rating(Result<Box<Recorded>, RecordError>),
-    /// Whether the impression was new (a repeat of a response_id counts nothing).
-    Impression(bool),
+    /// Whether the impression was new (a repeat of a response_id counts nothing), or why it
+    /// was refused.
+    Impression(Result<bool, RecordError>),
+    Backup(BackupReport),
     Done,
 }
 
-/// An alert's place in the outbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct AlertId(pub u64);
-
-/// An alert waiting in the outbox to be posted to its survey's webhook.
+/// What a backup copied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingAlert {
-    pub id: AlertId,
-    pub webhook: String,
-    /// Sent as `Idempotency-Key`: the same for every retry of this alert.
-    pub idempotency_key: String,
-    /// The response as it was when it alerted.
-    pub response: Response,
-    pub attempts: u32,
-    pub next_attempt_ms: i64,
+pub struct BackupReport {
+    /// The directory the copy was written to.
+    pub to: PathBuf,
+    pub responses: u64,
+    /// Records of every kind (responses, counters, events, the outbox…).
+    pub records: u64,
+    /// How long the writer was paused for the copy, in milliseconds.
+    pub paused_ms: u64,
 }
 
-/// Alerts due now, and when the next of the others falls due.
+/// An alert message's id: the live-feed event of its first notice, so unique for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AlertId(pub u64);
+
+/// Where a message waits in the outbox: the outbox is kept in due order, so finding what is
+/// due reads only that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OutboxKey {
+    pub due_ms: i64,
+    pub id: AlertId,
+}
+
+/// What a notice tells a webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// An unhappy rating.
+    Alert,
+    /// A comment added to a rating that alerted.
+    Update,
+}
+
+/// One thing to tell a webhook about one response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// The live-feed event that queued it.
+    pub id: AlertId,
+    pub kind: NoticeKind,
+    /// The response as it was then.
+    pub response: Response,
+}
+
+/// A message for one survey's webhook: one notice, or several posted together.
+///
+/// A message is *open* until the alert worker seals it, just before its first post: open
+/// messages of one survey may be merged into one, while a sealed message keeps its notices and
+/// its `Idempotency-Key` for every retry, so a receiver that saw the key has seen the content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertMessage {
+    /// Its first notice's id.
+    pub id: AlertId,
+    pub survey: String,
+    /// The webhook when it was queued; the configured one wins when there is one.
+    pub webhook: String,
+    /// Sent as `Idempotency-Key`: `<survey>-<id>`, the same for every retry.
+    pub idempotency_key: String,
+    /// Oldest first.
+    pub notices: Vec<Notice>,
+    pub sealed: bool,
+    /// When its oldest notice was queued.
+    pub created_ms: i64,
+    /// When it is (next) due to be posted.
+    pub due_ms: i64,
+    pub attempts: u32,
+    /// When a post of it first failed: the age the give-up rule counts.
+    pub first_failed_ms: Option<i64>,
+    pub last_error: Option<String>,
+    /// When it was set aside as undelivered.
+    pub gave_up_ms: Option<i64>,
+}
+
+impl AlertMessage {
+    /// An open message holding one notice, due at once.
+    pub fn new(notice: Notice, webhook: String, now_ms: i64) -> Self {
+        let survey = notice.response.survey.clone();
+        Self {
+            id: notice.id,
+            idempotency_key: format!("{survey}-{}", notice.id.0),
+            survey,
+            webhook,
+            notices: vec![notice],
+            sealed: false,
+            created_ms: now_ms,
+            due_ms: now_ms,
+            attempts: 0,
+            first_failed_ms: None,
+            last_error: None,
+            gave_up_ms: None,
+        }
+    }
+
+    pub fn key(&self) -> OutboxKey {
+        OutboxKey {
+            due_ms: self.due_ms,
+            id: self.id,
+        }
+    }
+}
+
+/// One change to the outbox, applied atomically.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxChange {
+    /// Messages leaving the queue: delivered, merged into `queue`, or rescheduled as `queue`.
+    pub remove: Vec<OutboxKey>,
+    /// A message (re)entering the queue, at its `due_ms`.
+    pub queue: Option<AlertMessage>,
+    /// A message given up on: kept aside, listed as undelivered.
+    pub set_aside: Option<AlertMessage>,
+}
+
+/// Alert messages due now, and when the next of the others falls due.
 #[derive(Debug, Clone, Default)]
 pub struct DueAlerts {
-    pub due: Vec<PendingAlert>,
+    /// In due order.
+    pub due: Vec<AlertMessage>,
     pub next_due_ms: Option<i64>,
     /// Entries that no longer decode: nothing can deliver them.
-    pub unreadable: Vec<AlertId>,
+    pub unreadable: Vec<OutboxKey>,
 }
 
 /// One page of comments, newest change first.
@@ -173,7 +291,7 @@ pub struct Audit {
 }
 
 /// A storage engine. Every method may block: [`Store`] calls them from the writer thread
-/// (`apply`, `flush`) or the blocking pool (the rest), never from the async runtime.
+/// (`apply`, `flush`, `backup`) or the blocking pool (the rest), never from the async runtime.
 pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     /// Applies `writes` in order, in one transaction: each rating is refused on its own without
     /// stopping the others; a storage error fails the whole batch. Not yet durable: see `flush`.
@@ -217,8 +335,21 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     /// The newest live-feed event of any survey.
     fn newest_event(&self) -> Result<Option<u64>, StoreError>;
     fn comments(&self, query: &CommentQuery) -> Result<CommentPage, StoreError>;
-    /// Up to `limit` alerts due at `now_ms`.
+    /// Up to `limit` alert messages due at `now_ms`, in due order. Its cost follows the number
+    /// due, never the size of the outbox.
     fn due_alerts(&self, now_ms: i64, limit: usize) -> Result<DueAlerts, StoreError>;
+    /// Up to `limit` of a survey's alert messages set aside as undelivered, newest first.
+    fn undelivered_alerts(
+        &self,
+        survey: &str,
+        limit: usize,
+    ) -> Result<Vec<AlertMessage>, StoreError>;
+    /// How many alert messages are set aside, over every survey.
+    fn undelivered_count(&self) -> Result<u64, StoreError>;
+    /// Copies every record into a new store at `to` (which must not exist yet), calling
+    /// `progress` now and then. Only the writer calls it, between batches, so nothing changes
+    /// during the copy.
+    fn backup(&self, to: &Path, progress: &mut dyn FnMut()) -> Result<BackupReport, StoreError>;
     /// Recounts every counter from the stored records and compares.
     fn audit(&self) -> Result<Audit, StoreError>;
 }

@@ -3,9 +3,10 @@
 //!
 //! [`Store`] is what the rest of the collector uses. It keeps two rules for every backend:
 //!
-//! - **Every write goes through the writer** ([`writer`]): ratings, impressions, email clicks and
-//!   outbox updates queue there, are applied in batches (one transaction each) and are answered
-//!   only once durable. Nothing else writes.
+//! - **Every write goes through the writer** ([`writer`]): ratings, impressions, email clicks,
+//!   outbox updates and backups queue there, are applied in batches (one transaction each) and
+//!   are answered only once durable. Nothing else writes. The queue is bounded: a client's
+//!   write that finds it full is refused at once.
 //! - **Every read runs off the async runtime's threads** (on the blocking pool), so a read that
 //!   waits on the disk or on the writer's lock never stalls the threads that serve connections.
 //!
@@ -31,14 +32,16 @@ use crate::domain::{Day, Lang, Score};
 use pulsetap_wire::Tags;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
+use std::path::PathBuf;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::{Notify, broadcast};
-use writer::{FlushObserver, Writer};
+use writer::{FlushObserver, Writer, WriterStatus};
 
 pub use backend::{
-    AlertId, Audit, Backend, CommentPage, CommentQuery, Dimension, DueAlerts, EventBatch, Grain,
-    Outcome, PendingAlert, RecordError, Recorded, StoreError, Write,
+    AlertId, AlertMessage, Audit, Backend, BackupReport, CommentPage, CommentQuery, Dimension,
+    DueAlerts, EventBatch, Grain, Notice, NoticeKind, OutboxChange, OutboxKey, Outcome,
+    RecordError, Recorded, StoreError, Write,
 };
 pub use embedded::EmbeddedStore;
 
@@ -73,12 +76,14 @@ impl Store {
         self.writer.alerts_queued()
     }
 
-    /// Records a rating; resolves once it is durable.
+    /// Records a rating; resolves once it is durable. `allowance_left`: whether the sender may
+    /// still add a new unsigned response today (see `Write::Rating`).
     pub async fn record(
         &self,
         survey: SurveyId,
         rating: Rating,
         now: OffsetDateTime,
+        allowance_left: bool,
     ) -> Result<Recorded, RecordError> {
         match self
             .writer
@@ -86,6 +91,7 @@ impl Store {
                 survey,
                 rating,
                 now,
+                allowance_left,
             })
             .await?
         {
@@ -101,7 +107,7 @@ impl Store {
         survey: SurveyId,
         subject: Subject,
         now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, RecordError> {
         match self
             .writer
             .write(Write::Impression {
@@ -111,7 +117,7 @@ impl Store {
             })
             .await?
         {
-            Outcome::Impression(new) => Ok(new),
+            Outcome::Impression(result) => result,
             other => unreachable!("an impression answered {other:?}"),
         }
     }
@@ -137,19 +143,39 @@ impl Store {
             .map(drop)
     }
 
-    /// Removes a delivered alert from the outbox.
-    pub async fn alert_sent(&self, id: AlertId) -> Result<(), StoreError> {
-        self.writer.write(Write::AlertSent(id)).await.map(drop)
-    }
-
-    /// Keeps an undelivered alert with its next attempt.
-    pub async fn alert_failed(&self, alert: PendingAlert) -> Result<(), StoreError> {
-        self.writer.write(Write::AlertFailed(alert)).await.map(drop)
+    /// Changes the alert outbox (the alert worker's bookkeeping); waits for room in the queue.
+    pub async fn change_outbox(&self, change: OutboxChange) -> Result<(), StoreError> {
+        self.writer
+            .write_waiting(Write::Outbox(Box::new(change)))
+            .await
+            .map(drop)
     }
 
     /// Resolves once everything written before the call is durable.
     pub async fn durable(&self) -> Result<(), StoreError> {
-        self.writer.write(Write::Barrier).await.map(drop)
+        self.writer.write_waiting(Write::Barrier).await.map(drop)
+    }
+
+    /// Writes a consistent copy of the whole store to `to` (an absolute path that does not
+    /// exist yet), holding every write acknowledged before the call. The writer pauses for the
+    /// copy; reads carry on.
+    pub async fn backup(&self, to: PathBuf) -> Result<BackupReport, StoreError> {
+        match self.writer.write_waiting(Write::Backup { to }).await? {
+            Outcome::Backup(report) => Ok(report),
+            other => unreachable!("a backup answered {other:?}"),
+        }
+    }
+
+    /// How the writer is doing: queue, last progress, last flush.
+    pub fn writer_status(&self) -> WriterStatus {
+        self.writer.status()
+    }
+
+    /// Test builds only: holds the writer, before it writes its next batch, until the guard is
+    /// dropped.
+    #[cfg(feature = "fault-injection")]
+    pub async fn pause_writer(&self) -> writer::faults::Paused {
+        self.writer.pause().await
     }
 
     pub async fn tallies(
@@ -266,6 +292,21 @@ impl Store {
     pub async fn due_alerts(&self, now_ms: i64, limit: usize) -> Result<DueAlerts, StoreError> {
         self.read(move |backend| backend.due_alerts(now_ms, limit))
             .await
+    }
+
+    /// Up to `limit` of a survey's alert messages set aside as undelivered, newest first.
+    pub async fn undelivered_alerts(
+        &self,
+        survey: &SurveyId,
+        limit: usize,
+    ) -> Result<Vec<AlertMessage>, StoreError> {
+        let survey = survey.to_string();
+        self.read(move |backend| backend.undelivered_alerts(&survey, limit))
+            .await
+    }
+
+    pub async fn undelivered_count(&self) -> Result<u64, StoreError> {
+        self.read(|backend| backend.undelivered_count()).await
     }
 
     pub async fn audit(&self) -> Result<Audit, StoreError> {

@@ -26,7 +26,7 @@ async fn record_at(app: &TestApp, at: OffsetDateTime, score: u8, tags: &[(&str, 
     let rating = Rating::parse(body, survey).unwrap();
     app.state
         .store
-        .record(survey.id.clone(), rating, at)
+        .record(survey.id.clone(), rating, at, true)
         .await
         .unwrap();
 }
@@ -125,16 +125,14 @@ async fn a_tag_filter_counts_only_that_tags_responses() {
     record_at(&app, now, 5, &[("agent", "alice")]).await;
     record_at(&app, now, 1, &[("agent", "bob")]).await;
     record_at(&app, now, 4, &[("agent", "alice"), ("channel", "chat")]).await;
+    record_at(&app, now, 2, &[("channel", "chat")]).await;
     let alice = app.summary("support", "tag=agent:alice").await;
     assert_eq!(alice.figures.responses, 2);
     assert_eq!(csat(&alice.figures).0, Some(100.0));
-    assert_eq!(
-        app.summary("support", "tag=channel:chat")
-            .await
-            .figures
-            .responses,
-        1
-    );
+    let chat = app.summary("support", "tag=channel:chat").await;
+    assert_eq!((chat.too_few, chat.figures.responses), (false, 2));
+    // bob's one response is under the survey's min_group_size of 2.
+    assert!(app.summary("support", "tag=agent:bob").await.too_few);
 }
 
 #[tokio::test]

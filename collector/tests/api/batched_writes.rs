@@ -40,6 +40,7 @@ fn record_batch(
             survey: app.state.surveys.get("support").unwrap().id.clone(),
             rating: rating.clone(),
             now,
+            allowance_left: true,
         })
         .collect();
     let backend = app.state.store.backend();

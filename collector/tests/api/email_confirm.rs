@@ -150,6 +150,7 @@ async fn a_confirmed_rating_is_counted_in_metrics_like_any_other() {
     let metrics = app
         .client
         .get(format!("{}/metrics", app.address))
+        .bearer_auth(MARKETING_KEY)
         .send()
         .await
         .unwrap()

@@ -19,7 +19,7 @@ async fn the_snippet_is_email_safe_html_with_one_labelled_text_emoji_link_per_sc
     let response = get_email(
         &app,
         "interaction=T-1042&tags=agent=alice",
-        Some(SUPPORT_LEAD_KEY),
+        Some(HELPDESK_KEY),
     )
     .await;
     assert_eq!(response.status(), 200);
@@ -99,7 +99,7 @@ async fn the_json_format_gives_each_signed_link_and_the_same_snippet() {
     let html = get_email(
         &app,
         "interaction=T-7&tags=agent=alice,channel=email",
-        Some(MARKETING_KEY),
+        Some(SITE_SERVER_KEY),
     )
     .await
     .text()
@@ -117,7 +117,7 @@ async fn links_point_where_customers_reach_the_collector() {
             "{}/v1/surveys/support/email?interaction=T-1&format=json",
             app.address
         ))
-        .bearer_auth(SUPPORT_LEAD_KEY)
+        .bearer_auth(HELPDESK_KEY)
         .header("X-Forwarded-Proto", "https")
         .header("X-Forwarded-Host", "feedback.example.com")
         .send()
@@ -135,7 +135,7 @@ async fn links_point_where_customers_reach_the_collector() {
     let explicit = get_email(
         &app,
         "interaction=T-1&format=json&base_url=https://rate.example.org/",
-        Some(SUPPORT_LEAD_KEY),
+        Some(HELPDESK_KEY),
     )
     .await;
     let email: EmailLinks = explicit.json().await.unwrap();
@@ -150,7 +150,7 @@ async fn links_point_where_customers_reach_the_collector() {
     let with_path = get_email(
         &app,
         "interaction=T-1&base_url=https://example.org/feedback",
-        Some(SUPPORT_LEAD_KEY),
+        Some(HELPDESK_KEY),
     )
     .await;
     assert_eq!(with_path.status(), 400);
@@ -162,7 +162,7 @@ async fn whatever_the_interaction_or_tags_hold_the_snippet_carries_them_only_enc
     let html = get_email(
         &app,
         "interaction=%3Cscript%3Ealert(1)%3C/script%3E&tags=agent=%22%3E%3Cimg%20src=x%3E",
-        Some(SUPPORT_LEAD_KEY),
+        Some(HELPDESK_KEY),
     )
     .await
     .text()
@@ -181,11 +181,11 @@ async fn whatever_the_interaction_or_tags_hold_the_snippet_carries_them_only_enc
 #[tokio::test]
 async fn a_survey_without_a_secret_cannot_make_email_links() {
     let app = spawn_app().await;
-    // `sales` has no secret; OTHER_LEAD_KEY is its own read key.
+    // `sales` has no secret; SITE_SERVER_KEY may write to every survey.
     let response = app
         .get_with_key(
             "/v1/surveys/sales/email?interaction=T-1",
-            Some(OTHER_LEAD_KEY),
+            Some(SITE_SERVER_KEY),
         )
         .await;
     assert_eq!(response.status(), 409);
@@ -208,7 +208,7 @@ async fn a_request_for_links_that_cannot_be_made_says_what_to_fix() {
         ("interaction=", 422, "invalid_interaction"),
     ];
     for (query, status, code) in cases {
-        let response = get_email(&app, query, Some(SUPPORT_LEAD_KEY)).await;
+        let response = get_email(&app, query, Some(HELPDESK_KEY)).await;
         assert_eq!(response.status(), status, "{query}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"], code, "{query}: {body}");
@@ -216,7 +216,7 @@ async fn a_request_for_links_that_cannot_be_made_says_what_to_fix() {
 }
 
 #[tokio::test]
-async fn only_a_read_key_for_the_survey_gets_its_links() {
+async fn only_a_write_key_for_the_survey_gets_its_links() {
     let app = spawn_app().await;
     assert_eq!(get_email(&app, "interaction=T-1", None).await.status(), 401);
     assert_eq!(
@@ -225,10 +225,10 @@ async fn only_a_read_key_for_the_survey_gets_its_links() {
             .status(),
         401
     );
-    assert_eq!(
-        get_email(&app, "interaction=T-1", Some(OTHER_LEAD_KEY))
-            .await
-            .status(),
-        403
-    );
+    for key in [HELPDESK_KEY, SITE_SERVER_KEY] {
+        assert_eq!(
+            get_email(&app, "interaction=T-1", Some(key)).await.status(),
+            200
+        );
+    }
 }

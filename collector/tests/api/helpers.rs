@@ -17,12 +17,18 @@ pub const SHOP: &str = "https://shop.example.com";
 pub const MARKETING_KEY: &str = "marketing-team-key";
 pub const SUPPORT_LEAD_KEY: &str = "support-lead-key";
 pub const OTHER_LEAD_KEY: &str = "sales-lead-key";
+/// A write key for `support` only: what its helpdesk's server signs email snippets with.
+pub const HELPDESK_KEY: &str = "support-helpdesk-key";
+/// A write key for every survey.
+pub const SITE_SERVER_KEY: &str = "site-server-key";
 pub const SECRET: &str = "a long random string for tests";
 
-/// Two open surveys and one that requires signatures. The flood limit is lifted because every
-/// test client is the same visitor (127.0.0.1, one user agent); `hostile.rs` tests it.
+/// Two open surveys and one that requires signatures. The flood limit and the daily allowance
+/// are lifted because every test client is the same visitor (127.0.0.1); `hostile.rs` and
+/// `trust_limits.rs` test them.
 pub const CONFIG: &str = r#"
 read_keys = ["marketing-team-key"]
+write_keys = ["site-server-key"]
 
 [limits]
 visitor_requests_per_second = 100000
@@ -33,9 +39,10 @@ id = "support"
 allowed_origins = ["https://shop.example.com"]
 tags = ["agent", "channel"]
 secret = "a long random string for tests"
-max_per_visitor_per_day = 3
+max_per_visitor_per_day = 1000
 min_group_size = 2
 read_keys = ["support-lead-key"]
+write_keys = ["support-helpdesk-key"]
 
 [[survey]]
 id = "sales"
@@ -227,7 +234,7 @@ pub async fn email_links(
             ("tags", tags),
             ("format", "json"),
         ])
-        .bearer_auth(SUPPORT_LEAD_KEY)
+        .bearer_auth(HELPDESK_KEY)
         .send()
         .await
         .expect("the collector answers");

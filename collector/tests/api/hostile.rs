@@ -194,12 +194,14 @@ async fn malformed_and_unknown_requests_count_against_the_flood_limit_too() {
     );
 }
 
-/// A low flood limit, so the test does not depend on how fast this machine answers.
+/// A low flood limit, so the test does not depend on how fast this machine answers. Behind a
+/// trusted proxy, so a test can be two visitors.
 const LOW_FLOOD_LIMIT: &str = r#"
 read_keys = ["marketing-team-key"]
 [limits]
 visitor_requests_per_second = 2
 visitor_burst = 20
+trust_x_forwarded_for = true
 [[survey]]
 id = "support"
 allowed_origins = ["https://shop.example.com"]
@@ -210,32 +212,26 @@ max_per_visitor_per_day = 1000
 #[tokio::test]
 async fn a_flood_from_one_visitor_is_cut_off_and_others_are_unaffected() {
     let app = spawn_app_with(LOW_FLOOD_LIMIT).await;
+    let flooder = [("X-Forwarded-For", "203.0.113.66")];
     let mut statuses = Vec::new();
     for _ in 0..100 {
         let response = app
-            .post_raw(
-                "/v1/responses",
-                rating(4).to_string(),
-                &[("User-Agent", "flooder/1.0")],
-            )
+            .post_raw("/v1/responses", rating(4).to_string(), &flooder)
             .await;
         statuses.push(response.status().as_u16());
     }
     let limited = statuses.iter().filter(|&&s| s == 429).count();
     assert!(limited >= 50, "the flood was cut: {limited} of 100 refused");
     let response = app
-        .post_raw(
-            "/v1/responses",
-            rating(4).to_string(),
-            &[("User-Agent", "flooder/1.0")],
-        )
+        .post_raw("/v1/responses", rating(4).to_string(), &flooder)
         .await;
+    assert_eq!(response.headers()["retry-after"], "1");
     assert_error(response, 429, "rate_limited").await;
     let person = app
         .post_raw(
             "/v1/responses",
             rating(5).to_string(),
-            &[("User-Agent", "Mozilla/5.0 person")],
+            &[("X-Forwarded-For", "198.51.100.20")],
         )
         .await;
     assert_eq!(person.status(), 201, "another visitor still gets through");

@@ -149,7 +149,7 @@ async fn a_large_export_is_streamed_in_chunks_without_a_length_up_front() {
         let rating = Rating::parse(body, survey).unwrap();
         app.state
             .store
-            .record(survey.id.clone(), rating, now)
+            .record(survey.id.clone(), rating, now, true)
             .await
             .unwrap();
     }

@@ -133,6 +133,10 @@ async fn shares_are_percents_and_tags_read_in_either_spelling() {
     let body =
         json!({"survey": "support", "response_id": id, "score": 5, "tags": {"agent": "ana"}});
     assert_eq!(app.post_response(&body).await.status(), 201);
+    // A second answer, so ana's group reaches the survey's min_group_size of 2.
+    let second =
+        json!({"survey": "support", "response_id": new_id(), "score": 4, "tags": {"agent": "ana"}});
+    assert_eq!(app.post_response(&second).await.status(), 201);
 
     let with_equals = app.summary("support", "tag=agent=ana").await;
     let with_colon = app.summary("support", "tag=agent:ana").await;
@@ -140,7 +144,7 @@ async fn shares_are_percents_and_tags_read_in_either_spelling() {
     assert_eq!(with_equals.tag.as_deref(), Some("agent=ana"));
     assert_eq!(
         with_equals.figures.response_rate,
-        Some(25.0),
+        Some(50.0),
         "a percent, like csat"
     );
     assert_eq!(csat(&with_equals.figures).0, Some(100.0));

@@ -30,6 +30,7 @@
     tagValue: '',
     groupBy: '',
     comments: [],
+    commentsTooFew: false,
     nextBefore: null,
     live: null,
     generation: 0,
@@ -258,6 +259,7 @@
       if (!(error instanceof SignedOut) && generation === state.generation) showError(error.message);
     }
     loadProblems();
+    loadUndelivered();
   }
 
   /// Refused ratings by reason: a wrong signature or an origin not allowed otherwise only shows
@@ -280,6 +282,39 @@
     $('problems-card').hidden = items.length === 0;
   }
 
+  /// Alerts the webhook never took: without this panel an unhappy customer whose alert was set
+  /// aside would go unnoticed.
+  async function loadUndelivered() {
+    const survey = state.survey.id;
+    let undelivered;
+    try {
+      undelivered = await api(surveyPath('undelivered-alerts'));
+    } catch (_) {
+      return; // the figures' own error, if any, is already shown
+    }
+    if (state.survey.id !== survey) return;
+    const items = undelivered.alerts.map((alert) => el('li', {},
+      el('strong', {}, `${plural(alert.responses.length, 'unhappy rating', 'unhappy ratings')} not delivered`),
+      el('span', { class: 'muted small' },
+        ` · ${plural(alert.attempts, 'attempt', 'attempts')}, set aside ${dateTime.format(new Date(alert.gave_up_at))} · ${alert.idempotency_key}`),
+      el('p', { class: 'small' }, alert.last_error),
+      ...alert.responses.map((record) => el('p', { class: 'small' }, undeliveredLine(record)))));
+    $('undelivered').replaceChildren(...items);
+    $('undelivered-note').textContent = plural(undelivered.alerts.length, 'message', 'messages');
+    $('undelivered-card').hidden = items.length === 0;
+  }
+
+  /// One rating of an undelivered alert, as text: its face, where it came from, its comment.
+  function undeliveredLine(record) {
+    const survey = state.survey;
+    const face = survey.scale[record.score - 1] ?? '';
+    const label = survey.labels[record.score - 1] ?? '';
+    const where = record.interaction ? ` for ${record.interaction}` : '';
+    const tags = Object.entries(record.tags).map(([key, value]) => `${key}=${value}`).join(', ');
+    const comment = record.comment ? ` “${record.comment}”` : '';
+    return `${face} ${label} (${record.score}/${survey.scale.length})${where}${tags ? ` · ${tags}` : ''} · ${dateTime.format(new Date(record.updated_at))}${comment}`;
+  }
+
   async function loadComments(older) {
     const survey = state.survey.id;
     try {
@@ -291,6 +326,7 @@
         before: older ? state.nextBefore : null,
       }));
       if (state.survey.id !== survey) return;
+      state.commentsTooFew = Boolean(page.too_few);
       for (const record of page.comments) addComment(record, false);
       state.nextBefore = page.next_before ?? null;
       renderComments();
@@ -395,7 +431,20 @@
 
   // ---- key figures ----
 
+  /// Why a group filtered by a tag value shows no figures (the collector's privacy floor).
+  const tooFewText = () => `Too few responses to show (under ${state.survey.min_group_size}), so no customer can be singled out.`;
+
   function renderSummary(summary) {
+    if (summary.too_few) {
+      for (const id of ['kpi-responses', 'kpi-rate', 'kpi-figure', 'kpi-average']) $(id).textContent = '—';
+      $('kpi-impressions').textContent = tooFewText();
+      for (const id of ['kpi-rate-note', 'kpi-figure-note', 'kpi-average-emoji', 'kpi-average-note']) $(id).textContent = '';
+      $('kpi-figure-interval').replaceChildren();
+      $('kpi-figure-name').textContent = kind().name;
+      $('kpi-groups').replaceChildren();
+      $('kpi-groups').hidden = true;
+      return;
+    }
     $('kpi-responses').textContent = number.format(summary.responses);
     $('kpi-impressions').textContent = plural(summary.impressions, 'widget', 'widgets') + ' shown'
       + (summary.unconfirmed_clicks ? ` · ${plural(summary.unconfirmed_clicks, 'unconfirmed email click', 'unconfirmed email clicks')}` : '');
@@ -493,6 +542,10 @@
   function renderDistribution(summary) {
     const root = $('distribution');
     $('distribution-title').textContent = { nps: 'Likelihood to recommend', ces: 'How easy it was' }[state.survey.kind] || 'How customers felt';
+    if (summary.too_few) {
+      root.replaceChildren(el('p', { class: 'empty', text: tooFewText() }));
+      return;
+    }
     if (summary.responses === 0) {
       root.replaceChildren(el('p', { class: 'empty', text: 'No responses in this range yet.' }));
       return;
@@ -572,7 +625,10 @@
   function renderTrend(timeseries) {
     const root = $('trend');
     state.lastTrend = timeseries;
-    const buckets = timeseries.buckets;
+    // A bucket under the privacy floor carries no figures: drawn as an empty day.
+    const buckets = timeseries.buckets.map((bucket) => (bucket.too_few
+      ? { ...bucket, responses: 0, counts: {}, [kind().figure]: null, promoters: 0, passives: 0, detractors: 0 }
+      : bucket));
     const [low, high] = kind().domain;
     const width = Math.max(300, Math.round(root.clientWidth || 640));
     const height = width < 520 ? 200 : 240;
@@ -617,7 +673,8 @@
         chart.append(svg('text', { x: margin.left + index * band + band / 2, y: height - 8, 'text-anchor': 'middle' }, shortDate.format(parseDay(bucket.start))));
       }
       const day = longDate.format(parseDay(bucket.start));
-      const figure = value === null ? 'no responses' : `${kind().name} ${kind().format(value)}`;
+      const figure = bucket.too_few ? 'too few to show'
+        : value === null ? 'no responses' : `${kind().name} ${kind().format(value)}`;
       chart.append(svg('rect', { class: 'hover', x: margin.left + index * band, y: margin.top, width: band, height: plotHeight },
         svgTitle(`${day}: ${number.format(bucket.responses)} responses, ${figure}`)));
     });
@@ -693,6 +750,8 @@
     const day = record.created_at.slice(0, 10);
     if (day < state.from || day > state.to) return false;
     if (state.tagKey && state.tagValue && record.tags[state.tagKey] !== state.tagValue) return false;
+    // A filtered group under the privacy floor shows no comment, live ones included.
+    if (state.tagKey && state.tagValue && state.commentsTooFew) return false;
     return true;
   }
 
@@ -712,7 +771,7 @@
   function renderComments() {
     const list = $('comments');
     if (state.comments.length === 0) {
-      list.replaceChildren(el('li', { class: 'empty', text: 'No comments in this range yet.' }));
+      list.replaceChildren(el('li', { class: 'empty', text: state.commentsTooFew ? tooFewText() : 'No comments in this range yet.' }));
     } else {
       list.replaceChildren(...state.comments.map(({ record, fresh }) => {
         const emoji = el('div', { class: 'comment-emoji', title: `${labelOf(record.score)} (${record.score}/${lastScore()})` }, scoreBadge(record.score, 'comment-face'));

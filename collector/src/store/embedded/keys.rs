@@ -6,7 +6,7 @@
 
 use super::counts::Metric;
 use crate::domain::figures::MAX_SCORE;
-use crate::store::backend::{Dimension, Grain};
+use crate::store::backend::{AlertId, Dimension, Grain, OutboxKey};
 
 impl Grain {
     fn byte(self) -> u8 {
@@ -108,6 +108,24 @@ pub fn tag_values_prefix(survey: &str, tag: &str) -> Vec<u8> {
     key
 }
 
+/// In the `limits` tree, `t survey \0 tag`: how many distinct values the tag has, that is how
+/// many keys its `tag_values_prefix` holds (a u64), so the cap costs one read, not a scan.
+pub fn tag_value_count(survey: &str, tag: &str) -> Vec<u8> {
+    let mut key = vec![b't'];
+    key.extend_from_slice(&survey_prefix(survey));
+    key.extend_from_slice(tag.as_bytes());
+    key
+}
+
+/// In the `limits` tree, `u survey \0 day:u32`: new unverified responses created that day (a
+/// u64).
+pub fn unverified_on(survey: &str, day: u32) -> Vec<u8> {
+    let mut key = vec![b'u'];
+    key.extend_from_slice(&survey_prefix(survey));
+    key.extend_from_slice(&day.to_be_bytes());
+    key
+}
+
 /// `survey \0 response_id`: an impression already counted.
 pub fn impression(survey: &str, response_id: &str) -> Vec<u8> {
     let mut key = survey_prefix(survey);
@@ -129,6 +147,67 @@ pub fn event(sequence: u64) -> [u8; 8] {
 /// The sequence number of an event key (also the key of its alert in the outbox).
 pub fn event_sequence(key: &[u8]) -> Option<u64> {
     key.try_into().ok().map(u64::from_be_bytes)
+}
+
+/// Outbox keys start with one of these: the queue, in due order, and the messages set aside.
+const OUTBOX_DUE: u8 = b'd';
+const OUTBOX_ASIDE: u8 = b'u';
+
+/// `d due_ms id`: a queued alert message. The due time comes first, so the queue is a range in
+/// due order; its sign bit is flipped so byte order is numeric order for negative times too.
+pub fn outbox_due(key: OutboxKey) -> [u8; 17] {
+    let mut bytes = [0u8; 17];
+    bytes[0] = OUTBOX_DUE;
+    bytes[1..9].copy_from_slice(&((key.due_ms as u64) ^ (1 << 63)).to_be_bytes());
+    bytes[9..].copy_from_slice(&key.id.0.to_be_bytes());
+    bytes
+}
+
+/// The queue keys of every message due at `now_ms` or before: `..=` this key.
+pub fn outbox_due_until(now_ms: i64) -> [u8; 17] {
+    outbox_due(OutboxKey {
+        due_ms: now_ms,
+        id: AlertId(u64::MAX),
+    })
+}
+
+/// Every key of the queue: `..` this key.
+pub fn outbox_due_end() -> [u8; 1] {
+    [OUTBOX_DUE + 1]
+}
+
+pub fn outbox_due_start() -> [u8; 1] {
+    [OUTBOX_DUE]
+}
+
+/// The due time and id of a queue key.
+pub fn outbox_due_key(key: &[u8]) -> Option<OutboxKey> {
+    let (&marker, rest) = key.split_first()?;
+    if marker != OUTBOX_DUE || rest.len() != 16 {
+        return None;
+    }
+    let due = u64::from_be_bytes(rest[..8].try_into().ok()?) ^ (1 << 63);
+    let id = u64::from_be_bytes(rest[8..].try_into().ok()?);
+    Some(OutboxKey {
+        due_ms: due as i64,
+        id: AlertId(id),
+    })
+}
+
+/// `u survey \0 id`: a message set aside as undelivered, by survey, oldest first.
+pub fn outbox_aside(survey: &str, id: AlertId) -> Vec<u8> {
+    let mut key = outbox_aside_prefix(Some(survey));
+    key.extend_from_slice(&id.0.to_be_bytes());
+    key
+}
+
+/// Every set-aside key of one survey, or of all (`None`).
+pub fn outbox_aside_prefix(survey: Option<&str>) -> Vec<u8> {
+    let mut key = vec![OUTBOX_ASIDE];
+    if let Some(survey) = survey {
+        key.extend_from_slice(&survey_prefix(survey));
+    }
+    key
 }
 
 /// A counter key as a person reads it in an audit report: `support agent=alice d20000`.
@@ -178,6 +257,26 @@ mod tests {
         assert_eq!(
             legacy_counter(&legacy),
             Some((key.as_slice(), Metric::Response, 4))
+        );
+    }
+
+    #[test]
+    fn the_outbox_queue_is_in_due_order_and_its_keys_decode_back() {
+        let key = |due_ms, id| {
+            outbox_due(OutboxKey {
+                due_ms,
+                id: AlertId(id),
+            })
+        };
+        let keys = [key(-5, 9), key(0, 3), key(7, 1), key(7, 2), key(1 << 50, 0)];
+        assert!(keys.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(key(7, u64::MAX) <= outbox_due_until(7) && key(8, 0) > outbox_due_until(7));
+        let decoded = outbox_due_key(&key(-5, 9)).unwrap();
+        assert_eq!((decoded.due_ms, decoded.id), (-5, AlertId(9)));
+        assert!(outbox_due_key(&outbox_aside("s", AlertId(1))).is_none());
+        assert!(
+            keys.iter()
+                .all(|k| k.as_slice() < outbox_due_end().as_slice())
         );
     }
 

@@ -7,7 +7,10 @@
 //! - `tag_values`: every tag value seen, so a breakdown knows its groups without a scan.
 //! - `impressions`: (survey, response_id) → when and with which tags a widget was shown.
 //! - `events`: a sequence number per new or changed response → its identity, for the live feed.
-//! - `outbox`: alerts waiting to be sent, under their rating's event number.
+//! - `outbox`: alert messages waiting for their webhook, in due order, and those set aside as
+//!   undelivered (`outbox`).
+//! - `limits`: what the anonymous limits count: distinct values per (survey, tag), and new
+//!   unverified responses per (survey, day) (`domain::limits` decides; `keys` has the layout).
 //!
 //! A response and every counter it moves are written in one sled transaction, so no crash can
 //! leave the aggregates disagreeing with the responses. Only the writer calls `apply`.
@@ -18,12 +21,14 @@
 //! - [`records`]: the transaction that applies a batch of writes.
 //! - [`reads`]: counters, tag values, responses, comments.
 //! - [`events`]: the live feed's sequence.
-//! - [`outbox`]: alerts waiting for their webhook.
+//! - [`outbox`]: alert messages waiting for their webhook, and those set aside.
 //! - [`audit`]: recounting every counter from the records.
+//! - [`backup`]: a consistent copy of the whole store, taken by the writer between batches.
 //! - [`upgrade`]: bringing a store written by an older version to today's format, once.
 //! - [`keys`] and [`counts`]: the byte layouts of keys and counter values.
 
 mod audit;
+mod backup;
 pub mod counts;
 mod events;
 pub mod keys;
@@ -37,11 +42,12 @@ use crate::domain::figures::Tally;
 use crate::domain::response::Response;
 use crate::domain::survey::Surveys;
 use crate::store::backend::{
-    Audit, Backend, CommentPage, CommentQuery, Dimension, DueAlerts, EventBatch, Grain, Outcome,
-    StoreError, Write,
+    AlertMessage, Audit, Backend, BackupReport, CommentPage, CommentQuery, Dimension, DueAlerts,
+    EventBatch, Grain, Outcome, StoreError, Write,
 };
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
+use std::path::Path;
 
 pub use trees::EmbeddedStore;
 
@@ -121,7 +127,23 @@ impl Backend for EmbeddedStore {
         outbox::due(self, now_ms, limit)
     }
 
+    fn undelivered_alerts(
+        &self,
+        survey: &str,
+        limit: usize,
+    ) -> Result<Vec<AlertMessage>, StoreError> {
+        outbox::undelivered(self, survey, limit)
+    }
+
+    fn undelivered_count(&self) -> Result<u64, StoreError> {
+        outbox::undelivered_count(self)
+    }
+
     fn audit(&self) -> Result<Audit, StoreError> {
         audit::run(self)
+    }
+
+    fn backup(&self, to: &Path, progress: &mut dyn FnMut()) -> Result<BackupReport, StoreError> {
+        backup::copy_to(self, to, progress)
     }
 }

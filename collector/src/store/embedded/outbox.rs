@@ -1,10 +1,14 @@
-//! Alerts waiting for their webhook, under their rating's event number.
+//! Alert messages waiting for their webhook, in due order, and those set aside as undelivered.
+//!
+//! The `outbox` tree holds two ranges (`keys::outbox_due`, `keys::outbox_aside`): the queue,
+//! keyed by due time then id, so a round reads only what is due and the next due time is the
+//! first key after now; and the messages given up on, by survey, kept for the dashboard.
 
 use super::keys;
 use super::trees::{EmbeddedStore, decode};
-use crate::store::backend::{AlertId, DueAlerts, PendingAlert, StoreError};
+use crate::store::backend::{AlertMessage, DueAlerts, StoreError};
 
-/// Alerts due at `now_ms`, at most `limit`, and when the next of the others falls due. An
+/// Messages due at `now_ms`, at most `limit`, and when the next of the others falls due. An
 /// entry that no longer decodes is listed as unreadable: retrying can't make it readable.
 pub(super) fn due(
     store: &EmbeddedStore,
@@ -12,24 +16,59 @@ pub(super) fn due(
     limit: usize,
 ) -> Result<DueAlerts, StoreError> {
     let mut found = DueAlerts::default();
-    let later = |at: i64, found: &mut DueAlerts| {
-        found.next_due_ms = Some(found.next_due_ms.map_or(at, |next| next.min(at)));
-    };
-    for entry in store.outbox.iter() {
+    let until = keys::outbox_due_until(now_ms);
+    for entry in store
+        .outbox
+        .range(keys::outbox_due_start().as_slice()..=until.as_slice())
+    {
         let (key, value) = entry?;
-        let Ok(alert) = decode::<PendingAlert>(&value, "alert") else {
-            if let Some(id) = keys::event_sequence(&key) {
-                found.unreadable.push(AlertId(id));
-            }
+        let Some(at) = keys::outbox_due_key(&key) else {
             continue;
         };
-        if alert.next_attempt_ms > now_ms {
-            later(alert.next_attempt_ms, &mut found);
-        } else if found.due.len() < limit {
-            found.due.push(alert);
-        } else {
-            later(now_ms, &mut found);
+        if found.due.len() + found.unreadable.len() == limit {
+            // More are due than one round takes: the next round follows at once.
+            found.next_due_ms = Some(now_ms);
+            return Ok(found);
+        }
+        match decode::<AlertMessage>(&value, "alert") {
+            Ok(message) => found.due.push(message),
+            Err(_) => found.unreadable.push(at),
         }
     }
+    let later = store
+        .outbox
+        .range(until.as_slice()..keys::outbox_due_end().as_slice())
+        .keys()
+        .find_map(|key| key.ok().and_then(|key| keys::outbox_due_key(&key)));
+    found.next_due_ms = later.map(|key| key.due_ms);
     Ok(found)
+}
+
+/// Up to `limit` of a survey's messages set aside, newest first.
+pub(super) fn undelivered(
+    store: &EmbeddedStore,
+    survey: &str,
+    limit: usize,
+) -> Result<Vec<AlertMessage>, StoreError> {
+    store
+        .outbox
+        .scan_prefix(keys::outbox_aside_prefix(Some(survey)))
+        .rev()
+        .take(limit)
+        .map(|entry| decode(&entry?.1, "alert"))
+        .collect()
+}
+
+/// How many messages are set aside, over every survey.
+pub(super) fn undelivered_count(store: &EmbeddedStore) -> Result<u64, StoreError> {
+    let mut count = 0;
+    for key in store
+        .outbox
+        .scan_prefix(keys::outbox_aside_prefix(None))
+        .keys()
+    {
+        key?;
+        count += 1;
+    }
+    Ok(count)
 }

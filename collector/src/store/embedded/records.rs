@@ -4,17 +4,23 @@
 //! writes), so two ratings of one identity in one batch behave exactly as they would one after
 //! the other. Every counter the batch moves is summed first and written once at the end: a
 //! batch of ratings on the same day costs a handful of counter writes, not a dozen per rating.
+//!
+//! The anonymous limits are counted here too (`domain::limits` decides): a new tag value or a
+//! new unverified response is checked against its count and counted in the transaction that
+//! writes it, so no two requests can both take the last place.
 
 use super::counts::{Counts, Delta, Metric};
 use super::keys;
-use super::trees::{EmbeddedStore, decode, encode};
+use super::trees::{EmbeddedStore, decode, decode_count, encode};
 use crate::domain::calendar::unix_ms;
+use crate::domain::limits;
 use crate::domain::rating::Subject;
-use crate::domain::response::{self, Change};
+use crate::domain::response::{self, Change, Refusal};
 use crate::domain::survey::LANG_DIMENSION;
 use crate::domain::{Day, Hour, Lang, Rating, Response, Score, Survey, SurveyId, Surveys};
 use crate::store::backend::{
-    AlertId, Dimension, Grain, Outcome, PendingAlert, RecordError, Recorded, StoreError, Write,
+    AlertId, AlertMessage, Dimension, Grain, Notice, NoticeKind, OutboxChange, Outcome,
+    RecordError, Recorded, StoreError, Write,
 };
 use pulsetap_wire::Tags;
 use serde::{Deserialize, Serialize};
@@ -22,7 +28,7 @@ use sled::Transactional;
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::convert::Infallible;
 use time::OffsetDateTime;
 
@@ -36,13 +42,59 @@ struct Trees<'t> {
     impressions: &'t TransactionalTree,
     events: &'t TransactionalTree,
     outbox: &'t TransactionalTree,
+    tag_values: &'t TransactionalTree,
+    limits: &'t TransactionalTree,
 }
 
 /// What the writes of one transaction add up to, written once at its end.
 #[derive(Default)]
 struct Totals {
     counter_deltas: HashMap<Vec<u8>, Delta>,
-    tag_values: BTreeSet<Vec<u8>>,
+    /// `tag_values` keys already stored, looked up once per batch.
+    known_tag_values: HashSet<Vec<u8>>,
+    /// `tag_values` keys this batch adds.
+    new_tag_values: BTreeSet<Vec<u8>>,
+    /// Counts of the `limits` tree this batch read: as stored, and after its writes so far.
+    limit_counts: HashMap<Vec<u8>, (u64, u64)>,
+}
+
+impl Totals {
+    /// Whether a tag value is stored, or added by an earlier write of this batch.
+    fn knows_tag_value(
+        &mut self,
+        tree: &TransactionalTree,
+        key: &[u8],
+    ) -> Result<bool, UnabortableTransactionError> {
+        if self.new_tag_values.contains(key) || self.known_tag_values.contains(key) {
+            return Ok(true);
+        }
+        let known = tree.get(key)?.is_some();
+        if known {
+            self.known_tag_values.insert(key.to_vec());
+        }
+        Ok(known)
+    }
+
+    /// A count of the `limits` tree, with this batch's changes.
+    fn limit_count(
+        &mut self,
+        tree: &TransactionalTree,
+        key: Vec<u8>,
+    ) -> Result<u64, UnabortableTransactionError> {
+        if let Some(&(_, count)) = self.limit_counts.get(&key) {
+            return Ok(count);
+        }
+        let count = decode_count(tree.get(&key)?.as_deref());
+        self.limit_counts.insert(key, (count, count));
+        Ok(count)
+    }
+
+    /// Adds one to a count `limit_count` read.
+    fn count_one_more(&mut self, key: Vec<u8>) {
+        if let Some((_, count)) = self.limit_counts.get_mut(&key) {
+            *count += 1;
+        }
+    }
 }
 
 /// A shown widget, as kept: when, with which tags and in which language (so an audit can
@@ -67,14 +119,17 @@ pub(super) fn apply(
         &store.impressions,
         &store.events,
         &store.outbox,
+        &store.limits,
     )
         .transaction(
-            |(responses, counters, tag_values, impressions, events, outbox)| -> Result<_, Tx> {
+            |(responses, counters, tag_values, impressions, events, outbox, limit_counts)| -> Result<_, Tx> {
                 let trees = Trees {
                     responses,
                     impressions,
                     events,
                     outbox,
+                    tag_values,
+                    limits: limit_counts,
                 };
                 let mut totals = Totals::default();
                 let mut outcomes = Vec::with_capacity(writes.len());
@@ -86,7 +141,14 @@ pub(super) fn apply(
                         add_to_counter(counters, key, delta)?;
                     }
                 }
-                remember_tag_values(tag_values, &totals.tag_values)?;
+                for key in &totals.new_tag_values {
+                    tag_values.insert(key.as_slice(), &[])?;
+                }
+                for (key, (stored, count)) in &totals.limit_counts {
+                    if count != stored {
+                        limit_counts.insert(key.as_slice(), &count.to_be_bytes())?;
+                    }
+                }
                 Ok(outcomes)
             },
         );
@@ -107,15 +169,19 @@ fn apply_one(
             survey,
             rating,
             now,
+            allowance_left,
         } => Ok(Outcome::Rating(match survey_of(surveys, survey) {
-            Ok(survey) => rate(survey, rating, *now, trees, totals)?,
+            Ok(survey) => rate(survey, rating, *now, *allowance_left, trees, totals)?,
             Err(error) => Err(error.into()),
         })),
         Write::Impression {
             survey,
             subject,
             now,
-        } => impression(survey, subject, *now, trees, totals).map(Outcome::Impression),
+        } => Ok(Outcome::Impression(match survey_of(surveys, survey) {
+            Ok(survey) => impression(survey, subject, *now, trees, totals)?,
+            Err(error) => Err(error.into()),
+        })),
         Write::Click {
             survey,
             score,
@@ -126,17 +192,12 @@ fn apply_one(
             click(survey, *score, tags, lang.as_ref(), *now, totals);
             Ok(Outcome::Done)
         }
-        Write::AlertSent(AlertId(id)) => {
-            trees.outbox.remove(&keys::event(*id))?;
+        Write::Outbox(change) => {
+            change_outbox(trees.outbox, change)?;
             Ok(Outcome::Done)
         }
-        Write::AlertFailed(alert) => {
-            trees
-                .outbox
-                .insert(&keys::event(alert.id.0), encode(alert))?;
-            Ok(Outcome::Done)
-        }
-        Write::Barrier => Ok(Outcome::Done),
+        // A backup never reaches a transaction: the writer runs it between batches.
+        Write::Barrier | Write::Backup { .. } => Ok(Outcome::Done),
     }
 }
 
@@ -155,6 +216,7 @@ fn rate(
     survey: &Survey,
     rating: &Rating,
     now: OffsetDateTime,
+    allowance_left: bool,
     trees: &Trees<'_>,
     totals: &mut Totals,
 ) -> Result<Result<Box<Recorded>, RecordError>, UnabortableTransactionError> {
@@ -177,7 +239,11 @@ fn rate(
         Ok(change) => change,
         Err(refusal) => return Ok(Err(refusal.into())),
     };
-    let alert_queued = change.alerts(survey);
+    let alerts = change.alerts(survey);
+    let follows_up = change.follows_up_alert(survey);
+    if alerts {
+        change.response_mut().alerted = true;
+    }
     let previous = match &change {
         Change::Unchanged(old) => {
             return Ok(Ok(Box::new(Recorded {
@@ -185,11 +251,25 @@ fn rate(
                 response: old.clone(),
                 event: None,
                 alert_queued: false,
+                counted_unverified: false,
             })));
         }
         Change::Created(_) => None,
         Change::Updated { before, .. } => Some(before),
     };
+    let counted_unverified = matches!(change, Change::Created(_)) && !subject.trusted();
+    let admitted = admit(
+        survey,
+        subject,
+        &change.response().tags,
+        change.response().lang.as_deref(),
+        counted_unverified.then_some((Day::of(now), allowance_left)),
+        trees,
+        totals,
+    )?;
+    if let Err(refusal) = admitted {
+        return Ok(Err(refusal.into()));
+    }
     if let Some(old) = previous {
         count(totals, old, Metric::Response, old.score, -1);
     }
@@ -197,11 +277,6 @@ fn rate(
     let stored = change.response_mut();
     stored.last_event = event;
     count(totals, stored, Metric::Response, stored.score, 1);
-    totals.tag_values.extend(tag_value_keys(
-        &stored.survey,
-        &stored.tags,
-        stored.lang.as_deref(),
-    ));
     trees
         .responses
         .insert(identity.as_slice(), encode(&*stored))?;
@@ -209,56 +284,139 @@ fn rate(
         .events
         .insert(&keys::event(event), identity.as_slice())?;
 
-    if let Some(alert) = survey.alert.as_ref().filter(|_| alert_queued) {
-        let pending = PendingAlert {
-            id: AlertId(event),
-            webhook: alert.webhook.clone(),
-            idempotency_key: format!("{}-{event}", stored.survey),
-            response: stored.clone(),
-            attempts: 0,
-            next_attempt_ms: now_ms,
-        };
-        trees.outbox.insert(&keys::event(event), encode(&pending))?;
-    }
+    let notice = match (alerts, follows_up) {
+        (true, _) => Some(NoticeKind::Alert),
+        (false, true) => Some(NoticeKind::Update),
+        (false, false) => None,
+    };
+    let queued = match (notice, survey.alert.as_ref()) {
+        (Some(kind), Some(alert)) => {
+            let notice = Notice {
+                id: AlertId(event),
+                kind,
+                response: stored.clone(),
+            };
+            let message = AlertMessage::new(notice, alert.webhook.clone(), now_ms);
+            trees
+                .outbox
+                .insert(&keys::outbox_due(message.key()), encode(&message))?;
+            true
+        }
+        _ => false,
+    };
     Ok(Ok(Box::new(Recorded {
         status: change.status(),
         response: change.response().clone(),
         event: Some(event),
-        alert_queued,
+        alert_queued: queued,
+        counted_unverified,
     })))
+}
+
+/// Checks a write against the anonymous limits and, when it passes, counts it: the tag values
+/// it brings that the survey never had, and a new unverified response (`unverified`: the day,
+/// and whether the sender has some of its daily allowance left). A refusal counts nothing.
+/// Its language is noted as a value of the `lang` pseudo-tag, with no limit: a survey speaks
+/// only the few languages it is configured with.
+fn admit(
+    survey: &Survey,
+    subject: &Subject,
+    tags: &BTreeMap<String, String>,
+    lang: Option<&str>,
+    unverified: Option<(Day, bool)>,
+    trees: &Trees<'_>,
+    totals: &mut Totals,
+) -> Result<Result<(), Refusal>, UnabortableTransactionError> {
+    let survey_id = survey.id.as_str();
+    let mut new_values = Vec::new();
+    for (tag, value) in tags {
+        let key = keys::tag_value(survey_id, tag, value);
+        if totals.knows_tag_value(trees.tag_values, &key)? {
+            continue;
+        }
+        let count_key = keys::tag_value_count(survey_id, tag);
+        let distinct = totals.limit_count(trees.limits, count_key.clone())?;
+        if !subject.trusted()
+            && let Err(refusal) = limits::admit_unverified_tag_value(tag, distinct, survey)
+        {
+            return Ok(Err(refusal));
+        }
+        new_values.push((key, count_key));
+    }
+    let day_key = unverified.map(|(day, _)| keys::unverified_on(survey_id, day.0));
+    if let (Some(day_key), Some((_, allowance_left))) = (&day_key, unverified) {
+        let created_today = totals.limit_count(trees.limits, day_key.clone())?;
+        if let Err(refusal) =
+            limits::admit_unverified_response(allowance_left, created_today, survey)
+        {
+            return Ok(Err(refusal));
+        }
+    }
+    for (key, count_key) in new_values {
+        totals.new_tag_values.insert(key);
+        totals.count_one_more(count_key);
+    }
+    if let Some(day_key) = day_key {
+        totals.count_one_more(day_key);
+    }
+    if let Some(lang) = lang {
+        let key = keys::tag_value(survey_id, LANG_DIMENSION, lang);
+        if !totals.knows_tag_value(trees.tag_values, &key)? {
+            totals.new_tag_values.insert(key);
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Removes, queues and sets aside alert messages as one change.
+fn change_outbox(
+    outbox: &TransactionalTree,
+    change: &OutboxChange,
+) -> Result<(), UnabortableTransactionError> {
+    for key in &change.remove {
+        outbox.remove(&keys::outbox_due(*key))?;
+    }
+    if let Some(message) = &change.queue {
+        outbox.insert(&keys::outbox_due(message.key()), encode(message))?;
+    }
+    if let Some(message) = &change.set_aside {
+        let key = keys::outbox_aside(&message.survey, message.id);
+        outbox.insert(key, encode(message))?;
+    }
+    Ok(())
 }
 
 /// Counts an impression once per response_id; whether it was new.
 fn impression(
-    survey: &SurveyId,
+    survey: &Survey,
     subject: &Subject,
     now: OffsetDateTime,
     trees: &Trees<'_>,
     totals: &mut Totals,
-) -> Result<bool, UnabortableTransactionError> {
-    let key = keys::impression(survey.as_str(), subject.response_id.as_str());
+) -> Result<Result<bool, RecordError>, UnabortableTransactionError> {
+    let survey_id = survey.id.as_str();
+    let key = keys::impression(survey_id, subject.response_id.as_str());
     if trees.impressions.get(&key)?.is_some() {
-        return Ok(false);
+        return Ok(Ok(false));
     }
     let stored = StoredImpression {
         at_ms: unix_ms(now),
         tags: subject.tags.as_map().clone(),
         lang: subject.lang.as_ref().map(ToString::to_string),
     };
+    let lang = stored.lang.as_deref();
+    if let Err(refusal) = admit(survey, subject, &stored.tags, lang, None, trees, totals)? {
+        return Ok(Err(refusal.into()));
+    }
     trees.impressions.insert(key.as_slice(), encode(&stored))?;
-    for counter in counter_keys(survey.as_str(), &stored.tags, stored.lang.as_deref(), now) {
+    for counter in counter_keys(survey_id, &stored.tags, stored.lang.as_deref(), now) {
         totals
             .counter_deltas
             .entry(counter)
             .or_default()
             .add(Metric::Impression, 0, 1);
     }
-    totals.tag_values.extend(tag_value_keys(
-        survey.as_str(),
-        &stored.tags,
-        stored.lang.as_deref(),
-    ));
-    Ok(true)
+    Ok(Ok(true))
 }
 
 /// Counts an opened email link that no page confirmed.
@@ -313,29 +471,6 @@ pub(super) fn counter_keys(
             ]
         })
         .collect()
-}
-
-/// The `tag_values` keys of a response's or impression's tags and language (the languages a
-/// survey speaks are few and configured, so they need no cap of their own).
-fn tag_value_keys<'a>(
-    survey: &'a str,
-    tags: &'a BTreeMap<String, String>,
-    lang: Option<&'a str>,
-) -> impl Iterator<Item = Vec<u8>> + 'a {
-    tags.iter()
-        .map(move |(tag, value)| keys::tag_value(survey, tag, value))
-        .chain(lang.map(|lang| keys::tag_value(survey, LANG_DIMENSION, lang)))
-}
-
-/// Notes each tag value for breakdowns. Most are already known: reading first spares a write
-/// (and the log space it would take) on nearly every rating.
-fn remember_tag_values(tree: &TransactionalTree, keys: &BTreeSet<Vec<u8>>) -> Result<(), Tx> {
-    for key in keys {
-        if tree.get(key)?.is_none() {
-            tree.insert(key.as_slice(), &[])?;
-        }
-    }
-    Ok(())
 }
 
 fn add_to_counter(tree: &TransactionalTree, key: &[u8], delta: &Delta) -> Result<(), Tx> {

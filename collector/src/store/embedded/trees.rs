@@ -20,6 +20,7 @@ pub struct EmbeddedStore {
     pub(super) impressions: sled::Tree,
     pub(super) events: sled::Tree,
     pub(super) outbox: sled::Tree,
+    pub(super) limits: sled::Tree,
 }
 
 impl EmbeddedStore {
@@ -55,10 +56,18 @@ impl EmbeddedStore {
             impressions: db.open_tree("impressions")?,
             events: db.open_tree("events")?,
             outbox: db.open_tree("outbox")?,
+            limits: db.open_tree("limits")?,
             db,
         };
         Ok(store)
     }
+}
+
+/// A count kept in the `limits` tree.
+pub(super) fn decode_count(value: Option<&[u8]>) -> u64 {
+    value
+        .and_then(|bytes| bytes.try_into().ok())
+        .map_or(0, u64::from_be_bytes)
 }
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {

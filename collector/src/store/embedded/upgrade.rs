@@ -9,7 +9,7 @@ use super::keys;
 use super::trees::{EmbeddedStore, decode, encode};
 use crate::domain::Response;
 use crate::domain::calendar::unix_ms;
-use crate::store::backend::{AlertId, PendingAlert, StoreError};
+use crate::store::backend::{AlertId, AlertMessage, Notice, NoticeKind, StoreError};
 use pulsetap_wire::ResponseRecord;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -21,11 +21,47 @@ const COUNTERS_FORMAT: &[u8] = b"counters-format";
 const COUNTERS_FORMAT_BUCKETS: &[u8] = b"buckets";
 /// Key in the default tree saying how the `outbox` tree is laid out.
 const OUTBOX_FORMAT: &[u8] = b"outbox-format";
-const OUTBOX_FORMAT_PENDING: &[u8] = b"pending-alert";
+/// Messages keyed by due time (`keys::outbox_due`). Before: one alert per rating under its event
+/// number (`pending-alert`), and before that with the response as the API shows it.
+const OUTBOX_FORMAT_DUE: &[u8] = b"due-messages";
+/// Key in the default tree saying the `limits` tree counts every tag's values.
+const TAG_VALUE_COUNTS: &[u8] = b"tag-value-counts";
+const TAG_VALUE_COUNTS_KEPT: &[u8] = b"kept";
 
 pub(super) fn run(store: &EmbeddedStore) -> Result<(), StoreError> {
     fold_counters(store)?;
     convert_outbox(store)?;
+    count_tag_values(store)?;
+    Ok(())
+}
+
+/// Stores written before tag values were capped kept no count of them. Counts the values of
+/// every (survey, tag) once, so the cap knows how many each already has.
+fn count_tag_values(store: &EmbeddedStore) -> Result<(), StoreError> {
+    if store.db.get(TAG_VALUE_COUNTS)?.as_deref() == Some(TAG_VALUE_COUNTS_KEPT) {
+        return Ok(());
+    }
+    let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    for key in store.tag_values.iter().keys() {
+        let key = key?;
+        // `survey \0 tag \0 value`: neither a survey id nor a tag key holds a `\0`.
+        let mut fields = key.splitn(3, |&b| b == 0);
+        let (Some(survey), Some(tag)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let count_key = keys::tag_value_count(
+            &String::from_utf8_lossy(survey),
+            &String::from_utf8_lossy(tag),
+        );
+        *counts.entry(count_key).or_default() += 1;
+    }
+    let mut upgrade = sled::Batch::default();
+    for (key, count) in counts {
+        upgrade.insert(key, &count.to_be_bytes());
+    }
+    store.limits.apply_batch(upgrade)?;
+    store.db.insert(TAG_VALUE_COUNTS, TAG_VALUE_COUNTS_KEPT)?;
+    store.db.flush()?;
     Ok(())
 }
 
@@ -77,22 +113,35 @@ struct LegacyAlert {
     next_attempt_ms: i64,
 }
 
-/// Rewrites alerts kept in the older layout as `PendingAlert`s. One that can't be read in
-/// either layout is dropped with an error in the log: nothing could ever deliver it.
+/// An alert as stores kept it before alerts were messages in due order: one per rating, under
+/// its event number.
+#[derive(Deserialize)]
+struct PendingAlert {
+    webhook: String,
+    idempotency_key: String,
+    response: Response,
+    attempts: u32,
+    next_attempt_ms: i64,
+}
+
+/// Moves alerts kept in either older layout into the queue as messages, keeping their key and
+/// retry state. One that was posted before is sealed (a receiver may have seen its key), and
+/// its give-up age counts from now. One that can't be read is dropped with an error in the log:
+/// nothing could ever deliver it.
 fn convert_outbox(store: &EmbeddedStore) -> Result<(), StoreError> {
-    if store.db.get(OUTBOX_FORMAT)?.as_deref() == Some(OUTBOX_FORMAT_PENDING) {
+    if store.db.get(OUTBOX_FORMAT)?.as_deref() == Some(OUTBOX_FORMAT_DUE) {
         return Ok(());
     }
+    let now_ms = unix_ms(OffsetDateTime::now_utc());
     let mut upgrade = sled::Batch::default();
     for entry in store.outbox.iter() {
         let (key, value) = entry?;
-        if decode::<PendingAlert>(&value, "alert").is_ok() {
-            continue;
-        }
-        let converted = keys::event_sequence(&key).and_then(|id| {
+        let Some(id) = keys::event_sequence(&key) else {
+            continue; // already in today's layout
+        };
+        let older = decode::<PendingAlert>(&value, "alert").ok().or_else(|| {
             let legacy: LegacyAlert = decode(&value, "alert").ok()?;
             Some(PendingAlert {
-                id: AlertId(id),
                 webhook: legacy.webhook,
                 idempotency_key: legacy.idempotency_key,
                 response: response_of(legacy.record)?,
@@ -100,16 +149,27 @@ fn convert_outbox(store: &EmbeddedStore) -> Result<(), StoreError> {
                 next_attempt_ms: legacy.next_attempt_ms,
             })
         });
-        match converted {
-            Some(alert) => upgrade.insert(key, encode(&alert)),
-            None => {
-                tracing::error!("dropping an alert in the outbox that can't be read");
-                upgrade.remove(key);
-            }
-        }
+        upgrade.remove(key);
+        let Some(older) = older else {
+            tracing::error!("dropping an alert in the outbox that can't be read");
+            continue;
+        };
+        let notice = Notice {
+            id: AlertId(id),
+            kind: NoticeKind::Alert,
+            response: older.response,
+        };
+        let created_ms = notice.response.updated_ms;
+        let mut message = AlertMessage::new(notice, older.webhook, created_ms);
+        message.idempotency_key = older.idempotency_key;
+        message.due_ms = older.next_attempt_ms;
+        message.attempts = older.attempts;
+        message.sealed = older.attempts > 0;
+        message.first_failed_ms = (older.attempts > 0).then_some(now_ms);
+        upgrade.insert(keys::outbox_due(message.key()).as_slice(), encode(&message));
     }
     store.outbox.apply_batch(upgrade)?;
-    store.db.insert(OUTBOX_FORMAT, OUTBOX_FORMAT_PENDING)?;
+    store.db.insert(OUTBOX_FORMAT, OUTBOX_FORMAT_DUE)?;
     store.db.flush()?;
     Ok(())
 }
@@ -136,11 +196,14 @@ fn response_of(record: ResponseRecord) -> Option<Response> {
         updated_ms: ms(&record.updated_at)?,
         history,
         last_event: 0,
+        // It alerted: that is why it was in the outbox.
+        alerted: true,
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::trees::decode_count;
     use super::*;
     use crate::domain::Day;
     use crate::store::backend::{Backend, Dimension};
@@ -208,7 +271,43 @@ mod tests {
     }
 
     #[test]
-    fn an_alert_kept_in_the_older_layout_is_converted_and_keeps_its_retry_state() {
+    fn the_tag_values_of_an_older_store_are_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            for (survey, tag, value) in [
+                ("support", "agent", "ana"),
+                ("support", "agent", "bob"),
+                ("support", "channel", "chat"),
+                ("sales", "agent", "ana"),
+            ] {
+                store
+                    .tag_values
+                    .insert(keys::tag_value(survey, tag, value), &[])
+                    .unwrap();
+            }
+            store.limits.clear().unwrap();
+            store.db.remove(TAG_VALUE_COUNTS).unwrap();
+        }
+        for _ in 0..2 {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            let count = |survey, tag| {
+                decode_count(
+                    store
+                        .limits
+                        .get(keys::tag_value_count(survey, tag))
+                        .unwrap()
+                        .as_deref(),
+                )
+            };
+            assert_eq!(count("support", "agent"), 2);
+            assert_eq!(count("support", "channel"), 1);
+            assert_eq!(count("sales", "agent"), 1);
+        }
+    }
+
+    #[test]
+    fn alerts_kept_in_older_layouts_are_queued_as_messages_and_keep_their_retry_state() {
         let dir = tempfile::tempdir().unwrap();
         let legacy = serde_json::json!({
             "webhook": "https://hooks.example.com/x",
@@ -222,33 +321,60 @@ mod tests {
             "attempts": 3,
             "next_attempt_ms": 1_800_000_000_000i64
         });
+        let pending = serde_json::json!({
+            "id": 9,
+            "webhook": "https://hooks.example.com/x",
+            "idempotency_key": "support-9",
+            "response": {
+                "survey": "support", "response_id": "r2", "interaction": null, "score": 2,
+                "tags": {}, "comment": null, "signed": false, "created_ms": 5, "updated_ms": 5,
+                "history": [[2, 5]], "last_event": 9
+            },
+            "attempts": 0,
+            "next_attempt_ms": 5
+        });
         {
             let store = EmbeddedStore::open(dir.path()).unwrap();
-            store
-                .outbox
-                .insert(keys::event(7), serde_json::to_vec(&legacy).unwrap())
-                .unwrap();
-            store
-                .outbox
-                .insert(keys::event(8), &b"not json"[..])
-                .unwrap();
+            for (event, value) in [
+                (7, serde_json::to_vec(&legacy).unwrap()),
+                (8, b"not json".to_vec()),
+                (9, serde_json::to_vec(&pending).unwrap()),
+            ] {
+                store.outbox.insert(keys::event(event), value).unwrap();
+            }
             store.db.remove(OUTBOX_FORMAT).unwrap();
         }
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        let found = store.due_alerts(i64::MAX, 10).unwrap();
-        assert_eq!(found.due.len(), 1);
-        assert!(
-            found.unreadable.is_empty(),
-            "the unreadable one was dropped"
-        );
-        let alert = &found.due[0];
-        assert_eq!(alert.id, AlertId(7));
-        assert_eq!(
-            (alert.attempts, alert.idempotency_key.as_str()),
-            (3, "support-7")
-        );
-        assert_eq!(alert.response.comment.as_deref(), Some("slow"));
-        assert_eq!(alert.response.tags["agent"], "alice");
-        assert_eq!(alert.response.created_ms, 1_795_428_000_000);
+        for _ in 0..2 {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            let found = store.due_alerts(i64::MAX, 10).unwrap();
+            assert!(
+                found.unreadable.is_empty(),
+                "the unreadable one was dropped"
+            );
+            let [never_sent, retried] = &found.due[..] else {
+                panic!("two messages, in due order: {:?}", found.due);
+            };
+            assert_eq!(
+                (never_sent.id, never_sent.idempotency_key.as_str()),
+                (AlertId(9), "support-9")
+            );
+            assert!(
+                !never_sent.sealed,
+                "never posted, so it may still be merged"
+            );
+            assert_eq!(never_sent.notices[0].response.score, 2);
+            assert_eq!(retried.id, AlertId(7));
+            assert_eq!(
+                (retried.attempts, retried.idempotency_key.as_str()),
+                (3, "support-7")
+            );
+            assert!(retried.sealed, "a receiver may have seen its key");
+            assert_eq!(retried.due_ms, 1_800_000_000_000);
+            let response = &retried.notices[0].response;
+            assert_eq!(response.comment.as_deref(), Some("slow"));
+            assert_eq!(response.tags["agent"], "alice");
+            assert_eq!(response.created_ms, 1_795_428_000_000);
+            assert_eq!(store.outbox.len(), 2, "nothing left in the older layout");
+        }
     }
 }

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# The soak benchmark (not in CI): the release `collector serve` under half its maximum load for
+# 30 minutes, SIGKILLed and restarted every 5 minutes, with a burst of far more than it can take
+# for 10 s every 10 minutes. It prints, minute by minute, the ratings acknowledged, the 503s
+# answered, the p50/p99 of the steady load and the collector's resident memory; then the
+# acknowledged ratings against those stored (every acknowledged one must be stored), and an
+# audit of the store. Exits non-zero if an acknowledged rating is missing or the audit fails.
+#
+#   ./scripts/bench.sh soak                                  # 30 minutes
+#   PULSETAP_SOAK_SECONDS=180 PULSETAP_SOAK_KILL_EVERY=60 PULSETAP_SOAK_BURST_EVERY=120 \
+#     ./scripts/bench.sh soak                                # a 3-minute trial
+#
+# Settings (environment): PULSETAP_SOAK_SECONDS (1800), PULSETAP_SOAK_KILL_EVERY (300),
+# PULSETAP_SOAK_BURST_EVERY (600; the first burst comes after a quarter of it),
+# PULSETAP_SOAK_BURST_SECONDS (10), PULSETAP_SOAK_BURST_CONNECTIONS (2000),
+# PULSETAP_SOAK_CONNECTIONS (64, the steady load), PULSETAP_SOAK_NOFILE (1024: the collector's
+# file-descriptor limit, so 960 connections, the default outside systemd).
+#
+# How: wrk (scripts/bench-http.lua, each request a new rating) first measures the collector's
+# capacity (closed loop, 15 s); then one-minute rounds of wrk paced at half of it follow each
+# other, while a second loop SIGKILLs and restarts the collector on the same port and data, and
+# runs the bursts: wrk with PULSETAP_SOAK_BURST_CONNECTIONS connections as fast as answers come
+# back (503s come back at once, so it offers several times the capacity, printed). Every 2xx's
+# response_id is written down by wrk (PULSETAP_WRK_ACKED); at the end the survey's CSV export
+# gives the stored ones. A rating stored but never acknowledged is fine (in flight at a kill, or
+# answered 503 "may be stored"); an acknowledged one missing is a lost rating.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/ensure.sh
+
+total=${PULSETAP_SOAK_SECONDS:-1800}
+kill_every=${PULSETAP_SOAK_KILL_EVERY:-300}
+burst_every=${PULSETAP_SOAK_BURST_EVERY:-600}
+burst_seconds=${PULSETAP_SOAK_BURST_SECONDS:-10}
+burst_connections=${PULSETAP_SOAK_BURST_CONNECTIONS:-2000}
+connections=${PULSETAP_SOAK_CONNECTIONS:-64}
+nofile=${PULSETAP_SOAK_NOFILE:-1024}
+round=60
+read_key=soak-read-key
+
+if ! command -v wrk >/dev/null; then
+  step "installing wrk (apt)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq wrk >/dev/null
+fi
+step "building the release collector"
+cargo build --release --locked -p pulsetap-collector --bin collector
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [ -f "$work/collector.pid" ]; then kill -9 "$(cat "$work/collector.pid")" 2>/dev/null || true; fi
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cat >"$work/pulsetap.toml" <<EOF
+read_keys = ["$read_key"]
+[limits]
+visitor_requests_per_second = 1000000000
+visitor_burst = 1000000000
+[[survey]]
+id = "bench"
+allowed_origins = ["https://shop.example.com"]
+tags = ["agent", "channel"]
+max_per_visitor_per_day = 1000000000
+EOF
+
+# The wrk processes hold thousands of sockets too: as many descriptors as we may.
+ulimit -n "$(ulimit -Hn)"
+port=0 url=
+started_at=$(date +%s)
+now() { echo $(($(date +%s) - started_at)); }
+
+# start_collector: starts `collector serve` on $port and waits for /healthz, starting it again
+# if it exits (a killed one's store lock can take a moment to go), as a supervisor would.
+start_collector() {
+  local began=$SECONDS pid=
+  until [ -n "$url" ] && curl -fsS -o /dev/null --max-time 1 "$url/healthz" 2>/dev/null; do
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+      (ulimit -n "$nofile" && exec target/release/collector serve --listen "127.0.0.1:$port" \
+        --config "$work/pulsetap.toml" --data "$work/data" >"$work/collector.out" 2>>"$work/collector.log") &
+      pid=$!
+      # Its SIGKILL is the point: no "Killed" notice from the shell.
+      disown "$pid"
+      echo "$pid" >"$work/collector.pid"
+    fi
+    # The first start takes a free port; every restart takes the same one.
+    if [ "$port" = 0 ]; then
+      url=$(grep -o 'http://[^ ]*' "$work/collector.out" | head -1) || true
+      port=${url##*:}
+      port=${port:-0}
+      if [ "$port" = 0 ]; then sleep 0.05; continue; fi
+    fi
+    if [ $((SECONDS - began)) -gt 120 ]; then
+      echo "the collector did not come up:" >&2
+      tail -n 20 "$work/collector.log" >&2
+      exit 1
+    fi
+    sleep 0.05
+  done
+}
+
+# wrk_run <name> <seconds> <connections> [pace ms]: one wrk run recording acknowledged ids; prints
+# its RESULT line's values as "key=value …".
+run_number=$((RANDOM * 4))
+wrk_run() {
+  local name=$1 seconds=$2 conns=$3 pace=${4:-0}
+  run_number=$((run_number + 1))
+  local out="$work/wrk-$name-$run_number.txt"
+  PULSETAP_WRK_KIND=anonymous PULSETAP_WRK_RUN=$run_number PULSETAP_WRK_PACE=$pace \
+    PULSETAP_WRK_ACKED="$work/acked/$name" \
+    wrk --threads 2 --connections "$conns" --duration "${seconds}s" --timeout 15s \
+    --script scripts/bench-http.lua "$url/v1/responses" >"$out" 2>&1 || true
+  grep '^RESULT ' "$out" | sed 's/^RESULT //' || echo "requests=0"
+}
+field() { grep -o "$1=[0-9/]*" <<<"$2" | head -1 | cut -d= -f2; }
+
+mkdir -p "$work/acked"
+start_collector
+echo "soak: ${total}s at half load ($connections connections), SIGKILL every ${kill_every}s," \
+  "a ${burst_seconds}s burst of $burst_connections connections every ${burst_every}s;" \
+  "collector file-descriptor limit $nofile; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+step "capacity: 15 s as fast as it answers, $connections connections"
+capacity_result=$(wrk_run capacity 15 "$connections")
+capacity=$(($(field acknowledged "$capacity_result") / 15))
+target=$((capacity / 2))
+pace=$(awk -v c="$connections" -v r="$target" 'BEGIN { printf "%.1f", c * 1000 / r }')
+echo "capacity ${capacity} ratings/s; the steady load aims at ${target}/s"
+
+# RSS of whichever collector process is running, every 5 s: "seconds kB".
+(
+  while true; do
+    pid=$(cat "$work/collector.pid" 2>/dev/null || true)
+    rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+    if [ -n "$rss" ]; then echo "$(now) $rss" >>"$work/rss.txt"; fi
+    sleep 5
+  done
+) &
+pids+=($!)
+
+# The chaos: kills and bursts at their times, one line each in events.txt.
+(
+  next_kill=$kill_every
+  next_burst=$((burst_every / 4))
+  while true; do
+    t=$(now)
+    if [ "$t" -ge "$total" ]; then break; fi
+    if [ "$t" -ge "$next_kill" ]; then
+      kill -9 "$(cat "$work/collector.pid")"
+      killed_at=$(date +%s.%N)
+      start_collector
+      echo "$t kill: SIGKILL, back up and healthy in $(awk -v a="$killed_at" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s" >>"$work/events.txt"
+      next_kill=$((next_kill + kill_every))
+    elif [ "$t" -ge "$next_burst" ]; then
+      result=$(wrk_run burst "$burst_seconds" "$burst_connections")
+      echo "$t burst: $result" >>"$work/events.txt"
+      next_burst=$((next_burst + burst_every))
+    fi
+    sleep 0.2
+  done
+) &
+chaos=$!
+pids+=($chaos)
+
+step "soak"
+printf '%6s %8s %8s %9s %8s %7s %8s %8s %7s  %s\n' minute "acked/s" overload unconfirm conncap errors "p50 ms" "p99 ms" "RSS MB" events
+minute=0
+while [ "$(now)" -lt "$total" ]; do
+  seconds=$((total - $(now)))
+  if [ "$seconds" -gt "$round" ]; then seconds=$round; fi
+  from=$(now)
+  result=$(wrk_run steady "$seconds" "$connections" "$pace")
+  to=$(now)
+  rss=$(awk -v a="$from" -v b="$to" '$1 >= a && $1 <= b && $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$work/rss.txt" 2>/dev/null || echo "?")
+  events=$(awk -v a="$from" -v b="$to" '$1 >= a && $1 < b { print $2 }' "$work/events.txt" 2>/dev/null | tr -d ':' | paste -sd, - || true)
+  printf '%6d %8s %8s %9s %8s %7s %8s %8s %7s  %s\n' "$minute" \
+    "$(awk -v n="$(field acknowledged "$result")" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }')" \
+    "$(field overloaded "$result")" "$(field unconfirmed "$result")" "$(field too_many_connections "$result")" \
+    "$(field socket_errors "$result")" \
+    "$(awk -v u="$(field p50_us "$result")" 'BEGIN { printf "%.2f", u / 1000 }')" \
+    "$(awk -v u="$(field p99_us "$result")" 'BEGIN { printf "%.2f", u / 1000 }')" \
+    "$rss" "$events"
+  echo "$minute $result" >>"$work/rounds.txt"
+  minute=$((minute + 1))
+done
+wait "$chaos" || true
+
+echo
+echo "events:"
+sed 's/^/  /' "$work/events.txt" 2>/dev/null || true
+sum() { awk -v k="$1" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) s += kv[2] } } END { print s + 0 }' "$2"; }
+awk '{ $1 = ""; print }' "$work/rounds.txt" >"$work/all-results.txt"
+sed 's/^[0-9]* burst: //' "$work/events.txt" | grep '^requests=' >>"$work/all-results.txt" || true
+echo "$capacity_result" >>"$work/all-results.txt"
+echo
+for kind in overloaded unconfirmed too_many_connections other; do
+  printf '503s and others answered, %-22s %s\n' "$kind:" "$(sum "$kind" "$work/all-results.txt")"
+done
+bursts=$(grep -c ' burst: ' "$work/events.txt" 2>/dev/null || true)
+if [ "${bursts:-0}" -gt 0 ]; then
+  burst_answers=$(sed -n 's/^[0-9]* burst: //p' "$work/events.txt" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "requests") s += kv[2] } } END { print s + 0 }')
+  echo "bursts: $bursts, answering $((burst_answers / (bursts * burst_seconds)))/s on average ($(awk -v a="$burst_answers" -v n="$((bursts * burst_seconds))" -v c="$capacity" 'BEGIN { printf "%.1f", a / n / c }')x the capacity), 2xx and 503 together"
+fi
+echo "p99 of the steady load, by minute: median $(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p99_us") print kv[2] / 1000 } }' "$work/rounds.txt" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }') ms, worst $(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p99_us" && kv[2] > m) m = kv[2] } } END { printf "%.2f", m / 1000 }' "$work/rounds.txt") ms"
+echo "RSS: first minute $(awk '$1 < 60 && $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$work/rss.txt") MB, last minute $(awk -v t="$total" '$1 >= t - 60 && $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$work/rss.txt") MB, highest $(awk '$2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$work/rss.txt") MB"
+
+step "acknowledged against stored"
+day=$(date -u +%Y-%m-%d)
+first_day=$(date -u -d @"$started_at" +%Y-%m-%d)
+cat "$work"/acked/* | sort -u >"$work/acknowledged.txt"
+curl -fsS -H "Authorization: Bearer $read_key" \
+  "$url/v1/surveys/bench/responses?format=csv&from=$first_day&to=$day" |
+  tail -n +2 | cut -d, -f2 | sort -u >"$work/stored.txt"
+acknowledged=$(wc -l <"$work/acknowledged.txt")
+stored=$(wc -l <"$work/stored.txt")
+missing=$(comm -23 "$work/acknowledged.txt" "$work/stored.txt" | wc -l)
+unacknowledged=$(comm -13 "$work/acknowledged.txt" "$work/stored.txt" | wc -l)
+echo "acknowledged: $acknowledged   stored: $stored   acknowledged and stored: $((acknowledged - missing))   acknowledged but missing: $missing"
+echo "stored without an acknowledgement (in flight at a kill, or answered 503 \"may be stored\"): $unacknowledged"
+kill "$(cat "$work/collector.pid")"
+while kill -0 "$(cat "$work/collector.pid")" 2>/dev/null; do sleep 0.1; done
+echo "audit: $(target/release/collector audit --data "$work/data")"
+echo "store on disk: $(du -sh "$work/data" | cut -f1)"
+if [ "$missing" -ne 0 ]; then
+  echo "FAILED: $missing acknowledged ratings are not stored" >&2
+  exit 1
+fi
