@@ -365,6 +365,7 @@ fn four_weeks_of_answers(data: &Path, config: &str) {
     let mut seed: u64 = 20_261_123;
     let mut writes = Vec::new();
     let mut n = 0u64;
+    let mut said = 0usize;
     for day in (0..28i64).rev() {
         let answers = 6 + (day * 7 % 5);
         for hour in 0..answers {
@@ -383,8 +384,11 @@ fn four_weeks_of_answers(data: &Path, config: &str) {
                 (roll % 7) as u8
             };
             n += 1;
-            let comment =
-                (day < 2 && hour < 3).then(|| comments[(n % comments.len() as u64) as usize]);
+            // The last two days' first three answers each carry one of the comments.
+            let comment = (day < 2 && hour < 3).then(|| {
+                said += 1;
+                comments[(said - 1) % comments.len()]
+            });
             let (score, lang, comment) = match comment {
                 Some((score, lang, text)) => (score, lang, Some(text.to_owned())),
                 None => (score, langs[(seed >> 40) as usize % langs.len()], None),
