@@ -187,6 +187,7 @@ async fn an_nps_email_landing_page_in_french_and_in_arabic_meets_wcag_in_light_a
                 json!([lang, if lang == "ar" { "rtl" } else { "ltr" }])
             );
         }
+        world.screenshot(None, &format!("landing-nps-{lang}")).await;
         // A browser that can't run the widget gets the page's own form, in the same language.
         world
             .js("document.documentElement.classList.add('pt-fallback'); return true;")

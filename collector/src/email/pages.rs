@@ -168,23 +168,36 @@ impl Problem {
     }
 }
 
-/// The chosen button as the page shows it: its emoji (or number) large, and its label.
+/// The chosen button as the page shows it: its emoji (or number) large, and its label; a number
+/// is its own label, so only the words of a scale's ends follow it.
 fn face(invitation: &Invitation<'_>, score: Score) -> String {
     let survey = invitation.survey();
-    let index = usize::from(score.get() - survey.first_score());
+    let texts = invitation.texts();
     let shown = survey.face(score.get()).unwrap_or_default();
-    let label = invitation
-        .texts()
-        .labels
-        .get(index)
-        .map_or(shown, String::as_str);
-    let class = if survey.kind.numbered() {
-        "number"
+    let (class, label) = if survey.kind.numbered() {
+        let end = if score.get() == survey.first_score() {
+            texts.low_label.as_str()
+        } else if score.get() == survey.max_score() {
+            texts.high_label.as_str()
+        } else {
+            ""
+        };
+        ("number", end)
     } else {
-        "emoji"
+        let index = usize::from(score.get() - survey.first_score());
+        (
+            "emoji",
+            texts.labels.get(index).map_or(shown, String::as_str),
+        )
+    };
+    // A number is read aloud; an emoji is read by its label instead.
+    let hidden = if class == "emoji" {
+        " aria-hidden=\"true\""
+    } else {
+        ""
     };
     format!(
-        "<span class=\"{class}\" aria-hidden=\"true\">{}</span><strong>{}</strong>",
+        "<span class=\"{class}\"{hidden}>{}</span><strong>{}</strong>",
         escape(shown),
         escape(label)
     )
