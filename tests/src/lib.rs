@@ -283,8 +283,11 @@ pub struct Setup<'a> {
     pub languages: Option<&'a str>,
     /// Writes into the collector's data directory (given with the configuration's text) before
     /// the collector starts: a history that live requests could not make, such as past days.
-    pub seed: Option<&'a dyn Fn(&Path, &str)>,
+    pub seed: Option<&'a Seed>,
 }
+
+/// Writes a history into a data directory, given the configuration's text.
+pub type Seed = dyn Fn(&Path, &str);
 
 /// A headless Chromium session and the chromedriver that runs it. Derefs to the WebDriver
 /// client; dropping it stops both.
