@@ -595,7 +595,8 @@ mod tests {
         summary.too_few = false;
         summary.figures.responses = 7;
         let text = serde_json::to_string(&summary).unwrap();
-        assert!(text.contains(r#""too_few":false,"responses":7,"#), "{text}");
+        assert!(text.contains(r#""too_few":false,"kind":"csat","#), "{text}");
+        assert!(text.contains(r#""responses":7,"#), "{text}");
         assert_eq!(serde_json::from_str::<Summary>(&text).unwrap(), summary);
     }
 
