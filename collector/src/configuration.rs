@@ -11,12 +11,11 @@
 
 use crate::domain::api_key::KeyDigest;
 use crate::domain::figures::MAX_SCALE;
-use crate::domain::survey::FloodLimit;
-use crate::domain::survey::UnknownInteractions;
-use crate::domain::{Alert, Secret, Survey, SurveyId, Surveys, Theme};
+use crate::domain::survey::{FloodLimit, LANG_DIMENSION, UnknownInteractions};
+use crate::domain::{Alert, Kind, Lang, Secret, Survey, SurveyId, Surveys, Texts, Theme};
 use pulsetap_wire::tags;
 use serde::Deserialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
@@ -197,15 +196,20 @@ struct LimitsFile {
 #[serde(deny_unknown_fields)]
 struct SurveyFile {
     id: Spanned<String>,
-    #[serde(default = "default_question")]
-    question: String,
+    kind: Option<Spanned<String>>,
+    question: Option<String>,
     scale: Option<Spanned<Vec<Spanned<String>>>>,
     labels: Option<Spanned<Vec<String>>>,
     satisfied_min: Option<Spanned<u8>>,
-    #[serde(default = "default_follow_up")]
-    follow_up: String,
-    #[serde(default = "default_thank_you")]
-    thank_you: String,
+    low_label: Option<Spanned<String>>,
+    high_label: Option<Spanned<String>>,
+    follow_up: Option<String>,
+    thank_you: Option<String>,
+    send: Option<String>,
+    confirm: Option<String>,
+    lang: Option<Spanned<String>>,
+    #[serde(default)]
+    texts: BTreeMap<Spanned<String>, TextsFile>,
     #[serde(default)]
     theme: ThemeFile,
     allowed_origins: Option<Spanned<Vec<Spanned<String>>>>,
@@ -244,13 +248,57 @@ struct AlertFile {
     give_up_after: Option<Spanned<String>>,
 }
 
-fn default_question() -> String {
-    "How did we do today?".into()
+/// `[survey.texts.<lang>]`: the survey's texts in one more language.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TextsFile {
+    question: Option<String>,
+    labels: Option<Spanned<Vec<String>>>,
+    low_label: Option<Spanned<String>>,
+    high_label: Option<Spanned<String>>,
+    follow_up: Option<String>,
+    thank_you: Option<String>,
+    send: Option<String>,
+    confirm: Option<String>,
+}
+
+/// The texts a survey of `kind` shows when it writes none of its own (in English).
+fn default_texts(kind: Kind) -> Texts {
+    let (question, low_label, high_label, follow_up) = match kind {
+        Kind::Csat => (
+            "How did we do today?",
+            "",
+            "",
+            "Anything we could do better?",
+        ),
+        Kind::Nps => (
+            "How likely are you to recommend us to a friend or colleague?",
+            "Not likely",
+            "Very likely",
+            "What is the main reason for your score?",
+        ),
+        Kind::Ces => (
+            "How easy was it to get help today?",
+            "Very difficult",
+            "Very easy",
+            "What could have made it easier?",
+        ),
+    };
+    Texts {
+        question: question.into(),
+        labels: Vec::new(),
+        low_label: low_label.into(),
+        high_label: high_label.into(),
+        follow_up: follow_up.into(),
+        thank_you: "Thank you!".into(),
+        send: "Send".into(),
+        confirm: "Tap your answer to send it, or pick another.".into(),
+    }
 }
 fn default_scale() -> Vec<String> {
     ["😠", "🙁", "😐", "🙂", "😍"].map(String::from).to_vec()
 }
-fn default_labels(len: usize) -> Vec<String> {
+fn default_emoji_labels(len: usize) -> Vec<String> {
     if len == 5 {
         ["Awful", "Bad", "Okay", "Good", "Great"]
             .map(String::from)
@@ -259,20 +307,37 @@ fn default_labels(len: usize) -> Vec<String> {
         (1..=len).map(|n| format!("{n} of {len}")).collect()
     }
 }
-fn default_follow_up() -> String {
-    "Anything we could do better?".into()
-}
-fn default_thank_you() -> String {
-    "Thank you!".into()
+/// A numbered scale's labels when none are written: each number, the two ends with their words
+/// (`0 (Not likely)`), so a screen reader says what the ends mean.
+fn number_labels(scale: &[String], low_label: &str, high_label: &str) -> Vec<String> {
+    let last = scale.len().saturating_sub(1);
+    scale
+        .iter()
+        .enumerate()
+        .map(|(index, number)| match index {
+            0 if !low_label.is_empty() => format!("{number} ({low_label})"),
+            i if i == last && !high_label.is_empty() => format!("{number} ({high_label})"),
+            _ => number.clone(),
+        })
+        .collect()
 }
 const DEFAULT_EDIT_WINDOW: Duration = Duration::from_secs(7 * 86_400);
 const DEFAULT_MAX_PER_VISITOR: u32 = 20;
 const DEFAULT_MIN_GROUP_SIZE: u64 = 5;
-const DEFAULT_ALERT_MAX: u8 = 2;
 const DEFAULT_MAX_UNVERIFIED_PER_DAY: u64 = 10_000;
 const DEFAULT_MAX_TAG_VALUES: u64 = 1_000;
 const DEFAULT_MAX_IMPRESSIONS_PER_VISITOR: u32 = 1_000;
 const MIN_SECRET_LEN: usize = 16;
+
+/// The alert threshold when `alert.max_score` is left out: the unhappy end of each kind's
+/// scale (an NPS detractor, a CES answer below the middle).
+fn default_alert_max(kind: Kind) -> u8 {
+    match kind {
+        Kind::Csat => 2,
+        Kind::Nps => crate::domain::kind::DETRACTOR_MAX,
+        Kind::Ces => 3,
+    }
+}
 
 /// `scheme://host[:port]` exactly as a browser sends it in `Origin`, or `*`.
 fn is_origin(origin: &str) -> bool {
@@ -311,28 +376,23 @@ impl SurveyFile {
                 ),
             )
         })?;
-        let scale = match self.scale {
-            Some(scale) => check_scale(scale)?,
-            None => default_scale(),
-        };
-        let scale_len = scale.len();
-        let labels = match self.labels {
-            Some(labels) if labels.get_ref().len() != scale_len => {
-                return Err((
-                    at(&labels),
-                    format!(
-                        "labels has {} entries but scale has {scale_len}; give one label per emoji",
-                        labels.get_ref().len()
-                    ),
-                ));
-            }
-            Some(labels) => labels.into_inner(),
-            None => default_labels(scale_len),
-        };
-        let satisfied_min = match self.satisfied_min {
-            Some(min) => score_setting("satisfied_min", &min, scale_len)?,
-            None => ((scale_len * 4).div_ceil(5)) as u8,
-        };
+        let shown = Wording {
+            kind: self.kind,
+            question: self.question,
+            scale: self.scale,
+            labels: self.labels,
+            satisfied_min: self.satisfied_min,
+            low_label: self.low_label,
+            high_label: self.high_label,
+            follow_up: self.follow_up,
+            thank_you: self.thank_you,
+            send: self.send,
+            confirm: self.confirm,
+            emails: self.secret.is_some(),
+            lang: self.lang,
+            texts: self.texts,
+        }
+        .check()?;
         let allowed_origins = match self.allowed_origins {
             Some(origins) => check_origins(origins)?,
             None => BTreeSet::new(),
@@ -392,7 +452,7 @@ impl SurveyFile {
         };
         let alert = self
             .alert
-            .map(|alert| check_alert(alert, scale_len))
+            .map(|alert| check_alert(alert, &shown))
             .transpose()?;
         let limits = AnonymousLimits::check(
             self.max_unverified_per_day,
@@ -400,12 +460,10 @@ impl SurveyFile {
             self.max_impressions_per_visitor_per_day,
         )?;
         Ok(Survey {
-            question: self.question,
-            scale,
-            labels,
-            satisfied_min,
-            follow_up: self.follow_up,
-            thank_you: self.thank_you,
+            kind: shown.kind,
+            texts: shown.texts,
+            scale: shown.scale,
+            satisfied_min: shown.satisfied_min,
             theme: match self.theme {
                 ThemeFile::Light => Theme::Light,
                 ThemeFile::Dark => Theme::Dark,
@@ -420,12 +478,254 @@ impl SurveyFile {
             min_group_size,
             read_keys: key_digests("read_keys", &self.read_keys)?,
             alert,
+            lang: shown.lang,
+            translations: shown.translations,
             write_keys: key_digests("write_keys", &self.write_keys)?,
             max_unverified_per_day: limits.unverified_per_day,
             max_tag_values: limits.tag_values,
             max_impressions_per_visitor_per_day: limits.impressions_per_visitor,
             unknown_interactions: unknown_interactions(self.unknown_interactions.as_ref())?,
             id,
+        })
+    }
+}
+
+/// Everything a survey shows, as written: its kind, scale and texts in every language.
+struct Wording {
+    kind: Option<Spanned<String>>,
+    question: Option<String>,
+    scale: Option<Spanned<Vec<Spanned<String>>>>,
+    labels: Option<Spanned<Vec<String>>>,
+    satisfied_min: Option<Spanned<u8>>,
+    low_label: Option<Spanned<String>>,
+    high_label: Option<Spanned<String>>,
+    follow_up: Option<String>,
+    thank_you: Option<String>,
+    send: Option<String>,
+    confirm: Option<String>,
+    /// The survey signs email links, so its landing page's `confirm` is shown.
+    emails: bool,
+    lang: Option<Spanned<String>>,
+    texts: BTreeMap<Spanned<String>, TextsFile>,
+}
+
+/// What a survey shows, checked.
+struct Shown {
+    kind: Kind,
+    scale: Vec<String>,
+    satisfied_min: u8,
+    texts: Texts,
+    lang: Lang,
+    translations: BTreeMap<Lang, Texts>,
+}
+
+impl Shown {
+    /// The scores of the scale, lowest first.
+    fn scores(&self) -> std::ops::RangeInclusive<u8> {
+        let first = self.kind.numbers().map_or(1, |scores| *scores.start());
+        first..=first + (self.scale.len() as u8).saturating_sub(1)
+    }
+}
+
+impl Wording {
+    /// The kind fixes what a scale of numbers shows and which of its scores are good; an emoji
+    /// scale is the survey's own. A setting that means nothing for the kind is refused rather
+    /// than ignored, and so is a language that lacks a text the survey shows.
+    fn check(self) -> Result<Shown, Problem> {
+        let kind = match &self.kind {
+            Some(kind) => Kind::parse(kind.get_ref()).ok_or_else(|| {
+                (
+                    at(kind),
+                    format!(
+                        "kind {:?} is not a kind of survey: write \"csat\" (emoji, the default), \"nps\" (0 to 10) or \"ces\" (1 to 7)",
+                        kind.get_ref()
+                    ),
+                )
+            })?,
+            None => Kind::Csat,
+        };
+        let defaults = default_texts(kind);
+        let (scale, satisfied_min) = match kind.numbers() {
+            None => {
+                if let Some(end) = self.low_label.as_ref().or(self.high_label.as_ref()) {
+                    return Err((
+                        at(end),
+                        "low_label and high_label are the words under the ends of a scale of numbers: an emoji scale (kind = \"csat\") has none; remove them, or set kind = \"nps\" or \"ces\"".into(),
+                    ));
+                }
+                let scale = match self.scale {
+                    Some(scale) => check_scale(scale)?,
+                    None => default_scale(),
+                };
+                let satisfied_min = match &self.satisfied_min {
+                    Some(min) => score_setting("satisfied_min", min, 1..=scale.len() as u8, kind)?,
+                    None => ((scale.len() * 4).div_ceil(5)) as u8,
+                };
+                (scale, satisfied_min)
+            }
+            Some(numbers) => {
+                if let Some(scale) = &self.scale {
+                    return Err((
+                        at(scale),
+                        format!(
+                            "a kind = \"{}\" survey shows the numbers {} to {}, so it takes no scale: remove it (emoji scales are for kind = \"csat\")",
+                            kind.as_str(),
+                            numbers.start(),
+                            numbers.end()
+                        ),
+                    ));
+                }
+                let fixed = kind.fixed_good_min().unwrap_or(*numbers.start());
+                if let Some(min) = self
+                    .satisfied_min
+                    .as_ref()
+                    .filter(|min| *min.get_ref() != fixed)
+                {
+                    let meaning = if kind == Kind::Nps {
+                        "promoters answer 9 or 10"
+                    } else {
+                        "an answer of 5 or above counts as easy"
+                    };
+                    return Err((
+                        at(min),
+                        format!(
+                            "satisfied_min of a kind = \"{}\" survey is always {fixed} ({meaning}): remove it",
+                            kind.as_str()
+                        ),
+                    ));
+                }
+                (numbers.map(|n| n.to_string()).collect(), fixed)
+            }
+        };
+        let lang = match &self.lang {
+            Some(text) => language(text)?,
+            None => Lang::english(),
+        };
+        // The default texts: what is written, else the kind's English defaults.
+        let low_label = self
+            .low_label
+            .map_or(defaults.low_label, Spanned::into_inner);
+        let high_label = self
+            .high_label
+            .map_or(defaults.high_label, Spanned::into_inner);
+        let labels_written = self.labels.is_some();
+        let labels = match self.labels {
+            Some(labels) => check_labels(labels, scale.len(), kind)?,
+            None if kind.numbered() => number_labels(&scale, &low_label, &high_label),
+            None => default_emoji_labels(scale.len()),
+        };
+        let texts = Texts {
+            question: self.question.unwrap_or(defaults.question),
+            labels,
+            low_label,
+            high_label,
+            follow_up: self.follow_up.unwrap_or(defaults.follow_up),
+            thank_you: self.thank_you.unwrap_or(defaults.thank_you),
+            send: self.send.unwrap_or(defaults.send),
+            confirm: self.confirm.unwrap_or(defaults.confirm),
+        };
+        let mut translations = BTreeMap::new();
+        // In the order of the file, so a repeat is reported where it is written.
+        let mut tables: Vec<_> = self.texts.into_iter().collect();
+        tables.sort_by_key(|(tag, _)| tag.span().start);
+        for (tag, written) in tables {
+            let translated = language(&tag)?;
+            if translated == lang || translations.contains_key(&translated) {
+                return Err((
+                    at(&tag),
+                    format!(
+                        "texts.{} repeats the language {translated}: give each language one table (the default texts are in lang = \"{lang}\")",
+                        tag.get_ref()
+                    ),
+                ));
+            }
+            let texts = written.check(&tag, kind, &scale, labels_written, self.emails)?;
+            translations.insert(translated, texts);
+        }
+        Ok(Shown {
+            kind,
+            scale,
+            satisfied_min,
+            texts,
+            lang,
+            translations,
+        })
+    }
+}
+
+impl TextsFile {
+    /// One language's texts. Every text the survey shows must be there: a visitor in that
+    /// language would otherwise meet a sentence in another.
+    fn check(
+        self,
+        tag: &Spanned<String>,
+        kind: Kind,
+        scale: &[String],
+        labels_written: bool,
+        emails: bool,
+    ) -> Result<Texts, Problem> {
+        let missing = |key: &str, why: &str| {
+            (
+                at(tag),
+                format!(
+                    "texts.{} has no {key}: every language needs every text the survey shows{why}",
+                    tag.get_ref()
+                ),
+            )
+        };
+        if !kind.numbered()
+            && let Some(end) = self.low_label.as_ref().or(self.high_label.as_ref())
+        {
+            return Err((
+                at(end),
+                format!(
+                    "texts.{}: low_label and high_label are for scales of numbers (kind = \"nps\" or \"ces\"): remove them",
+                    tag.get_ref()
+                ),
+            ));
+        }
+        let ends = if kind.numbered() {
+            let low = self
+                .low_label
+                .ok_or_else(|| missing("low_label", " (the words under the lowest number)"))?;
+            let high = self
+                .high_label
+                .ok_or_else(|| missing("high_label", " (the words under the highest number)"))?;
+            (low.into_inner(), high.into_inner())
+        } else {
+            (String::new(), String::new())
+        };
+        let labels = match self.labels {
+            Some(labels) => check_labels(labels, scale.len(), kind)?,
+            None if kind.numbered() && !labels_written => number_labels(scale, &ends.0, &ends.1),
+            None => {
+                return Err(missing(
+                    "labels",
+                    " (one per button, read by screen readers)",
+                ));
+            }
+        };
+        Ok(Texts {
+            question: self.question.ok_or_else(|| missing("question", ""))?,
+            labels,
+            low_label: ends.0,
+            high_label: ends.1,
+            follow_up: self.follow_up.ok_or_else(|| missing("follow_up", ""))?,
+            thank_you: self.thank_you.ok_or_else(|| missing("thank_you", ""))?,
+            send: self
+                .send
+                .ok_or_else(|| missing("send", " (the name of the button that sends a comment)"))?,
+            // Only an email's landing page shows it, and only a survey with a secret has one.
+            confirm: match self.confirm {
+                Some(confirm) => confirm,
+                None if emails => {
+                    return Err(missing(
+                        "confirm",
+                        " (the line over an email's landing page asking for the tap that sends the rating)",
+                    ));
+                }
+                None => String::new(),
+            },
         })
     }
 }
@@ -484,6 +784,46 @@ impl AnonymousLimits {
     }
 }
 
+/// A language tag of the configuration: well-formed BCP 47, such as `fr`, `pt-BR` or `ar`.
+fn language(text: &Spanned<String>) -> Result<Lang, Problem> {
+    Lang::parse(text.get_ref()).ok_or_else(|| {
+        (
+            at(text),
+            format!(
+                "{:?} is not a language tag: write a BCP 47 tag such as \"fr\", \"pt-BR\" or \"ar\"",
+                text.get_ref()
+            ),
+        )
+    })
+}
+
+/// One label per button of the scale.
+fn check_labels(
+    labels: Spanned<Vec<String>>,
+    len: usize,
+    kind: Kind,
+) -> Result<Vec<String>, Problem> {
+    if labels.get_ref().len() != len {
+        let what = if kind.numbered() {
+            format!(
+                "the {} numbers of a kind = \"{}\" survey",
+                len,
+                kind.as_str()
+            )
+        } else {
+            format!("scale has {len}")
+        };
+        return Err((
+            at(&labels),
+            format!(
+                "labels has {} entries but {what}; give one label per button",
+                labels.get_ref().len()
+            ),
+        ));
+    }
+    Ok(labels.into_inner())
+}
+
 /// 2 to `MAX_SCALE` emoji, none blank, no two alike: a customer must tell every score apart.
 /// `unknown_interactions`: what a rating for an interaction neither signed nor registered gets.
 fn unknown_interactions(text: Option<&Spanned<String>>) -> Result<UnknownInteractions, Problem> {
@@ -538,18 +878,26 @@ fn check_scale(scale: Spanned<Vec<Spanned<String>>>) -> Result<Vec<String>, Prob
 }
 
 /// A score setting (`satisfied_min`, `alert.max_score`) must be a score of the scale.
-fn score_setting(name: &str, value: &Spanned<u8>, scale_len: usize) -> Result<u8, Problem> {
+fn score_setting(
+    name: &str,
+    value: &Spanned<u8>,
+    scores: std::ops::RangeInclusive<u8>,
+    kind: Kind,
+) -> Result<u8, Problem> {
     let score = *value.get_ref();
-    if (1..=scale_len).contains(&usize::from(score)) {
-        Ok(score)
-    } else {
-        Err((
-            at(value),
-            format!(
-                "{name} must be between 1 and {scale_len} (the scale has {scale_len} emoji), it is {score}"
-            ),
-        ))
+    if scores.contains(&score) {
+        return Ok(score);
     }
+    let (min, max) = (scores.start(), scores.end());
+    let scale = if kind.numbered() {
+        format!("a kind = \"{}\" survey's scores", kind.as_str())
+    } else {
+        format!("the scale has {max} emoji")
+    };
+    Err((
+        at(value),
+        format!("{name} must be between {min} and {max} ({scale}), it is {score}"),
+    ))
 }
 
 /// Exact origins or `*`. An empty list is refused: it would let no page post, which is never
@@ -601,12 +949,18 @@ fn check_tags(keys: Vec<Spanned<String>>) -> Result<BTreeSet<String>, Problem> {
         if accepted.contains(key.get_ref()) {
             return Err((at(&key), format!("tags lists {:?} twice", key.get_ref())));
         }
+        if key.get_ref() == LANG_DIMENSION {
+            return Err((
+                at(&key),
+                "tag key \"lang\" is taken: every response already carries the language it was answered in, and reads break down by=lang; name your tag otherwise".into(),
+            ));
+        }
         accepted.insert(key.into_inner());
     }
     Ok(accepted)
 }
 
-fn check_alert(alert: AlertFile, scale_len: usize) -> Result<Alert, Problem> {
+fn check_alert(alert: AlertFile, shown: &Shown) -> Result<Alert, Problem> {
     let webhook = alert.webhook.get_ref();
     let is_http_url = url::Url::parse(webhook)
         .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
@@ -619,8 +973,8 @@ fn check_alert(alert: AlertFile, scale_len: usize) -> Result<Alert, Problem> {
         ));
     }
     let max_score = match &alert.max_score {
-        Some(max) => score_setting("alert.max_score", max, scale_len)?,
-        None => DEFAULT_ALERT_MAX,
+        Some(max) => score_setting("alert.max_score", max, shown.scores(), shown.kind)?,
+        None => default_alert_max(shown.kind),
     };
     Ok(Alert {
         give_up_after: alert_give_up_after(alert.give_up_after.as_ref())?,
@@ -717,7 +1071,10 @@ mod tests {
     fn a_minimal_survey_gets_the_documented_defaults() {
         let surveys = parse("[[survey]]\nid = \"s\"\n").unwrap();
         let survey = surveys.get("s").unwrap();
-        assert_eq!(survey.labels, ["Awful", "Bad", "Okay", "Good", "Great"]);
+        assert_eq!(
+            survey.texts.labels,
+            ["Awful", "Bad", "Okay", "Good", "Great"]
+        );
         assert_eq!(survey.satisfied_min, 4);
         assert_eq!(survey.min_group_size, 5);
         assert_eq!(survey.max_per_visitor_per_day, 20);
@@ -986,6 +1343,231 @@ mod tests {
         let (line, message) = error_of(std::str::from_utf8(crash).unwrap());
         assert_eq!(line, 1);
         assert!(!message.is_empty());
+    }
+
+    #[test]
+    fn an_nps_survey_gets_eleven_numbers_from_0_and_its_own_texts() {
+        let surveys = parse("[[survey]]\nid = \"s\"\nkind = \"nps\"\n").unwrap();
+        let survey = surveys.get("s").unwrap();
+        assert_eq!(survey.kind, Kind::Nps);
+        assert_eq!(
+            survey.scale,
+            ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]
+        );
+        assert_eq!(survey.scores(), 0..=10);
+        assert_eq!(survey.satisfied_min, 9, "promoters answer 9 or 10");
+        assert_eq!(
+            survey.texts.question,
+            "How likely are you to recommend us to a friend or colleague?"
+        );
+        assert_eq!(
+            (
+                survey.texts.low_label.as_str(),
+                survey.texts.high_label.as_str()
+            ),
+            ("Not likely", "Very likely")
+        );
+        assert_eq!(survey.texts.labels[0], "0 (Not likely)");
+        assert_eq!(survey.texts.labels[5], "5");
+        assert_eq!(survey.texts.labels[10], "10 (Very likely)");
+        assert_eq!(survey.lang.as_str(), "en");
+    }
+
+    #[test]
+    fn a_ces_survey_gets_seven_numbers_from_1_and_counts_5_or_above_as_easy() {
+        let text = "[[survey]]\nid = \"s\"\nkind = \"ces\"\nlow_label = \"Hard\"\nalert = { webhook = \"https://hooks.example.com/x\" }\n";
+        let surveys = parse(text).unwrap();
+        let survey = surveys.get("s").unwrap();
+        assert_eq!(survey.scores(), 1..=7);
+        assert_eq!(survey.satisfied_min, 5);
+        assert_eq!(survey.texts.question, "How easy was it to get help today?");
+        assert_eq!(survey.texts.labels[0], "1 (Hard)");
+        assert_eq!(survey.texts.labels[6], "7 (Very easy)");
+        assert_eq!(survey.alert.as_ref().unwrap().max_score, 3);
+    }
+
+    #[test]
+    fn an_unknown_kind_is_refused_on_its_line() {
+        refused_on_its_line(
+            "kind = \"loyalty\"",
+            "kind \"loyalty\" is not a kind of survey",
+        );
+    }
+
+    #[test]
+    fn a_scale_or_a_satisfied_min_that_means_nothing_for_the_kind_is_refused_on_its_line() {
+        let text = |setting: &str| with_setting(&format!("kind = \"nps\"\n{setting}"));
+        for (setting, expected) in [
+            (
+                "scale = [\"👎\", \"👍\"]",
+                "shows the numbers 0 to 10, so it takes no scale",
+            ),
+            (
+                "satisfied_min = 7",
+                "satisfied_min of a kind = \"nps\" survey is always 9",
+            ),
+            (
+                "labels = [\"low\", \"high\"]",
+                "labels has 2 entries but the 11 numbers",
+            ),
+        ] {
+            let (line, message) = error_of(&text(setting));
+            assert_eq!(line, 7, "{setting}: {message}");
+            assert!(message.contains(expected), "{expected:?} in {message:?}");
+        }
+        assert!(
+            parse(&text("satisfied_min = 9")).is_ok(),
+            "the fixed value may be written"
+        );
+        let (line, message) = error_of(&with_setting("kind = \"ces\"\nsatisfied_min = 4"));
+        assert_eq!(line, 7, "{message}");
+        assert!(message.contains("5 or above counts as easy"), "{message}");
+        refused_on_its_line(
+            "low_label = \"Bad\"",
+            "an emoji scale (kind = \"csat\") has none",
+        );
+    }
+
+    #[test]
+    fn an_nps_alert_takes_scores_from_0_to_10_and_defaults_to_detractors() {
+        let alert = |setting: &str| {
+            format!(
+                "[[survey]]\nid = \"s\"\nkind = \"nps\"\nalert = {{ webhook = \"https://hooks.example.com/x\"{setting} }}\n"
+            )
+        };
+        let max_score = |text: &str| {
+            parse(text)
+                .unwrap()
+                .get("s")
+                .unwrap()
+                .alert
+                .as_ref()
+                .unwrap()
+                .max_score
+        };
+        assert_eq!(max_score(&alert("")), 6, "detractors answer 0 to 6");
+        assert_eq!(max_score(&alert(", max_score = 0")), 0);
+        let (line, message) = error_of(&alert(", max_score = 11"));
+        assert_eq!(line, 4);
+        assert!(
+            message.contains("alert.max_score must be between 0 and 10"),
+            "{message}"
+        );
+        // A CSAT survey has no 0.
+        refused_on_its_line(
+            "alert = { webhook = \"https://hooks.example.com/x\", max_score = 0 }",
+            "alert.max_score must be between 1 and 5",
+        );
+    }
+
+    /// An NPS survey in English, French and Brazilian Portuguese, the texts of each language on
+    /// their own lines from line 4.
+    const TRANSLATED: &str = "[[survey]]\nid = \"s\"\nkind = \"nps\"\n\
+        [survey.texts.fr]\nquestion = \"Nous recommanderiez-vous ?\"\nlow_label = \"Peu probable\"\n\
+        high_label = \"Très probable\"\nfollow_up = \"Pourquoi ?\"\nthank_you = \"Merci !\"\nsend = \"Envoyer\"\n\
+        [survey.texts.pt-br]\nquestion = \"Você nos recomendaria?\"\nlow_label = \"Improvável\"\n\
+        high_label = \"Muito provável\"\nfollow_up = \"Por quê?\"\nthank_you = \"Obrigado!\"\nsend = \"Enviar\"\n";
+
+    #[test]
+    fn texts_in_other_languages_are_kept_per_canonical_tag_with_their_own_number_labels() {
+        let surveys = parse(TRANSLATED).unwrap();
+        let survey = surveys.get("s").unwrap();
+        let languages: Vec<&str> = survey.languages().map(Lang::as_str).collect();
+        assert_eq!(languages, ["en", "fr", "pt-BR"]);
+        let french = survey.texts_in(&Lang::parse("fr").unwrap());
+        assert_eq!(french.question, "Nous recommanderiez-vous ?");
+        assert_eq!(french.labels[0], "0 (Peu probable)");
+        assert_eq!(french.labels[10], "10 (Très probable)");
+    }
+
+    #[test]
+    fn a_language_missing_a_text_is_refused_on_its_tables_line_naming_the_text() {
+        for key in [
+            "question",
+            "low_label",
+            "high_label",
+            "follow_up",
+            "thank_you",
+            "send",
+        ] {
+            // Without the French table's line for `key` (its first in the file).
+            let mut removed = false;
+            let text: String = TRANSLATED
+                .lines()
+                .filter(|line| {
+                    let drop = !removed && line.starts_with(&format!("{key} ="));
+                    removed |= drop;
+                    !drop
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let (line, message) = error_of(&text);
+            assert_eq!(line, 4, "{key}: {message}");
+            assert!(
+                message.contains(&format!("texts.fr has no {key}")),
+                "{key}: {message}"
+            );
+        }
+        // An emoji survey's translations need their labels too (the defaults are English words).
+        let emoji = "[[survey]]\nid = \"s\"\n[survey.texts.de]\nquestion = \"Wie war es?\"\nfollow_up = \"Was können wir besser machen?\"\nthank_you = \"Danke!\"\nsend = \"Senden\"\n";
+        let (line, message) = error_of(emoji);
+        assert_eq!(line, 3);
+        assert!(message.contains("texts.de has no labels"), "{message}");
+    }
+
+    #[test]
+    fn a_survey_that_signs_email_links_needs_the_landing_page_line_in_every_language() {
+        // Without a secret no landing page is shown, so no language needs its line.
+        assert!(parse(TRANSLATED).is_ok());
+        let emails = TRANSLATED.replace(
+            "kind = \"nps\"\n",
+            "kind = \"nps\"\nsecret = \"a long random string for tests\"\n",
+        );
+        let (line, message) = error_of(&emails);
+        assert_eq!(line, 5, "{message}");
+        assert!(message.contains("texts.fr has no confirm"), "{message}");
+        let answered = emails
+            .replace(
+                "send = \"Envoyer\"\n",
+                "send = \"Envoyer\"\nconfirm = \"Touchez votre note.\"\n",
+            )
+            .replace(
+                "send = \"Enviar\"\n",
+                "send = \"Enviar\"\nconfirm = \"Toque na sua nota.\"\n",
+            );
+        let surveys = parse(&answered).unwrap();
+        let survey = surveys.get("s").unwrap();
+        let french = survey.texts_in(&Lang::parse("fr").unwrap());
+        assert_eq!(french.confirm, "Touchez votre note.");
+        assert_eq!(
+            survey.texts.confirm,
+            "Tap your answer to send it, or pick another."
+        );
+    }
+
+    #[test]
+    fn a_language_tag_that_is_malformed_or_repeated_is_refused_on_its_line() {
+        refused_on_its_line("lang = \"french\"", "\"french\" is not a language tag");
+        let repeated = TRANSLATED.replace("[survey.texts.pt-br]", "[survey.texts.FR]");
+        let (line, message) = error_of(&repeated);
+        assert_eq!(line, 11);
+        assert!(
+            message.contains("texts.FR repeats the language fr"),
+            "{message}"
+        );
+        let default = TRANSLATED.replace("[survey.texts.pt-br]", "[survey.texts.en]");
+        assert!(
+            error_of(&default)
+                .1
+                .contains("default texts are in lang = \"en\"")
+        );
+        let bad = TRANSLATED.replace("[survey.texts.pt-br]", "[survey.texts.x_y]");
+        assert_eq!(error_of(&bad).0, 11);
+    }
+
+    #[test]
+    fn a_tag_named_lang_is_refused_because_every_response_has_a_language() {
+        refused_on_its_line("tags = [\"agent\", \"lang\"]", "tag key \"lang\" is taken");
     }
 
     #[test]

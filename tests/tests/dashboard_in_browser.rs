@@ -258,7 +258,7 @@ async fn a_marketer_signs_in_sees_a_widget_rating_arrive_live_filters_by_agent_a
     );
     let csv = download["text"].as_str().unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert!(lines[0].starts_with("survey,response_id,interaction,score"));
+    assert!(lines[0].starts_with("survey,kind,response_id,interaction,score"));
     assert_eq!(lines.len(), 1 + 8, "a header and every response");
     assert!(
         csv.contains("'=HYPERLINK"),

@@ -202,6 +202,7 @@ mod tests {
             last_event: id,
             alerted: true,
             registered: false,
+            lang: None,
         };
         let notice = Notice {
             id: AlertId(id),

@@ -1,5 +1,6 @@
 //! A rating as the collector accepts it: the wire body checked against its survey.
 
+use super::lang::Lang;
 use super::survey::Survey;
 use pulsetap_wire::{RecordImpression, RecordResponse, Tags};
 use std::borrow::Cow;
@@ -13,8 +14,8 @@ pub const MAX_TAGS: usize = 20;
 /// A well-formed body whose content breaks a rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Invalid {
-    #[error("score must be between 1 and {max}, got {got}")]
-    ScoreOutOfRange { got: u8, max: u8 },
+    #[error("score must be between {min} and {max}, got {got}")]
+    ScoreOutOfRange { got: u8, min: u8, max: u8 },
     #[error("response_id must be a UUID")]
     ResponseId,
     #[error(
@@ -31,6 +32,10 @@ pub enum Invalid {
     TooManyTags(usize),
     #[error("comment is longer than {max} characters")]
     CommentTooLong { max: usize },
+    #[error(
+        "lang {0:?} is not one of this survey's languages: send the `lang` of the widget configuration that was shown, or none"
+    )]
+    UnknownLang(String),
 }
 
 impl Invalid {
@@ -44,6 +49,7 @@ impl Invalid {
             Self::TagValue(_) => "invalid_tag",
             Self::TooManyTags(_) => "too_many_tags",
             Self::CommentTooLong { .. } => "comment_too_long",
+            Self::UnknownLang(_) => "unknown_lang",
         }
     }
 }
@@ -74,12 +80,17 @@ impl RatingError {
 pub struct Score(u8);
 
 impl Score {
+    /// A score of the survey's scale: 1 to its number of emoji, 0 to 10 for NPS, 1 to 7 for CES.
     pub fn parse(raw: u8, survey: &Survey) -> Result<Self, Invalid> {
-        let max = survey.max_score();
-        if (1..=max).contains(&raw) {
+        let scores = survey.scores();
+        if scores.contains(&raw) {
             Ok(Self(raw))
         } else {
-            Err(Invalid::ScoreOutOfRange { got: raw, max })
+            Err(Invalid::ScoreOutOfRange {
+                got: raw,
+                min: *scores.start(),
+                max: *scores.end(),
+            })
         }
     }
 
@@ -188,7 +199,7 @@ impl Comment {
 }
 
 /// Who is answering: the interaction (if any), its tags, and whether a valid signature vouches
-/// for both. Shared by ratings and impressions.
+/// for both; and the language of the texts they saw. Shared by ratings and impressions.
 #[derive(Debug, Clone)]
 pub struct Subject {
     pub response_id: ResponseId,
@@ -198,6 +209,8 @@ pub struct Subject {
     /// The interaction is in the survey's registry, which gave it its tags (only the store,
     /// reading the registry, sets this).
     pub registered: bool,
+    /// One of the survey's languages; `None` when the sender did not say.
+    pub lang: Option<Lang>,
 }
 
 impl Subject {
@@ -216,8 +229,17 @@ impl Subject {
         interaction: Option<&str>,
         tags: Tags,
         sig: Option<&str>,
+        lang: Option<&str>,
     ) -> Result<Self, RatingError> {
         let response_id = ResponseId::parse(response_id)?;
+        let lang = lang
+            .map(|text| {
+                survey
+                    .language(text)
+                    .cloned()
+                    .ok_or_else(|| Invalid::UnknownLang(text.to_owned()))
+            })
+            .transpose()?;
         let interaction = interaction.map(Interaction::parse).transpose()?;
         let tags = TagSet::parse(tags, survey)?;
         let signed = match sig {
@@ -248,6 +270,7 @@ impl Subject {
             tags,
             signed,
             registered: false,
+            lang,
         })
     }
 }
@@ -275,6 +298,7 @@ impl Rating {
             body.interaction.as_deref(),
             body.tags,
             body.sig.as_deref(),
+            body.lang.as_deref(),
         )?;
         Ok(Self {
             subject,
@@ -292,6 +316,7 @@ pub fn parse_impression(body: RecordImpression, survey: &Survey) -> Result<Subje
         body.interaction.as_deref(),
         body.tags,
         body.sig.as_deref(),
+        body.lang.as_deref(),
     )
 }
 
@@ -445,5 +470,85 @@ mod tests {
         assert_eq!(without_hidden_formatting(&long), "🏴");
         // Without its cancel tag, neither.
         assert_eq!(without_hidden_formatting("🏴\u{E0067}\u{E0062}"), "🏴");
+    }
+}
+
+#[cfg(test)]
+mod kinds_and_languages {
+    use super::*;
+    use crate::configuration;
+
+    fn surveys() -> crate::domain::Surveys {
+        configuration::parse(
+            "[[survey]]\nid = \"csat\"\n[[survey]]\nid = \"nps\"\nkind = \"nps\"\n\
+             [[survey]]\nid = \"ces\"\nkind = \"ces\"\n[survey.texts.fr]\nquestion = \"Facile ?\"\n\
+             low_label = \"Difficile\"\nhigh_label = \"Facile\"\nfollow_up = \"Pourquoi ?\"\n\
+             thank_you = \"Merci !\"\nsend = \"Envoyer\"\n",
+        )
+        .unwrap()
+    }
+
+    fn body(survey: &str, score: u8, lang: Option<&str>) -> RecordResponse {
+        RecordResponse {
+            survey: survey.into(),
+            response_id: "3f1c2a5e-8a3b-4c1d-9e2f-0a1b2c3d4e5f".into(),
+            score,
+            interaction: None,
+            sig: None,
+            tags: Tags::new(),
+            comment: None,
+            lang: lang.map(str::to_owned),
+        }
+    }
+
+    fn score(survey: &str, raw: u8) -> Result<u8, Invalid> {
+        let surveys = surveys();
+        Score::parse(raw, surveys.get(survey).unwrap()).map(Score::get)
+    }
+
+    #[test]
+    fn each_kind_takes_the_scores_of_its_own_scale() {
+        assert_eq!(score("nps", 0), Ok(0));
+        assert_eq!(score("nps", 10), Ok(10));
+        assert_eq!(
+            score("nps", 11),
+            Err(Invalid::ScoreOutOfRange {
+                got: 11,
+                min: 0,
+                max: 10
+            })
+        );
+        assert_eq!(score("ces", 7), Ok(7));
+        assert_eq!(
+            score("ces", 0),
+            Err(Invalid::ScoreOutOfRange {
+                got: 0,
+                min: 1,
+                max: 7
+            })
+        );
+        assert_eq!(
+            score("csat", 0).unwrap_err().to_string(),
+            "score must be between 1 and 5, got 0"
+        );
+    }
+
+    #[test]
+    fn a_rating_keeps_the_surveys_spelling_of_its_language_and_refuses_one_it_does_not_speak() {
+        let surveys = surveys();
+        let ces = surveys.get("ces").unwrap();
+        let rating = Rating::parse(body("ces", 6, Some("FR")), ces).unwrap();
+        assert_eq!(rating.subject.lang.as_ref().map(Lang::as_str), Some("fr"));
+        assert!(
+            Rating::parse(body("ces", 6, None), ces)
+                .unwrap()
+                .subject
+                .lang
+                .is_none()
+        );
+        for unknown in ["de", "", "fr-CA", "<script>"] {
+            let refused = Rating::parse(body("ces", 6, Some(unknown)), ces).unwrap_err();
+            assert_eq!(refused.code(), "unknown_lang", "{unknown:?}");
+        }
     }
 }

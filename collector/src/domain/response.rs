@@ -35,6 +35,10 @@ pub struct Response {
     /// response once, where it last changed. 0 for records stored before it was kept.
     #[serde(default)]
     pub last_event: u64,
+    /// The language of the texts the customer answered, as the survey spells it; `None` when
+    /// not known (and for records stored before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
     /// An alert was queued for this response, so a comment added later follows it up.
     #[serde(default)]
     pub alerted: bool,
@@ -50,7 +54,18 @@ impl Response {
             && self.tags == other.tags
             && self.comment == other.comment
             && self.signed == other.signed
+            && self.lang == other.lang
             && self.registered == other.registered
+    }
+
+    /// The value this response has for a read's dimension: one of its tags, or its language
+    /// for `lang`.
+    pub fn dimension(&self, key: &str) -> Option<&str> {
+        if key == super::survey::LANG_DIMENSION {
+            self.lang.as_deref()
+        } else {
+            self.tags.get(key).map(String::as_str)
+        }
     }
 
     /// The response as exports, comments and the live feed show it.
@@ -62,6 +77,7 @@ impl Response {
             score: self.score,
             tags: self.tags.clone(),
             comment: self.comment.clone(),
+            lang: self.lang.clone(),
             created_at: rfc3339(from_unix_ms(self.created_ms)),
             updated_at: rfc3339(from_unix_ms(self.updated_ms)),
             history: self
@@ -218,6 +234,7 @@ pub fn answer(
             updated_ms: now_ms,
             history: vec![(rating.score.get(), now_ms)],
             last_event: 0,
+            lang: subject.lang.as_ref().map(ToString::to_string),
             alerted: false,
             registered: subject.registered,
         }));
@@ -244,6 +261,10 @@ pub fn answer(
     merged.score = rating.score.get();
     if let Some(comment) = &rating.comment {
         merged.comment = Some(comment.as_str().to_owned());
+    }
+    // Like tags, a later write that names no language (a comment sent on its own) keeps it.
+    if let Some(lang) = &subject.lang {
+        merged.lang = Some(lang.to_string());
     }
     if merged.same_answer(old) {
         return Ok(Change::Unchanged(old.clone()));
@@ -313,6 +334,7 @@ mod tests {
             sig,
             tags,
             comment: comment.map(str::to_owned),
+            lang: None,
         };
         Rating::parse(body, &survey()).unwrap()
     }
@@ -493,6 +515,7 @@ mod tests {
             sig: Some(sig),
             tags: Tags::new(),
             comment: None,
+            lang: None,
         };
         Rating::parse(body, &survey()).unwrap()
     }

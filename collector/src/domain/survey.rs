@@ -1,8 +1,10 @@
 //! Surveys as the configuration defines them, and what each key may read or write.
 
 use super::api_key::KeyDigest;
+use super::kind::Kind;
+use super::lang::{self, Lang};
 use super::signature::Secret;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -86,16 +88,41 @@ impl UnknownInteractions {
     }
 }
 
+/// Everything a survey says to a customer, in one language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Texts {
+    pub question: String,
+    /// One per button, lowest score first: read by screen readers, shown under emoji.
+    pub labels: Vec<String>,
+    /// Words under the two ends of a numbered scale ("Not likely" … "Very likely"); empty for
+    /// emoji.
+    pub low_label: String,
+    pub high_label: String,
+    pub follow_up: String,
+    pub thank_you: String,
+    /// The word on the button that sends a comment (read by screen readers) or, on an email's
+    /// landing page without the widget, the rating.
+    pub send: String,
+    /// The line over an email's landing page asking for the one tap that sends the rating
+    /// (opening a link records nothing: mail scanners open links too).
+    pub confirm: String,
+}
+
+/// The key of the pseudo-tag that counts responses by language (`breakdown?by=lang`): no
+/// survey may name a tag of its own so.
+pub const LANG_DIMENSION: &str = "lang";
+
 /// One survey, valid by construction (see `configuration`).
 #[derive(Debug, Clone)]
 pub struct Survey {
     pub id: SurveyId,
-    pub question: String,
+    pub kind: Kind,
+    /// The default texts, in `lang`.
+    pub texts: Texts,
+    /// What each button shows, lowest score first: emoji, or the numbers of an NPS or CES scale.
     pub scale: Vec<String>,
-    pub labels: Vec<String>,
+    /// Lowest score that counts as satisfied (CSAT), a promoter (NPS) or easy (CES).
     pub satisfied_min: u8,
-    pub follow_up: String,
-    pub thank_you: String,
     pub theme: Theme,
     /// Exact origins (`https://shop.example.com`); `*` allows any.
     pub allowed_origins: BTreeSet<String>,
@@ -107,6 +134,10 @@ pub struct Survey {
     pub min_group_size: u64,
     pub read_keys: Vec<KeyDigest>,
     pub alert: Option<Alert>,
+    /// The language of the default texts (`en` unless configured).
+    pub lang: Lang,
+    /// The texts in every other language the survey speaks.
+    pub translations: BTreeMap<Lang, Texts>,
     /// Keys that may sign for this survey (email snippets), and nothing else.
     pub write_keys: Vec<KeyDigest>,
     /// New responses nobody vouched for, per UTC day, from all visitors together.
@@ -120,8 +151,85 @@ pub struct Survey {
 }
 
 impl Survey {
+    /// The score of the first button: 0 for NPS, 1 otherwise.
+    pub fn first_score(&self) -> u8 {
+        self.kind.numbers().map_or(1, |scores| *scores.start())
+    }
+
     pub fn max_score(&self) -> u8 {
-        self.scale.len() as u8
+        self.first_score() + (self.scale.len() as u8).saturating_sub(1)
+    }
+
+    /// Every score the survey takes, lowest first, in the order of `scale`.
+    pub fn scores(&self) -> std::ops::RangeInclusive<u8> {
+        self.first_score()..=self.max_score()
+    }
+
+    /// What the button of `score` shows, when the survey has that score.
+    pub fn face(&self, score: u8) -> Option<&str> {
+        let index = usize::from(score.checked_sub(self.first_score())?);
+        self.scale.get(index).map(String::as_str)
+    }
+
+    /// Every language the survey speaks, its default one first.
+    pub fn languages(&self) -> impl Iterator<Item = &Lang> + Clone {
+        std::iter::once(&self.lang).chain(self.translations.keys())
+    }
+
+    /// The language a visitor asking for `requested` (a comma-separated list, most wanted
+    /// first) gets: the first the survey has (`pt-BR` falling back to `pt`), else the default.
+    pub fn negotiate(&self, requested: &str) -> &Lang {
+        lang::negotiate(requested, self.languages()).unwrap_or(&self.lang)
+    }
+
+    /// The survey's language spelled `text` (in any case), if it speaks it.
+    pub fn language(&self, text: &str) -> Option<&Lang> {
+        let wanted = Lang::parse(text)?;
+        self.languages().find(|lang| **lang == wanted)
+    }
+
+    /// The texts in `lang`, or the default texts when the survey does not speak it.
+    pub fn texts_in(&self, lang: &Lang) -> &Texts {
+        self.translations.get(lang).unwrap_or(&self.texts)
+    }
+
+    /// A score as a person reads it in an alert, with the default texts: `😠 Awful (1/5)`,
+    /// `3/10 (a detractor)`, `2/7 (1 is Very difficult)`.
+    pub fn describe_score(&self, score: u8) -> String {
+        let max = self.max_score();
+        match self.kind {
+            Kind::Csat => {
+                let index = usize::from(score.saturating_sub(1));
+                let face = self.face(score).unwrap_or_default();
+                let label = self.texts.labels.get(index).map_or("", String::as_str);
+                let named = [face, label]
+                    .into_iter()
+                    .filter(|part| !part.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                format!("{named} ({score}/{max})").trim_start().to_owned()
+            }
+            Kind::Nps => {
+                let group = if score >= super::kind::PROMOTER_MIN {
+                    "a promoter"
+                } else if score > super::kind::DETRACTOR_MAX {
+                    "a passive"
+                } else {
+                    "a detractor"
+                };
+                format!("{score}/{max} ({group})")
+            }
+            Kind::Ces if !self.texts.low_label.is_empty() => {
+                let low = self.first_score();
+                format!("{score}/{max} ({low} is {})", self.texts.low_label)
+            }
+            Kind::Ces => format!("{score}/{max}"),
+        }
+    }
+
+    /// Whether reads may filter and break down by `key`: one of the survey's tags, or `lang`.
+    pub fn has_dimension(&self, key: &str) -> bool {
+        key == LANG_DIMENSION || self.tags.contains(key)
     }
 
     /// Whether a browser page at `origin` may post to this survey.
@@ -135,14 +243,21 @@ impl Survey {
     pub fn example(id: &str) -> Self {
         Self {
             id: SurveyId::parse(id).expect("a valid id"),
-            question: "How did we do today?".into(),
+            kind: Kind::Csat,
+            texts: Texts {
+                question: "How did we do today?".into(),
+                labels: ["Awful", "Bad", "Okay", "Good", "Great"]
+                    .map(String::from)
+                    .to_vec(),
+                low_label: String::new(),
+                high_label: String::new(),
+                follow_up: "Anything we could do better?".into(),
+                thank_you: "Thank you!".into(),
+                send: "Send".into(),
+                confirm: "Tap your answer to send it, or pick another.".into(),
+            },
             scale: ["😠", "🙁", "😐", "🙂", "😍"].map(String::from).to_vec(),
-            labels: ["Awful", "Bad", "Okay", "Good", "Great"]
-                .map(String::from)
-                .to_vec(),
             satisfied_min: 4,
-            follow_up: "Anything we could do better?".into(),
-            thank_you: "Thank you!".into(),
             theme: Theme::Auto,
             allowed_origins: BTreeSet::from(["*".to_owned()]),
             tags: BTreeSet::new(),
@@ -153,6 +268,8 @@ impl Survey {
             min_group_size: 5,
             read_keys: Vec::new(),
             alert: None,
+            lang: Lang::english(),
+            translations: BTreeMap::new(),
             write_keys: Vec::new(),
             max_unverified_per_day: 10_000,
             max_tag_values: 1_000,
@@ -161,19 +278,24 @@ impl Survey {
         }
     }
 
-    pub fn widget_config(&self) -> pulsetap_wire::WidgetConfig {
+    /// What the widget shows, with the texts in the language `requested` gets (see
+    /// [`Survey::negotiate`]): one language's texts only.
+    pub fn widget_config(&self, requested: &str) -> pulsetap_wire::WidgetConfig {
+        let lang = self.negotiate(requested);
+        let texts = self.texts_in(lang).clone();
         pulsetap_wire::WidgetConfig {
             survey: self.id.to_string(),
-            kind: "csat".into(),
-            lang: None,
-            question: self.question.clone(),
+            kind: self.kind.as_str().to_owned(),
+            lang: Some(lang.to_string()),
+            question: texts.question,
             scale: self.scale.clone(),
-            labels: self.labels.clone(),
-            first_score: 1,
-            low_label: String::new(),
-            high_label: String::new(),
-            follow_up: self.follow_up.clone(),
-            thank_you: self.thank_you.clone(),
+            labels: texts.labels,
+            first_score: self.first_score(),
+            low_label: texts.low_label,
+            high_label: texts.high_label,
+            follow_up: texts.follow_up,
+            thank_you: texts.thank_you,
+            send: texts.send,
             theme: self.theme.as_str().to_owned(),
             satisfied_min: self.satisfied_min,
         }
@@ -314,5 +436,94 @@ impl Surveys {
             .map(|survey| survey.id.clone())
             .collect();
         (!reached.is_empty()).then_some(Scope::Surveys(reached))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::configuration;
+
+    const SURVEYS: &str = "[[survey]]\nid = \"nps\"\nkind = \"nps\"\n\
+        [survey.texts.fr]\nquestion = \"Nous recommanderiez-vous ?\"\nlow_label = \"Peu probable\"\n\
+        high_label = \"Très probable\"\nfollow_up = \"Pourquoi ?\"\nthank_you = \"Merci !\"\nsend = \"Envoyer\"\n\
+        [survey.texts.pt]\nquestion = \"Recomendaria-nos?\"\nlow_label = \"Nada provável\"\n\
+        high_label = \"Muito provável\"\nfollow_up = \"Porquê?\"\nthank_you = \"Obrigado!\"\nsend = \"Enviar\"\n\
+        [survey.texts.ar]\nquestion = \"هل توصي بنا؟\"\nlow_label = \"غير محتمل\"\n\
+        high_label = \"محتمل جدا\"\nfollow_up = \"لماذا؟\"\nthank_you = \"شكرا!\"\nsend = \"إرسال\"\n";
+
+    #[test]
+    fn the_widget_gets_the_first_language_asked_for_and_only_its_texts() {
+        let surveys = configuration::parse(SURVEYS).unwrap();
+        let survey = surveys.get("nps").unwrap();
+        let config = survey.widget_config("de-DE,de,fr,en");
+        assert_eq!(config.lang.as_deref(), Some("fr"));
+        assert_eq!(config.question, "Nous recommanderiez-vous ?");
+        assert_eq!(
+            (config.low_label.as_str(), config.high_label.as_str()),
+            ("Peu probable", "Très probable")
+        );
+        assert_eq!(config.labels[10], "10 (Très probable)");
+        assert_eq!(
+            (config.send.as_str(), config.thank_you.as_str()),
+            ("Envoyer", "Merci !")
+        );
+        assert_eq!(
+            (config.kind.as_str(), config.first_score, config.scale.len()),
+            ("nps", 0, 11)
+        );
+        let text = serde_json::to_string(&config).unwrap();
+        assert!(
+            !text.contains("Obrigado") && !text.contains("Thank you"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn brazilian_portuguese_falls_back_to_portuguese_and_nothing_known_to_the_default_texts() {
+        let surveys = configuration::parse(SURVEYS).unwrap();
+        let survey = surveys.get("nps").unwrap();
+        let brazil = survey.widget_config("pt-BR");
+        assert_eq!(
+            (brazil.lang.as_deref(), brazil.question.as_str()),
+            (Some("pt"), "Recomendaria-nos?")
+        );
+        assert_eq!(survey.widget_config("AR-eg").lang.as_deref(), Some("ar"));
+        for nothing_known in ["", "de,ja", "zz-ZZ", "en-GB"] {
+            let config = survey.widget_config(nothing_known);
+            assert_eq!(config.lang.as_deref(), Some("en"), "{nothing_known:?}");
+            assert_eq!(
+                config.question,
+                "How likely are you to recommend us to a friend or colleague?"
+            );
+        }
+    }
+
+    #[test]
+    fn a_body_may_name_only_a_language_the_survey_speaks_in_any_case() {
+        let surveys = configuration::parse(SURVEYS).unwrap();
+        let survey = surveys.get("nps").unwrap();
+        assert_eq!(survey.language("PT").map(|l| l.as_str()), Some("pt"));
+        assert_eq!(survey.language("en").map(|l| l.as_str()), Some("en"));
+        assert_eq!(
+            survey.language("pt-BR"),
+            None,
+            "a body names what it was given exactly"
+        );
+        assert_eq!(survey.language("de"), None);
+        assert_eq!(survey.language("not a tag"), None);
+    }
+
+    #[test]
+    fn each_kind_describes_a_score_for_an_alert() {
+        let surveys = configuration::parse(&format!(
+            "{SURVEYS}[[survey]]\nid = \"csat\"\n[[survey]]\nid = \"thumbs\"\nscale = [\"👎\", \"👍\"]\nlabels = [\"No\", \"Yes\"]\n"
+        ))
+        .unwrap();
+        let describe = |id: &str, score| surveys.get(id).unwrap().describe_score(score);
+        assert_eq!(describe("csat", 1), "😠 Awful (1/5)");
+        assert_eq!(describe("thumbs", 1), "👎 No (1/2)");
+        assert_eq!(describe("nps", 0), "0/10 (a detractor)");
+        assert_eq!(describe("nps", 8), "8/10 (a passive)");
+        assert_eq!(describe("nps", 10), "10/10 (a promoter)");
     }
 }

@@ -1,5 +1,5 @@
-//! Email links: one signed link per emoji, a snippet to paste into an email, and the pages
-//! those links open. (`collector email-links`, which signs a helpdesk's tickets in bulk, is
+//! Email links: one signed link per button (emoji or number), a snippet to paste into an email,
+//! and the pages those links open. (`collector email-links`, which signs a helpdesk's tickets in bulk, is
 //! `cli::email_links`.)
 //!
 //! Mail servers open every link of a message to scan it, and email clients run no script. So
@@ -8,18 +8,20 @@
 //! link's signature covers survey, score, interaction and tags, so an edited link is dead, not
 //! another rating.
 //!
-//! A link reads `{collector}/r/{survey}/{score}?i=<interaction>&t=<k=v,k=v>&s=<signature>`.
+//! A link reads `{collector}/r/{survey}/{score}?i=<interaction>&t=<k=v,k=v>&l=<lang>&s=<signature>`:
+//! the email, its landing page and the rating it records are all in the language `l`.
 
 mod html;
 pub mod pages;
 mod snippet;
 
 pub use html::escape;
-pub use snippet::{Link, snippet};
+pub use snippet::{Link, Snippet, snippet};
 
 use crate::domain::rating::Subject;
+use crate::domain::signature::LinkFields;
 use crate::domain::{
-    Comment, Interaction, Invalid, Rating, ResponseId, Score, Secret, Survey, TagSet,
+    Comment, Interaction, Invalid, Lang, Rating, ResponseId, Score, Secret, Survey, TagSet, Texts,
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use pulsetap_wire::{Tags, tags};
@@ -91,20 +93,26 @@ pub struct EmailLinks {
     pub survey: String,
     pub interaction: String,
     pub tags: Tags,
+    /// The language of the email's texts, its links and the pages they open.
+    pub lang: String,
     pub question: String,
-    /// Worst to best, one per emoji of the survey's scale.
+    /// Lowest score first, one per button of the survey's scale.
     pub links: Vec<Link>,
-    /// The snippet to paste into an email: a table of emoji links with inline styles.
+    /// The snippet to paste into an email: a table of links with inline styles.
     pub html: String,
 }
 
-/// The parameters of a link as they arrive: `?i=…&t=…&s=…`. A helpdesk's template link has
-/// only `i` (see [`Template`]): no signature, trusted through the registry.
+/// The parameters of a link as they arrive: `?i=…&t=…&l=…&s=…`. A helpdesk's template link has
+/// no `t` and no `s` (see [`Template`]): no signature, trusted through the registry.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LinkQuery {
     pub i: String,
     #[serde(default)]
     pub t: String,
+    /// The language; absent from links made before links had one. Not signed on a template
+    /// link: it only chooses the texts.
+    #[serde(default)]
+    pub l: Option<String>,
     #[serde(default)]
     pub s: String,
 }
@@ -126,14 +134,16 @@ enum Proof<'a> {
 }
 
 /// An invitation to rate one interaction by email: a survey, an interaction and its tags, all
-/// valid, vouched for by a signature or by the registry. Every link of one email comes from the
-/// same invitation.
+/// valid, vouched for by a signature or by the registry, and the language the email speaks.
+/// Every link of one email comes from the same invitation.
 #[derive(Debug, Clone)]
 pub struct Invitation<'a> {
     survey: &'a Survey,
     proof: Proof<'a>,
     interaction: Interaction,
     tags: TagSet,
+    /// One of the survey's languages; `None` for a link made before links had one.
+    lang: Option<Lang>,
 }
 
 /// A helpdesk whose macros fill a ticket id into a link, and the placeholder they fill. The
@@ -165,36 +175,49 @@ impl Template {
         }
     }
 
-    /// One link per emoji with the placeholder where the ticket id goes, and the snippet.
-    pub fn email(self, survey: &Survey, base: &BaseUrl) -> EmailLinks {
+    /// One link per button with the placeholder where the ticket id goes, and the snippet, in
+    /// `lang` (one of the survey's languages).
+    pub fn email(self, survey: &Survey, base: &BaseUrl, lang: &Lang) -> EmailLinks {
         let placeholder = self.placeholder();
+        let texts = survey.texts_in(lang);
         let links: Vec<Link> = survey
             .scale
             .iter()
-            .zip(&survey.labels)
-            .zip(1..=survey.max_score())
-            .map(|((emoji, label), score)| Link {
+            .zip(&texts.labels)
+            .zip(survey.scores())
+            .map(|((face, label), score)| Link {
                 score,
-                emoji: emoji.clone(),
+                emoji: face.clone(),
                 label: label.clone(),
                 // The placeholder goes in as it is: percent-encoded, the helpdesk would not
                 // recognise it. It fills in a plain ticket number (or id), which needs no
-                // encoding either.
-                url: format!("{}/r/{}/{score}?i={placeholder}", base.as_str(), survey.id),
+                // encoding either. The language is not signed: it only chooses the texts.
+                url: format!(
+                    "{}/r/{}/{score}?i={placeholder}&l={lang}",
+                    base.as_str(),
+                    survey.id
+                ),
             })
             .collect();
         EmailLinks {
             survey: survey.id.to_string(),
             interaction: placeholder.to_owned(),
             tags: Tags::new(),
-            question: survey.question.clone(),
-            html: snippet(&survey.question, &links),
+            lang: lang.to_string(),
+            question: texts.question.clone(),
+            html: snippet(&Snippet {
+                kind: survey.kind,
+                lang,
+                texts,
+                links: &links,
+            }),
             links,
         }
     }
 }
 
 impl<'a> Invitation<'a> {
+    /// An invitation in the survey's default language (see [`Invitation::speaking`]).
     pub fn new(survey: &'a Survey, interaction: &str, tags: Tags) -> Result<Self, LinkError> {
         let secret = survey
             .secret
@@ -208,6 +231,7 @@ impl<'a> Invitation<'a> {
             proof: Proof::Signed(secret),
             interaction,
             tags,
+            lang: Some(survey.lang.clone()),
         })
     }
 
@@ -219,6 +243,7 @@ impl<'a> Invitation<'a> {
             proof: Proof::Registered,
             interaction: Interaction::parse(interaction)?,
             tags: TagSet::registered(tags, survey),
+            lang: Some(survey.lang.clone()),
         })
     }
 
@@ -227,10 +252,18 @@ impl<'a> Invitation<'a> {
         matches!(self.proof, Proof::Registered)
     }
 
+    /// The same invitation in the first language of `requested` (a comma-separated list, most
+    /// wanted first) the survey speaks, else in its default language: as the widget chooses.
+    pub fn speaking(mut self, requested: &str) -> Self {
+        self.lang = Some(self.survey.negotiate(requested).clone());
+        self
+    }
+
     /// The invitation a link was made for, and the score it stands for. The signature is
-    /// checked before anything else, so every edit (a score out of range included) is the same
-    /// `BadSignature`; only a link we did sign can then fail on content, when the configuration
-    /// changed since (a tag key removed, a shorter scale).
+    /// checked before anything else, so every edit (a score out of range, another language
+    /// included) is the same `BadSignature`; only a link we did sign can then fail on content,
+    /// when the configuration changed since (a tag key removed, a shorter scale). A language
+    /// the survey no longer speaks falls back to its default texts.
     pub fn from_link(
         survey: &'a Survey,
         score: u8,
@@ -238,11 +271,23 @@ impl<'a> Invitation<'a> {
     ) -> Result<(Self, Score), LinkError> {
         let secret = survey.secret.as_ref().ok_or(LinkError::BadSignature)?;
         let tags = tags::parse(&link.t).map_err(|_| LinkError::BadSignature)?;
-        if !secret.verify_link(survey.id.as_str(), score, &link.i, &tags, &link.s) {
+        let signed = LinkFields {
+            survey: survey.id.as_str(),
+            score,
+            interaction: &link.i,
+            tags: &tags,
+            lang: link.l.as_deref(),
+        };
+        if !secret.verify_link(&signed, &link.s) {
             return Err(LinkError::BadSignature);
         }
         let score = Score::parse(score, survey)?;
-        Ok((Self::new(survey, &link.i, tags)?, score))
+        let mut invitation = Self::new(survey, &link.i, tags)?;
+        invitation.lang = link
+            .l
+            .as_deref()
+            .map(|lang| survey.language(lang).unwrap_or(&survey.lang).clone());
+        Ok((invitation, score))
     }
 
     pub fn survey(&self) -> &'a Survey {
@@ -255,6 +300,19 @@ impl<'a> Invitation<'a> {
 
     pub fn tags(&self) -> &Tags {
         self.tags.as_map()
+    }
+
+    /// The language of the email, `None` for a link made before links had one.
+    pub fn lang(&self) -> Option<&Lang> {
+        self.lang.as_ref()
+    }
+
+    /// The texts of the email and its pages: in its language, else the default texts.
+    pub fn texts(&self) -> &'a Texts {
+        match &self.lang {
+            Some(lang) => self.survey.texts_in(lang),
+            None => &self.survey.texts,
+        }
     }
 
     /// The tags as `data-tags` and the `t` parameter write them: `agent=alice,channel=email`.
@@ -283,22 +341,25 @@ impl<'a> Invitation<'a> {
 
     /// The parameters of the link for `score` (signed, unless registered).
     pub fn link_query(&self, score: u8) -> LinkQuery {
+        let lang = self.lang.as_ref().map(Lang::as_str);
         LinkQuery {
             i: self.interaction().to_owned(),
             t: self.tags_text(),
+            l: lang.map(str::to_owned),
             s: match self.proof {
-                Proof::Signed(secret) => secret.sign_link(
-                    self.survey.id.as_str(),
+                Proof::Signed(secret) => secret.sign_link(&LinkFields {
+                    survey: self.survey.id.as_str(),
                     score,
-                    self.interaction(),
-                    self.tags(),
-                ),
+                    interaction: self.interaction(),
+                    tags: self.tags(),
+                    lang,
+                }),
                 Proof::Registered => String::new(),
             },
         }
     }
 
-    /// `/r/{survey}/{score}?i=…&t=…&s=…`, relative to the collector.
+    /// `/r/{survey}/{score}?i=…&t=…&l=…&s=…`, relative to the collector.
     pub fn path(&self, score: u8) -> String {
         let query = self.link_query(score);
         let mut path = format!(
@@ -310,6 +371,10 @@ impl<'a> Invitation<'a> {
             path.push_str("&t=");
             path.extend(utf8_percent_encode(&query.t, QUERY_VALUE));
         }
+        if let Some(lang) = &query.l {
+            path.push_str("&l=");
+            path.push_str(lang);
+        }
         if !query.s.is_empty() {
             path.push_str("&s=");
             path.push_str(&query.s);
@@ -317,16 +382,16 @@ impl<'a> Invitation<'a> {
         path
     }
 
-    /// One link per emoji of the survey, worst to best.
+    /// One link per button of the survey, lowest score first.
     pub fn links(&self, base: &BaseUrl) -> Vec<Link> {
         self.survey
             .scale
             .iter()
-            .zip(&self.survey.labels)
-            .zip(1..=self.survey.max_score())
-            .map(|((emoji, label), score)| Link {
+            .zip(&self.texts().labels)
+            .zip(self.survey.scores())
+            .map(|((face, label), score)| Link {
                 score,
-                emoji: emoji.clone(),
+                emoji: face.clone(),
                 label: label.clone(),
                 url: format!("{}{}", base.as_str(), self.path(score)),
             })
@@ -336,12 +401,20 @@ impl<'a> Invitation<'a> {
     /// Every link with the snippet that shows them.
     pub fn email(&self, base: &BaseUrl) -> EmailLinks {
         let links = self.links(base);
+        let texts = self.texts();
+        let lang = self.lang.as_ref().unwrap_or(&self.survey.lang);
         EmailLinks {
             survey: self.survey.id.to_string(),
             interaction: self.interaction().to_owned(),
             tags: self.tags().clone(),
-            question: self.survey.question.clone(),
-            html: snippet(&self.survey.question, &links),
+            lang: lang.to_string(),
+            question: texts.question.clone(),
+            html: snippet(&Snippet {
+                kind: self.survey.kind,
+                lang,
+                texts,
+                links: &links,
+            }),
             links,
         }
     }
@@ -359,6 +432,7 @@ impl<'a> Invitation<'a> {
                 tags: self.tags.clone(),
                 signed: matches!(self.proof, Proof::Signed(_)),
                 registered: false,
+                lang: self.lang.clone(),
             },
             score,
             comment: Comment::parse(comment)?,
@@ -397,11 +471,13 @@ id = "open"
     fn decode_query(query: &str) -> LinkQuery {
         let mut i = None;
         let mut t = String::new();
+        let mut l = None;
         let mut s = None;
         for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match &*name {
                 "i" => i = Some(value.into_owned()),
                 "t" => t = value.into_owned(),
+                "l" => l = Some(value.into_owned()),
                 "s" => s = Some(value.into_owned()),
                 other => panic!("unexpected parameter {other}"),
             }
@@ -409,6 +485,7 @@ id = "open"
         LinkQuery {
             i: i.expect("i"),
             t,
+            l,
             s: s.expect("s"),
         }
     }
@@ -429,7 +506,7 @@ id = "open"
         for link in &links {
             assert!(
                 link.url.starts_with(&format!(
-                    "https://feedback.example.com/r/support/{}?i=ticket%2042%20%26%20co%2B&t=agent=Zo%C3%AB%20=%20lead,channel=email&s=",
+                    "https://feedback.example.com/r/support/{}?i=ticket%2042%20%26%20co%2B&t=agent=Zo%C3%AB%20=%20lead,channel=email&l=en&s=",
                     link.score
                 )),
                 "{}",
@@ -487,6 +564,20 @@ id = "open"
                     ..good.clone()
                 },
             ),
+            (
+                5,
+                LinkQuery {
+                    l: Some("fr".into()),
+                    ..good.clone()
+                },
+            ),
+            (
+                5,
+                LinkQuery {
+                    l: None,
+                    ..good.clone()
+                },
+            ),
         ];
         for (score, query) in edits {
             assert!(
@@ -501,6 +592,65 @@ id = "open"
     }
 
     #[test]
+    fn an_email_speaks_the_language_asked_for_and_so_do_its_links() {
+        let config = format!(
+            "{CONFIG}kind = \"nps\"\nsecret = \"a long random string for tests\"\n\
+             [survey.texts.pt]\nquestion = \"Recomendaria?\"\nlow_label = \"Nada provável\"\n\
+             high_label = \"Muito provável\"\nfollow_up = \"Porquê?\"\nthank_you = \"Obrigado!\"\n\
+             send = \"Enviar\"\nconfirm = \"Toque na sua nota para a enviar.\"\n"
+        );
+        let surveys = configuration::parse(&config).unwrap();
+        let survey = surveys.get("open").unwrap();
+        let base = BaseUrl::parse("https://feedback.example.com").unwrap();
+        let email = Invitation::new(survey, "T-1", Tags::new())
+            .unwrap()
+            .speaking("pt-BR,en")
+            .email(&base);
+        assert_eq!(
+            (email.lang.as_str(), email.question.as_str()),
+            ("pt", "Recomendaria?")
+        );
+        assert_eq!(email.links.len(), 11);
+        assert_eq!((email.links[0].score, email.links[10].score), (0, 10));
+        assert_eq!(email.links[0].label, "0 (Nada provável)");
+        let (back, score) =
+            Invitation::from_link(survey, 0, &query_of(&email.links[0].url)).unwrap();
+        assert_eq!(score.get(), 0);
+        assert_eq!(back.lang().map(Lang::as_str), Some("pt"));
+        assert_eq!(back.texts().thank_you, "Obrigado!");
+        // Without a language the survey speaks, the email is in its default texts.
+        let default = Invitation::new(survey, "T-1", Tags::new())
+            .unwrap()
+            .speaking("de")
+            .email(&base);
+        assert_eq!(default.lang, "en");
+    }
+
+    #[test]
+    fn a_link_made_before_links_had_a_language_still_records_in_the_default_texts() {
+        let surveys = configuration::parse(CONFIG).unwrap();
+        let survey = surveys.get("support").unwrap();
+        let none = Tags::new();
+        let old = LinkQuery {
+            i: "T-1".into(),
+            t: String::new(),
+            l: None,
+            s: survey.secret.as_ref().unwrap().sign_link(&LinkFields {
+                survey: "support",
+                score: 4,
+                interaction: "T-1",
+                tags: &none,
+                lang: None,
+            }),
+        };
+        let (invitation, score) = Invitation::from_link(survey, 4, &old).unwrap();
+        assert_eq!((score.get(), invitation.lang()), (4, None));
+        assert_eq!(invitation.texts().question, "How did we do today?");
+        assert!(invitation.path(4).contains("&s="));
+        assert!(!invitation.path(4).contains("&l="));
+    }
+
+    #[test]
     fn a_survey_without_a_secret_can_make_no_links_and_accepts_none() {
         let surveys = configuration::parse(CONFIG).unwrap();
         let open = surveys.get("open").unwrap();
@@ -511,6 +661,7 @@ id = "open"
         let query = LinkQuery {
             i: "T-1".into(),
             t: String::new(),
+            l: None,
             s: "00".into(),
         };
         assert!(matches!(

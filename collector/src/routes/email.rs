@@ -69,6 +69,11 @@ pub struct EmailQuery {
     /// (`POST /v1/surveys/{survey}/interactions`). Takes no `interaction` or `tags`.
     #[param(inline)]
     template: Option<Template>,
+    /// The customer's languages, most wanted first (`pt-BR,en`): the email, its links and their
+    /// landing page are in the first the survey has (`pt-BR` falling back to `pt`), else in its
+    /// default texts.
+    #[param(example = "fr")]
+    lang: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
@@ -79,7 +84,8 @@ pub enum SnippetFormat {
     Json,
 }
 
-/// The emoji links for one email, signed for one interaction and its tags.
+/// The links for one email (one per emoji or number), signed for one interaction, its tags and
+/// its language.
 #[utoipa::path(
     get,
     path = "/v1/surveys/{survey}/email",
@@ -87,7 +93,8 @@ pub enum SnippetFormat {
     security(("write_key" = [])),
     params(("survey" = String, Path, description = "Survey id; the survey needs a `secret`"), EmailQuery),
     responses(
-        (status = 200, description = "The snippet (`text/html`), or with `format=json` every link and the snippet", body = EmailLinks),
+        (status = 200, description = "The snippet (`text/html`), or with `format=json` every link and the snippet", body = EmailLinks,
+            headers(("Content-Language" = String, description = "The language of the email"))),
         (status = 400, description = "A malformed parameter", body = ErrorBody),
         (status = 401, description = "No key, or not a key of ours", body = ErrorBody),
         (status = 403, description = "A read key (`key_cannot_write`), or a write key for another survey", body = ErrorBody),
@@ -110,7 +117,10 @@ pub async fn email(
         None => signed_email(&survey, &query, &base)?,
     };
     // Every answer holds signed links for one interaction: no shared cache may keep one.
-    let no_store = [(header::CACHE_CONTROL, "no-store")];
+    let no_store = [
+        (header::CACHE_CONTROL, "no-store".to_owned()),
+        (header::CONTENT_LANGUAGE, email.lang.clone()),
+    ];
     Ok(match query.format {
         SnippetFormat::Json => (no_store, Json(email)).into_response(),
         SnippetFormat::Html => (
@@ -144,7 +154,9 @@ fn signed_email(
     })?;
     let tags = tags::parse(query.tags.as_deref().unwrap_or(""))
         .map_err(|error| ApiError::BadQuery(error.to_string()))?;
-    Ok(Invitation::new(survey, interaction, tags)?.email(base))
+    Ok(Invitation::new(survey, interaction, tags)?
+        .speaking(query.lang.as_deref().unwrap_or_default())
+        .email(base))
 }
 
 /// A helpdesk's template: the same links for every ticket, its placeholder where the id goes.
@@ -162,7 +174,8 @@ fn template_email(
             survey.id
         )));
     }
-    Ok(template.email(survey, base))
+    let lang = survey.negotiate(query.lang.as_deref().unwrap_or_default());
+    Ok(template.email(survey, base, lang))
 }
 
 /// The collector as the caller reached it: a TLS proxy says so in `X-Forwarded-Proto` and
@@ -205,6 +218,7 @@ fn base_from_headers(headers: &HeaderMap) -> Result<BaseUrl, ApiError> {
         ("score" = u8, Path, description = "The emoji's score"),
         ("i" = String, Query, description = "The interaction"),
         ("t" = Option<String>, Query, description = "The tags, as tag text"),
+        ("l" = Option<String>, Query, description = "The language of the email and of this page"),
         ("s" = String, Query, description = "The link's signature"),
     ),
     responses(
@@ -246,6 +260,8 @@ pub struct ConfirmForm {
     i: String,
     #[serde(default)]
     t: String,
+    #[serde(default)]
+    l: Option<String>,
     /// Empty for a helpdesk's template link, which the registry vouches for.
     #[serde(default)]
     s: String,
@@ -262,7 +278,7 @@ pub struct ConfirmForm {
         ("survey" = String, Path, description = "Survey id"),
         ("score" = u8, Path, description = "The emoji's score"),
     ),
-    request_body(content_type = "application/x-www-form-urlencoded", description = "The link's `i`, `t` and `s`, and an optional `comment`"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "The link's `i`, `t`, `l` and `s`, and an optional `comment`"),
     responses(
         (status = 200, description = "Recorded: a thank-you page", content_type = "text/html"),
         (status = 403, description = "A link that is not ours: nothing recorded", content_type = "text/html"),
@@ -300,6 +316,7 @@ pub async fn confirm(
     let link = LinkQuery {
         i: form.i,
         t: form.t,
+        l: form.l,
         s: form.s,
     };
     let (invitation, score) = match verify(&state, survey, &score, Some(&link)).await {
@@ -313,7 +330,6 @@ pub async fn confirm(
             return problem(problem_found);
         }
     };
-    let commented = !form.comment.trim().is_empty();
     let saved = state
         .ingest
         .email_confirm(&invitation, score, &form.comment)
@@ -322,7 +338,7 @@ pub async fn confirm(
     match saved {
         Ok(recorded) => {
             state.metrics.count_rating(Ok(recorded.status));
-            page(StatusCode::OK, pages::thanks(&invitation, score, commented))
+            page(StatusCode::OK, pages::thanks(&invitation, score))
         }
         Err(error) => refused(&error),
     }
@@ -420,7 +436,8 @@ async fn verify<'a>(
             Err(_) => return Err(Problem::Unavailable),
         };
         let invitation = Invitation::registered(survey, &link.i, registration.tags)
-            .map_err(|_| Problem::NotRegistered)?;
+            .map_err(|_| Problem::NotRegistered)?
+            .speaking(link.l.as_deref().unwrap_or_default());
         return Ok((invitation, score));
     }
     Invitation::from_link(survey, score, link).map_err(|error| match error {

@@ -161,7 +161,13 @@ impl Ingest {
         let now = OffsetDateTime::now_utc();
         let survey = invitation.survey().id.clone();
         self.store
-            .record_click(survey, score, invitation.tags().clone(), now)
+            .record_click(
+                survey,
+                score,
+                invitation.tags().clone(),
+                invitation.lang().cloned(),
+                now,
+            )
             .await
     }
 

@@ -6,7 +6,7 @@ use crate::domain::rating::{Rating, Subject};
 use crate::domain::registration::{Registered, Registration};
 use crate::domain::response::{Refusal, Response};
 use crate::domain::survey::{SurveyId, Surveys};
-use crate::domain::{Day, Score};
+use crate::domain::{Day, Lang, Score};
 use pulsetap_wire::{Tags, WriteStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -103,6 +103,8 @@ pub enum Write {
         survey: SurveyId,
         score: Score,
         tags: Tags,
+        /// The language of the link.
+        lang: Option<Lang>,
         now: OffsetDateTime,
     },
     /// Interactions a helpdesk registered, with the tags their ratings will carry: each counts
@@ -127,7 +129,8 @@ pub enum Write {
 /// What one write did.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Rating(Result<Recorded, RecordError>),
+    /// Boxed: a response is large, and most outcomes of a batch are not ratings.
+    Rating(Result<Box<Recorded>, RecordError>),
     /// Whether the impression was new (a repeat of a response_id counts nothing), or why it
     /// was refused.
     Impression(Result<bool, RecordError>),

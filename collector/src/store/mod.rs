@@ -29,7 +29,7 @@ use crate::domain::rating::{Rating, Subject};
 use crate::domain::registration::{Registered, Registration};
 use crate::domain::response::Response;
 use crate::domain::survey::{SurveyId, Surveys};
-use crate::domain::{Day, Score};
+use crate::domain::{Day, Lang, Score};
 use pulsetap_wire::Tags;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -96,7 +96,7 @@ impl Store {
             })
             .await?
         {
-            Outcome::Rating(result) => result,
+            Outcome::Rating(result) => result.map(|recorded| *recorded),
             other => unreachable!("a rating answered {other:?}"),
         }
     }
@@ -129,6 +129,7 @@ impl Store {
         survey: SurveyId,
         score: Score,
         tags: Tags,
+        lang: Option<Lang>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         self.writer
@@ -136,6 +137,7 @@ impl Store {
                 survey,
                 score,
                 tags,
+                lang,
                 now,
             })
             .await

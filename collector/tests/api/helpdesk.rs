@@ -481,7 +481,7 @@ async fn each_template_keeps_its_helpdesks_placeholder_unencoded_and_unsigned() 
             assert_eq!(
                 link["url"],
                 format!(
-                    "https://feedback.example.com/r/support/{}?i={placeholder}",
+                    "https://feedback.example.com/r/support/{}?i={placeholder}&l=en",
                     n + 1
                 ),
                 "{template}"
@@ -489,7 +489,7 @@ async fn each_template_keeps_its_helpdesks_placeholder_unencoded_and_unsigned() 
         }
         let html = email["html"].as_str().unwrap();
         assert!(
-            html.contains(&format!("/r/support/5?i={placeholder}\"")),
+            html.contains(&format!("/r/support/5?i={placeholder}&amp;l=en\"")),
             "{html}"
         );
         assert!(!html.contains("s=") && !html.contains("%7B"), "{html}");

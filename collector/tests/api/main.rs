@@ -19,6 +19,7 @@ mod email_tampering;
 mod helpdesk;
 mod hostile;
 mod ingest_errors;
+mod kinds;
 mod marketer_alerts;
 mod marketer_dashboard;
 mod marketer_export;

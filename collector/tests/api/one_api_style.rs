@@ -147,7 +147,7 @@ async fn shares_are_percents_and_tags_read_in_either_spelling() {
         Some(50.0),
         "a percent, like csat"
     );
-    assert_eq!(with_equals.figures.csat, Some(100.0));
+    assert_eq!(csat(&with_equals.figures).0, Some(100.0));
 }
 
 #[tokio::test]

@@ -20,7 +20,8 @@ pub(super) fn run(store: &EmbeddedStore) -> Result<Audit, StoreError> {
         let response: Response = decode(&value?, "response")?;
         audit.responses += 1;
         let created = from_unix_ms(response.created_ms);
-        for key in counter_keys(&response.survey, &response.tags, created) {
+        let lang = response.lang.as_deref();
+        for key in counter_keys(&response.survey, &response.tags, lang, created) {
             expected
                 .entry(key)
                 .or_default()
@@ -32,7 +33,8 @@ pub(super) fn run(store: &EmbeddedStore) -> Result<Audit, StoreError> {
         let impression: StoredImpression = decode(&value, "impression")?;
         let survey = String::from_utf8_lossy(keys::survey_of(&key));
         let at = from_unix_ms(impression.at_ms);
-        for counter in counter_keys(&survey, &impression.tags, at) {
+        let lang = impression.lang.as_deref();
+        for counter in counter_keys(&survey, &impression.tags, lang, at) {
             let delta = expected.entry(counter).or_default();
             if !impression.uncounted {
                 delta.add(Metric::Impression, 0, 1);
@@ -50,7 +52,8 @@ pub(super) fn run(store: &EmbeddedStore) -> Result<Audit, StoreError> {
         let registration: Registered = decode(&value, "registration")?;
         let survey = String::from_utf8_lossy(keys::survey_of(&key));
         let at = from_unix_ms(registration.at_ms);
-        for counter in counter_keys(&survey, &registration.tags, at) {
+        // A registration has no language: it is counted before anyone chose one.
+        for counter in counter_keys(&survey, &registration.tags, None, at) {
             let delta = expected.entry(counter).or_default();
             delta.add(Metric::Registration, 0, 1);
             if registration.answered {

@@ -5,7 +5,7 @@
 //! Numbers are big-endian so byte order is numeric order and a date range is a range scan.
 
 use super::counts::Metric;
-use crate::domain::figures::MAX_SCALE;
+use crate::domain::figures::MAX_SCORE;
 use crate::store::backend::{AlertId, Dimension, Grain, OutboxKey};
 
 impl Grain {
@@ -69,7 +69,7 @@ pub fn legacy_counter(key: &[u8]) -> Option<(&[u8], Metric, u8)> {
         b'u' => Metric::UnconfirmedClick,
         _ => return None,
     };
-    (usize::from(tail[1]) <= MAX_SCALE).then_some((key, metric, tail[1]))
+    (tail[1] <= MAX_SCORE).then_some((key, metric, tail[1]))
 }
 
 /// The identity of a response: `(survey, interaction)` when there is one, else

@@ -137,6 +137,6 @@ fn shows(query: &CommentQuery, response: &Response) -> bool {
     let tagged = query
         .tag
         .as_ref()
-        .is_none_or(|(key, value)| response.tags.get(key).is_some_and(|held| held == value));
+        .is_none_or(|(key, value)| response.dimension(key) == Some(value.as_str()));
     in_range && has_comment && tagged
 }

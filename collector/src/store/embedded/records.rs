@@ -21,8 +21,8 @@ use crate::domain::limits;
 use crate::domain::rating::TagSet;
 use crate::domain::registration::{Registered, Registration};
 use crate::domain::response::{self, Change, Refusal};
-use crate::domain::survey::UnknownInteractions;
-use crate::domain::{Day, Hour, Rating, Response, Score, Survey, SurveyId, Surveys};
+use crate::domain::survey::{LANG_DIMENSION, UnknownInteractions};
+use crate::domain::{Day, Hour, Lang, Rating, Response, Score, Survey, SurveyId, Surveys};
 use crate::store::backend::{
     AlertId, AlertMessage, Dimension, Grain, Notice, NoticeKind, OutboxChange, Outcome,
     RecordError, Recorded, RegisterReport, StoreError, Write,
@@ -104,7 +104,8 @@ impl Totals {
     }
 }
 
-/// A shown widget, as kept: when, and with which tags (so an audit can recount it).
+/// A shown widget, as kept: when, with which tags and in which language (so an audit can
+/// recount it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct StoredImpression {
     pub at_ms: i64,
@@ -116,6 +117,9 @@ pub(super) struct StoredImpression {
     /// (so it counts once per response_id) but not counted as an impression.
     #[serde(default)]
     pub uncounted: bool,
+    /// The language the widget was shown in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 pub(super) fn apply(
@@ -209,9 +213,10 @@ fn apply_one(
             survey,
             score,
             tags,
+            lang,
             now,
         } => {
-            click(survey, *score, tags, *now, totals);
+            click(survey, *score, tags, lang.as_ref(), *now, totals);
             Ok(Outcome::Done)
         }
         Write::Register {
@@ -249,7 +254,7 @@ fn rate(
     allowance_left: bool,
     trees: &Trees<'_>,
     totals: &mut Totals,
-) -> Result<Result<Recorded, RecordError>, UnabortableTransactionError> {
+) -> Result<Result<Box<Recorded>, RecordError>, UnabortableTransactionError> {
     let now_ms = unix_ms(now);
     let registration = match vouching_registration(survey, rating, now_ms, trees)? {
         Ok(registration) => registration,
@@ -285,13 +290,13 @@ fn rate(
     }
     let previous = match &change {
         Change::Unchanged(old) => {
-            return Ok(Ok(Recorded {
+            return Ok(Ok(Box::new(Recorded {
                 status: change.status(),
                 response: old.clone(),
                 event: None,
                 alert_queued: false,
                 counted_unverified: false,
-            }));
+            })));
         }
         Change::Created(_) => None,
         Change::Updated { before, .. } => Some(before),
@@ -301,6 +306,7 @@ fn rate(
         survey,
         subject.trusted(),
         &change.response().tags,
+        change.response().lang.as_deref(),
         counted_unverified.then_some((Day::of(now), allowance_left)),
         trees,
         totals,
@@ -345,22 +351,25 @@ fn rate(
         }
         _ => false,
     };
-    Ok(Ok(Recorded {
+    Ok(Ok(Box::new(Recorded {
         status: change.status(),
         response: change.response().clone(),
         event: Some(event),
         alert_queued: queued,
         counted_unverified,
-    }))
+    })))
 }
 
 /// Checks a write against the anonymous limits and, when it passes, counts it: the tag values
 /// it brings that the survey never had, and a new unverified response (`unverified`: the day,
 /// and whether the sender has some of its daily allowance left). A refusal counts nothing.
+/// Its language is noted as a value of the `lang` pseudo-tag, with no limit: a survey speaks
+/// only the few languages it is configured with.
 fn admit(
     survey: &Survey,
     trusted: bool,
     tags: &BTreeMap<String, String>,
+    lang: Option<&str>,
     unverified: Option<(Day, bool)>,
     trees: &Trees<'_>,
     totals: &mut Totals,
@@ -395,6 +404,12 @@ fn admit(
     }
     if let Some(day_key) = day_key {
         totals.count_one_more(day_key);
+    }
+    if let Some(lang) = lang {
+        let key = keys::tag_value(survey_id, LANG_DIMENSION, lang);
+        if !totals.knows_tag_value(trees.tag_values, &key)? {
+            totals.new_tag_values.insert(key);
+        }
     }
     Ok(Ok(()))
 }
@@ -480,6 +495,7 @@ fn answer_invitation(
                 totals,
                 survey_id,
                 &registration.tags,
+                None,
                 registration.at_ms,
                 Metric::Answered,
                 1,
@@ -505,6 +521,7 @@ fn answer_invitation(
             totals,
             survey_id,
             &impression.tags,
+            impression.lang.as_deref(),
             impression.at_ms,
             Metric::Answered,
             1,
@@ -514,17 +531,19 @@ fn answer_invitation(
     Ok(())
 }
 
-/// Adds `by` to `metric` in every counter of an invitation made at `at_ms` with `tags`.
+/// Adds `by` to `metric` in every counter of an invitation made at `at_ms` with `tags` (and, for
+/// a widget shown, the language it was shown in; a registration has none).
 fn count_invitation(
     totals: &mut Totals,
     survey: &str,
     tags: &BTreeMap<String, String>,
+    lang: Option<&str>,
     at_ms: i64,
     metric: Metric,
     by: i64,
 ) {
     let at = crate::domain::calendar::from_unix_ms(at_ms);
-    for key in counter_keys(survey, tags, at) {
+    for key in counter_keys(survey, tags, lang, at) {
         totals
             .counter_deltas
             .entry(key)
@@ -587,6 +606,7 @@ fn register(
             totals,
             survey_id,
             &stored.tags,
+            None,
             stored.at_ms,
             Metric::Registration,
             1,
@@ -596,13 +616,14 @@ fn register(
                 totals,
                 survey_id,
                 &stored.tags,
+                None,
                 stored.at_ms,
                 Metric::Answered,
                 1,
             );
         }
         // Registered values are vouched for: never refused, but known to breakdowns.
-        if let Err(refusal) = admit(survey, true, tags, None, trees, totals)? {
+        if let Err(refusal) = admit(survey, true, tags, None, None, trees, totals)? {
             unreachable!("a vouched write met an anonymous limit: {refusal}");
         }
         if let Some(response) = response
@@ -624,12 +645,21 @@ fn uncount_registration(totals: &mut Totals, survey: &str, old: &Registered) {
         totals,
         survey,
         &old.tags,
+        None,
         old.at_ms,
         Metric::Registration,
         -1,
     );
     if old.answered {
-        count_invitation(totals, survey, &old.tags, old.at_ms, Metric::Answered, -1);
+        count_invitation(
+            totals,
+            survey,
+            &old.tags,
+            None,
+            old.at_ms,
+            Metric::Answered,
+            -1,
+        );
     }
 }
 
@@ -704,6 +734,7 @@ fn impression(
         tags: subject.tags.as_map().clone(),
         answered: false,
         uncounted: registered,
+        lang: subject.lang.as_ref().map(ToString::to_string),
     };
     if registered {
         // Its registration is its invitation (with the registered tags): kept only so that
@@ -711,11 +742,20 @@ fn impression(
         trees.impressions.insert(key.as_slice(), encode(&stored))?;
         return Ok(Ok(true));
     }
-    if let Err(refusal) = admit(survey, subject.trusted(), &stored.tags, None, trees, totals)? {
+    let lang = stored.lang.as_deref();
+    if let Err(refusal) = admit(
+        survey,
+        subject.trusted(),
+        &stored.tags,
+        lang,
+        None,
+        trees,
+        totals,
+    )? {
         return Ok(Err(refusal.into()));
     }
     trees.impressions.insert(key.as_slice(), encode(&stored))?;
-    for counter in counter_keys(survey_id, &stored.tags, now) {
+    for counter in counter_keys(survey_id, &stored.tags, stored.lang.as_deref(), now) {
         totals
             .counter_deltas
             .entry(counter)
@@ -726,8 +766,16 @@ fn impression(
 }
 
 /// Counts an opened email link that no page confirmed.
-fn click(survey: &SurveyId, score: Score, tags: &Tags, now: OffsetDateTime, totals: &mut Totals) {
-    for counter in counter_keys(survey.as_str(), tags, now) {
+fn click(
+    survey: &SurveyId,
+    score: Score,
+    tags: &Tags,
+    lang: Option<&Lang>,
+    now: OffsetDateTime,
+    totals: &mut Totals,
+) {
+    let lang = lang.map(Lang::as_str);
+    for counter in counter_keys(survey.as_str(), tags, lang, now) {
         totals.counter_deltas.entry(counter).or_default().add(
             Metric::UnconfirmedClick,
             score.get(),
@@ -739,7 +787,8 @@ fn click(survey: &SurveyId, score: Score, tags: &Tags, now: OffsetDateTime, tota
 /// Adds `by` to `metric` in every counter a response falls in.
 fn count(totals: &mut Totals, response: &Response, metric: Metric, score: u8, by: i64) {
     let created = crate::domain::calendar::from_unix_ms(response.created_ms);
-    for key in counter_keys(&response.survey, &response.tags, created) {
+    let lang = response.lang.as_deref();
+    for key in counter_keys(&response.survey, &response.tags, lang, created) {
         totals
             .counter_deltas
             .entry(key)
@@ -748,16 +797,18 @@ fn count(totals: &mut Totals, response: &Response, metric: Metric, score: u8, by
     }
 }
 
-/// The day and hour counters of every dimension a tagged event falls in: the survey's, and
-/// each of its tags'.
+/// The day and hour counters of every dimension a tagged event falls in: the survey's, each of
+/// its tags', and its language's (counted like a tag named `lang`, which no survey may have).
 pub(super) fn counter_keys(
     survey: &str,
     tags: &BTreeMap<String, String>,
+    lang: Option<&str>,
     at: OffsetDateTime,
 ) -> Vec<Vec<u8>> {
     let (day, hour) = (Day::of(at).0, Hour::of(at).0);
-    let dimensions =
-        std::iter::once(Dimension::All).chain(tags.iter().map(|(k, v)| Dimension::Tag(k, v)));
+    let dimensions = std::iter::once(Dimension::All)
+        .chain(tags.iter().map(|(k, v)| Dimension::Tag(k, v)))
+        .chain(lang.map(|lang| Dimension::Tag(LANG_DIMENSION, lang)));
     dimensions
         .flat_map(|dimension| {
             [

@@ -3,6 +3,7 @@
 use crate::store::backend::StoreError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 impl From<sled::Error> for StoreError {
     fn from(error: sled::Error) -> Self {
@@ -27,29 +28,7 @@ pub struct EmbeddedStore {
 impl EmbeddedStore {
     /// Opens the database in `path` as it is, creating it when missing.
     pub(super) fn open_as_is(path: &Path) -> Result<Self, StoreError> {
-        // sled's default page cache is 1 GiB; with 32 MiB the collector holds 125-156 MB
-        // resident at a million responses (178 MB with 64 MiB; BENCHMARKS.md) while the hot
-        // counters, the only thing reads touch, still stay cached.
-        //
-        // sled 0.34 can deadlock when a writer needs a new log segment while a file truncation
-        // (queued when GC frees the last segment) waits behind IO threads that need the
-        // segment accountant the writer holds. High-throughput mode collects garbage lazily and
-        // 4 MiB segments turn over 8x less often than the 512 KiB default, so truncations, and
-        // that window, become rare; `benches/aggregate_reads.rs` writes millions of ratings
-        // back to back to keep this honest.
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(32 * 1024 * 1024)
-            .mode(sled::Mode::HighThroughput)
-            .segment_size(4 * 1024 * 1024)
-            .open()
-            .map_err(|error| match error {
-                // sled says a running collector holds the files only in an IO error's text.
-                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                    StoreError::InUse
-                }
-                other => other.into(),
-            })?;
+        let db = open_db(path)?;
         let store = Self {
             responses: db.open_tree("responses")?,
             counters: db.open_tree("counters")?,
@@ -62,6 +41,47 @@ impl EmbeddedStore {
             db,
         };
         Ok(store)
+    }
+}
+
+/// How long an open waits for the lock that a store closed a moment ago still holds.
+const CLOSING_GRACE: Duration = Duration::from_secs(2);
+
+/// Opens sled's database in `path`, waiting out a lock that is being let go. sled holds its
+/// file lock until its background flusher thread drops the database, up to one flush interval
+/// (half a second) after the last handle closed, so a store reopened at once in the same
+/// process (a restart, `collector backup` of a store just stopped) would otherwise be told it
+/// is in use. A store held by a running collector is still `InUse`, after the grace.
+fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
+    let started = Instant::now();
+    loop {
+        // sled's default page cache is 1 GiB; with 32 MiB the collector holds 125-156 MB
+        // resident at a million responses (178 MB with 64 MiB; BENCHMARKS.md) while the hot
+        // counters, the only thing reads touch, still stay cached.
+        //
+        // sled 0.34 can deadlock when a writer needs a new log segment while a file truncation
+        // (queued when GC frees the last segment) waits behind IO threads that need the
+        // segment accountant the writer holds. High-throughput mode collects garbage lazily and
+        // 4 MiB segments turn over 8x less often than the 512 KiB default, so truncations, and
+        // that window, become rare; `benches/aggregate_reads.rs` writes millions of ratings
+        // back to back to keep this honest.
+        let opened = sled::Config::new()
+            .path(path)
+            .cache_capacity(32 * 1024 * 1024)
+            .mode(sled::Mode::HighThroughput)
+            .segment_size(4 * 1024 * 1024)
+            .open();
+        match opened {
+            Ok(db) => return Ok(db),
+            // sled says a process holds the files only in an IO error's text.
+            Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
+                if started.elapsed() >= CLOSING_GRACE {
+                    return Err(StoreError::InUse);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(other) => return Err(other.into()),
+        }
     }
 }
 

@@ -68,7 +68,12 @@ fn count_answered_impressions(store: &EmbeddedStore) -> Result<(), StoreError> {
         }
         impression.answered = true;
         let at = crate::domain::calendar::from_unix_ms(impression.at_ms);
-        for counter in counter_keys(&response.survey, &impression.tags, at) {
+        for counter in counter_keys(
+            &response.survey,
+            &impression.tags,
+            impression.lang.as_deref(),
+            at,
+        ) {
             deltas
                 .entry(counter)
                 .or_default()
@@ -250,6 +255,7 @@ fn response_of(record: ResponseRecord) -> Option<Response> {
         score: record.score,
         tags: record.tags,
         comment: record.comment,
+        lang: record.lang,
         // Only signed or verified ratings could tell; an alert does not need to know.
         signed: false,
         created_ms: ms(&record.created_at)?,
@@ -315,10 +321,14 @@ mod tests {
                     .unwrap()[&Day(day).0]
             };
             let survey = total(&Dimension::All);
-            assert_eq!(survey.by_score[..5], [1, 0, 0, 0, 3]);
+            assert_eq!(
+                survey.by_score[..6],
+                [0, 1, 0, 0, 0, 3],
+                "by score, 0 first"
+            );
             assert_eq!((survey.impressions, survey.unconfirmed_clicks), (7, 2));
             let agent = total(&Dimension::Tag("agent", "ana"));
-            assert_eq!(agent.by_score[..5], [0, 0, 0, 0, 3]);
+            assert_eq!(agent.by_score[..6], [0, 0, 0, 0, 0, 3]);
             assert_eq!(
                 store.counters.len(),
                 2,
