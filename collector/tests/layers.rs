@@ -162,7 +162,7 @@ fn rust_files(root: &Path) -> Vec<PathBuf> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 folders.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
+            } else if path.extension().is_some_and(|e| e == "rs") && !is_tests_file(&path) {
                 files.push(path);
             }
         }
@@ -305,6 +305,15 @@ fn segments(path: &str) -> Vec<String> {
 }
 
 /// The file without its `#[cfg(test)]` module (always last in this codebase's files).
+/// A module's tests moved to their own file (`mod tests;`: `tests.rs`, and what it holds in a
+/// `tests/` folder), skipped as inline tests are (`without_tests`): tests may use any layer.
+fn is_tests_file(path: &Path) -> bool {
+    path.file_name().is_some_and(|name| name == "tests.rs")
+        || path
+            .strip_prefix(source_root())
+            .is_ok_and(|inside| inside.components().any(|part| part.as_os_str() == "tests"))
+}
+
 fn without_tests(text: &str) -> String {
     match text.find("#[cfg(test)]\nmod tests") {
         Some(at) => text[..at].to_owned(),
