@@ -61,7 +61,7 @@ async fn each_helpdesks_filled_template_link_records_the_rating_on_its_registere
         register(&world, ticket, agent);
         let snippet = template(&world, kind);
         assert!(
-            snippet.contains(&format!("?i={placeholder}\"")),
+            snippet.contains(&format!("?i={placeholder}&amp;l=en\"")),
             "{kind}: {snippet}"
         );
         // The helpdesk replaces its placeholder when it sends the email; nothing else changes.
