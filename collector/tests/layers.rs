@@ -99,6 +99,25 @@ fn the_storage_engine_and_the_http_framework_stay_in_their_layers() {
     assert!(strays.is_empty(), "{}", strays.join("\n"));
 }
 
+/// A file past this many lines holds more than one job: split it by job.
+const MAX_LINES: usize = 500;
+
+#[test]
+fn no_source_file_grows_past_500_lines() {
+    let long: Vec<String> = rust_files(&source_root())
+        .into_iter()
+        .filter_map(|file| {
+            let lines = std::fs::read_to_string(&file).unwrap().lines().count();
+            (lines > MAX_LINES).then(|| format!("{}: {lines} lines", relative(&file).display()))
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "files over {MAX_LINES} lines:\n{}",
+        long.join("\n")
+    );
+}
+
 fn source_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }

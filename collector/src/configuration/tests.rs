@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::survey::UnknownInteractions;
 
 mod kinds;
 

@@ -1,6 +1,7 @@
 //! Survey kinds and their texts in every language.
 
 use super::*;
+use crate::domain::{Kind, Lang};
 
 #[test]
 fn an_nps_survey_gets_eleven_numbers_from_0_and_its_own_texts() {

@@ -2,9 +2,9 @@
 //! whatever crashed while it was written, because records and counters change in one
 //! transaction.
 
+use super::batch::{StoredImpression, counter_keys};
 use super::counts::{Counts, Delta, Metric};
 use super::keys;
-use super::records::{StoredImpression, counter_keys};
 use super::trees::{EmbeddedStore, decode};
 use crate::domain::Response;
 use crate::domain::calendar::from_unix_ms;

@@ -20,7 +20,11 @@
 //! # Layout
 //!
 //! - [`trees`]: the database, its trees, and how records are encoded.
-//! - [`records`]: the transaction that applies a batch of writes.
+//! - [`records`]: the transaction that applies a batch of writes, and ratings.
+//! - [`batch`]: what the writes of a batch share: its trees, its totals, the counters an event
+//!   falls in, the anonymous limits' check.
+//! - [`registry`]: registrations, the tags they vouch for, the invitations a response rate counts.
+//! - [`views`]: impressions and email clicks.
 //! - [`reads`]: counters, tag values, responses, comments.
 //! - [`events`]: the live feed's sequence.
 //! - [`outbox`]: alert messages waiting for their webhook, and those set aside.
@@ -31,14 +35,17 @@
 
 mod audit;
 mod backup;
+mod batch;
 pub mod counts;
 mod events;
 pub mod keys;
 mod outbox;
 mod reads;
 mod records;
+mod registry;
 mod trees;
 mod upgrade;
+mod views;
 
 use crate::domain::figures::Tally;
 use crate::domain::registration::Registered;

@@ -44,8 +44,8 @@ pub(super) fn run(store: &EmbeddedStore) -> Result<(), StoreError> {
 /// response as answered and counts it, in one transaction with the marker, so a crash leaves
 /// the old state or the new one and a second run changes nothing.
 fn count_answered_impressions(store: &EmbeddedStore) -> Result<(), StoreError> {
+    use super::batch::{StoredImpression, counter_keys};
     use super::counts::Metric;
-    use super::records::{StoredImpression, counter_keys};
     use sled::Transactional;
     use sled::transaction::ConflictableTransactionError;
 
