@@ -11,9 +11,10 @@
 //! reads the collector's peak resident memory (`VmHWM`) before and after them.
 
 use futures::StreamExt;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Instant;
+
+mod running;
+use running::{env_number, serve};
 
 const CONFIG: &str = r#"
 write_keys = ["bench-helpdesk"]
@@ -117,31 +118,4 @@ fn peak_rss_kib(pid: u32) -> u64 {
                 .and_then(|kib| kib.parse().ok())
         })
         .unwrap_or(0)
-}
-
-/// Starts `collector serve` on a free loopback port; its address once it listens.
-fn serve(binary: &str, config: &std::path::Path, data: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(binary)
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(config)
-        .arg("--data")
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {binary}: {e}"));
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line.trim().rsplit(' ').next().unwrap().to_owned();
-    (child, address)
-}
-
-fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
 }
