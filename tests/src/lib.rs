@@ -246,6 +246,23 @@ impl World {
         assert_eq!(errors, json!([]), "the host page saw errors");
     }
 
+    /// Opens the collector's dashboard and signs in with `key`.
+    pub async fn sign_in_to_dashboard(&self, key: &str) {
+        self.browser
+            .goto(&self.collector.url("dashboard"))
+            .await
+            .expect("the dashboard loads");
+        let field = self.browser.find(css("#key")).await.expect("a key field");
+        field.send_keys(key).await.expect("the key is typed");
+        self.browser
+            .find(css("#signin-form button[type=submit]"))
+            .await
+            .expect("a sign-in button")
+            .click()
+            .await
+            .expect("signed in");
+    }
+
     /// Saves a PNG of `element` (the whole viewport without one) to
     /// `tests/artifacts/<name>.png`, for a person to look at, and returns its path.
     pub async fn screenshot(&self, element: Option<&Element>, name: &str) -> PathBuf {

@@ -90,21 +90,7 @@ async fn a_marketer_signs_in_sees_a_widget_rating_arrive_live_filters_by_agent_a
         .expect("a desktop-sized window");
 
     // Sign in.
-    world
-        .browser
-        .goto(&world.collector.url("dashboard"))
-        .await
-        .expect("the dashboard loads");
-    let key = world.browser.find(css("#key")).await.expect("a key field");
-    key.send_keys(READ_KEY).await.expect("the key is typed");
-    world
-        .browser
-        .find(css("#signin-form button[type=submit]"))
-        .await
-        .expect("a sign-in button")
-        .click()
-        .await
-        .expect("signed in");
+    world.sign_in_to_dashboard(READ_KEY).await;
     until(
         &world,
         "the dashboard shows the seeded responses",
