@@ -11,6 +11,8 @@
 #    collector's resident memory at each size;
 # 3. export of a million responses in bounded memory;
 # 4. made-up tag values: 100,000 attempts, what is stored, and breakdown and /healthz latency;
+#    then a helpdesk registering 200,000 tickets: registrations per second, and the time and
+#    memory of one request of 10,000;
 # 5. the widget: its size budget, then time to tappable, bytes, long tasks and layout shift in
 #    headless Chromium.
 # Each part is a `cargo bench` target you can also run alone (see BENCHMARKS.md). Run it on a
@@ -27,6 +29,7 @@ fi
 if [ "${1:-}" = "--quick" ]; then
   export PULSETAP_LOAD_SECONDS=2 PULSETAP_BENCH_SIZES=1000,10000 PULSETAP_EXPORT_SIZES=10000
   export PULSETAP_WIDGET_RUNS=3 PULSETAP_TAG_VALUES=3000 PULSETAP_TAG_LOAD_SECONDS=2
+  export PULSETAP_REGISTRATIONS=10000
 else
   export PULSETAP_LOAD_SECONDS="${PULSETAP_LOAD_SECONDS:-8}"
   export PULSETAP_BENCH_SIZES="${PULSETAP_BENCH_SIZES:-10000,1000000,10000000}"
@@ -50,6 +53,9 @@ cargo bench --locked -p pulsetap-collector --bench export_memory
 
 step "made-up tag values against the cap"
 cargo bench --locked -p pulsetap-collector --bench tag_values
+
+step "a helpdesk registering its tickets (registrations per second)"
+cargo bench --locked -p pulsetap-collector --bench registrations
 
 step "the widget on a host page"
 cargo bench --locked -p pulsetap-e2e --bench widget_load

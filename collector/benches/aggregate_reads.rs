@@ -137,6 +137,7 @@ fn rating_number(n: u64, now: OffsetDateTime) -> (RecordResponse, OffsetDateTime
         comment: n
             .is_multiple_of(10)
             .then(|| "Kind and quick, thank you".to_string()),
+        lang: None,
     };
     (body, at)
 }

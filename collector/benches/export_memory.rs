@@ -109,6 +109,7 @@ fn fill(path: &Path, from: u64, to: u64) {
             comment: n
                 .is_multiple_of(10)
                 .then(|| "=HYPERLINK(\"x\") Kind and quick, thank you".to_string()),
+            lang: None,
         };
         (Rating::parse(body, &survey).expect("a valid rating"), at)
     };

@@ -14,11 +14,12 @@
 //! for the breakdown back to back for `PULSETAP_TAG_LOAD_SECONDS` (default 15).
 
 use futures::StreamExt;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+mod running;
+use running::{env_number, serve};
 
 /// Valid for every version measured: only settings older than the cap.
 const CONFIG: &str = r#"
@@ -145,26 +146,6 @@ async fn main() {
     let _ = collector.wait();
 }
 
-/// Starts `collector serve` on a free loopback port; its address once it listens.
-fn serve(binary: &str, config: &std::path::Path, data: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(binary)
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(config)
-        .arg("--data")
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {binary}: {e}"));
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line.trim().rsplit(' ').next().unwrap().to_owned();
-    (child, address)
-}
-
 /// A GET's body; `keyed` sends the read key.
 async fn get(client: &reqwest::Client, url: &str, keyed: bool) -> bytes::Bytes {
     let mut request = client.get(url);
@@ -178,13 +159,6 @@ async fn get(client: &reqwest::Client, url: &str, keyed: bool) -> bytes::Bytes {
         response.status()
     );
     response.bytes().await.expect("a body")
-}
-
-fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
 }
 
 fn median(times: &mut [Duration]) -> Duration {

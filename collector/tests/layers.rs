@@ -102,6 +102,25 @@ fn the_storage_engine_and_the_http_framework_stay_in_their_layers() {
     assert!(strays.is_empty(), "{}", strays.join("\n"));
 }
 
+/// A file past this many lines holds more than one job: split it by job.
+const MAX_LINES: usize = 500;
+
+#[test]
+fn no_source_file_grows_past_500_lines() {
+    let long: Vec<String> = rust_files(&source_root())
+        .into_iter()
+        .filter_map(|file| {
+            let lines = std::fs::read_to_string(&file).unwrap().lines().count();
+            (lines > MAX_LINES).then(|| format!("{}: {lines} lines", relative(&file).display()))
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "files over {MAX_LINES} lines:\n{}",
+        long.join("\n")
+    );
+}
+
 fn source_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
@@ -165,7 +184,7 @@ fn rust_files(root: &Path) -> Vec<PathBuf> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 folders.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
+            } else if path.extension().is_some_and(|e| e == "rs") && !is_tests_file(&path) {
                 files.push(path);
             }
         }
@@ -308,6 +327,15 @@ fn segments(path: &str) -> Vec<String> {
 }
 
 /// The file without its `#[cfg(test)]` module (always last in this codebase's files).
+/// A module's tests moved to their own file (`mod tests;`: `tests.rs`, and what it holds in a
+/// `tests/` folder), skipped as inline tests are (`without_tests`): tests may use any layer.
+fn is_tests_file(path: &Path) -> bool {
+    path.file_name().is_some_and(|name| name == "tests.rs")
+        || path
+            .strip_prefix(source_root())
+            .is_ok_and(|inside| inside.components().any(|part| part.as_os_str() == "tests"))
+}
+
 fn without_tests(text: &str) -> String {
     match text.find("#[cfg(test)]\nmod tests") {
         Some(at) => text[..at].to_owned(),

@@ -4,8 +4,9 @@
 //!
 //! It runs on its own origin, as a real shop would, and does what a shop's server does: signs
 //! each chat's interaction id with the survey secret (so customers can't rate other chats or
-//! agents) and asks the collector for the email snippet with its write key (signing is a
-//! write power: the shop's read key could not).
+//! agents), and plays its helpdesk: registers each solved ticket with its agent and fills the
+//! ticket id into the helpdesk template snippet, both with its write key (vouching for whom a
+//! rating counts is a write power: the shop's read key could not).
 //!
 //!     demo-site --listen 127.0.0.1:8000 --collector http://127.0.0.1:8080
 
@@ -201,17 +202,15 @@ async fn chat(State(shop): State<Shop>) -> Response {
     )
 }
 
-/// A support email as the customer receives it, with the collector's emoji snippet at the end.
+/// A support email as the customer receives it, sent the way a helpdesk sends it: the
+/// "helpdesk" registers the solved ticket with its agent (`POST …/interactions`), then fills
+/// the ticket id into the Zendesk template snippet (`GET …/email?template=zendesk`), as a
+/// Zendesk trigger fills `{{ticket.id}}`.
 async fn email(State(shop): State<Shop>) -> Response {
-    let ticket = format!("ticket-{}", 1000 + uuid::Uuid::new_v4().as_u128() % 9000);
-    let url = format!(
-        "{}/v1/surveys/support/email?interaction={ticket}&tags=agent=sam,channel=email",
-        shop.collector
-    );
-    let snippet = match shop.http.get(&url).bearer_auth(&shop.write_key).send().await {
-        Ok(response) if response.status().is_success() => response.text().await.unwrap_or_default(),
-        Ok(response) => format!("<p>The collector answered {} for the email snippet.</p>", response.status()),
-        Err(_) => "<p>The collector is not running: start the demo with <code>./scripts/demo.sh</code>.</p>".to_owned(),
+    let ticket = (4000 + uuid::Uuid::new_v4().as_u128() % 9000).to_string();
+    let snippet = match helpdesk_email(&shop, &ticket).await {
+        Ok(snippet) => snippet,
+        Err(problem) => format!("<p>{problem}</p>"),
     };
     page(
         &shop,
@@ -219,6 +218,51 @@ async fn email(State(shop): State<Shop>) -> Response {
         include_str!("../pages/email.html"),
         &[("TICKET", ticket), ("SNIPPET_HTML", snippet)],
     )
+}
+
+/// Registers `ticket` for Sam, then the template snippet with the ticket id filled in.
+async fn helpdesk_email(shop: &Shop, ticket: &str) -> Result<String, String> {
+    let not_running = |_| {
+        "The collector is not running: start the demo with <code>./scripts/demo.sh</code>."
+            .to_owned()
+    };
+    let registration = serde_json::json!({"interaction": ticket,
+        "tags": {"agent": "sam", "channel": "email"}});
+    let registered = shop
+        .http
+        .post(format!(
+            "{}/v1/surveys/support/interactions",
+            shop.collector
+        ))
+        .bearer_auth(&shop.write_key)
+        .json(&registration)
+        .send()
+        .await
+        .map_err(not_running)?;
+    if !registered.status().is_success() {
+        return Err(format!(
+            "The collector answered {} to the ticket's registration.",
+            registered.status()
+        ));
+    }
+    let template = shop
+        .http
+        .get(format!(
+            "{}/v1/surveys/support/email?template=zendesk",
+            shop.collector
+        ))
+        .bearer_auth(&shop.write_key)
+        .send()
+        .await
+        .map_err(not_running)?;
+    if !template.status().is_success() {
+        return Err(format!(
+            "The collector answered {} for the email template.",
+            template.status()
+        ));
+    }
+    let template = template.text().await.unwrap_or_default();
+    Ok(template.replace("{{ticket.id}}", ticket))
 }
 
 async fn receive_alert(State(shop): State<Shop>, body: String) -> StatusCode {

@@ -33,6 +33,42 @@ pub const WRITE_KEY: &str = "e2e-write-key";
 /// How long anything asynchronous (a mount, a delivery) may take before a test fails.
 pub const PATIENCE: Duration = Duration::from_secs(15);
 
+/// An NPS survey (`loyalty`) in English, French and Arabic and a CES survey (`effort`), to add
+/// to the CSAT one with [`World::with_surveys`].
+pub const KINDS: &str = r#"
+[[survey]]
+id = "loyalty"
+kind = "nps"
+allowed_origins = ["{origin}"]
+tags = ["agent"]
+secret = "e2e secret for loyalty emails"
+min_group_size = 1
+
+[survey.texts.fr]
+question = "Quelle est la probabilité que vous nous recommandiez à un proche ?"
+low_label = "Peu probable"
+high_label = "Très probable"
+follow_up = "Qu'est-ce qui explique votre note ?"
+thank_you = "Merci !"
+send = "Envoyer"
+confirm = "Touchez votre note pour l'envoyer, ou choisissez-en une autre."
+
+[survey.texts.ar]
+question = "ما مدى احتمال أن توصي بنا لصديق أو زميل؟"
+low_label = "غير محتمل"
+high_label = "محتمل جدا"
+follow_up = "ما السبب الرئيسي لتقييمك؟"
+thank_you = "شكرا لك!"
+send = "إرسال"
+confirm = "اضغط على تقييمك لإرساله، أو اختر تقييما آخر."
+
+[[survey]]
+id = "effort"
+kind = "ces"
+allowed_origins = ["{origin}"]
+min_group_size = 1
+"#;
+
 /// Everything one test needs. Dropping it stops every process it started.
 pub struct World {
     pub collector: Collector,
@@ -52,6 +88,15 @@ impl World {
     /// Like [`World::new`], with more `[[survey]]` tables after the [`SURVEY`] one. `{origin}`
     /// in them stands for the host pages' origin (for `allowed_origins`).
     pub async fn with_surveys(surveys: &str) -> World {
+        World::start(Setup {
+            surveys,
+            ..Setup::default()
+        })
+        .await
+    }
+
+    /// A world set up as `setup` says: more surveys, the browser's languages, a history.
+    pub async fn start(setup: Setup<'_>) -> World {
         // An async lock: each test has its own runtime, and a failed test must not block the rest.
         static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
         let turn = TURN.lock().await;
@@ -66,11 +111,16 @@ impl World {
 
         let host = Site::start();
         let config = dir.path().join("pulsetap.toml");
-        let text = collector_config(&host.origin()) + &surveys.replace("{origin}", &host.origin());
-        std::fs::write(&config, text).expect("write the collector config");
-        let collector = Collector::start(binary, dir.path().join("data"), config, &dist);
+        let text =
+            collector_config(&host.origin()) + &setup.surveys.replace("{origin}", &host.origin());
+        std::fs::write(&config, &text).expect("write the collector config");
+        let data = dir.path().join("data");
+        if let Some(seed) = setup.seed {
+            seed(&data, &text);
+        }
+        let collector = Collector::start(binary, data, config, &dist);
 
-        let browser = Browser::start(dir.path().join("chrome")).await;
+        let browser = Browser::start_with(dir.path().join("chrome"), setup.languages).await;
         World {
             collector,
             browser,
@@ -146,9 +196,19 @@ impl World {
 
     /// Waits until `check` holds for the collector's summary, and returns that summary.
     pub async fn wait_for_summary(&self, what: &str, check: impl Fn(&Summary) -> bool) -> Summary {
+        self.wait_for_summary_of(SURVEY, what, check).await
+    }
+
+    /// Waits until `check` holds for the summary of `survey`, and returns that summary.
+    pub async fn wait_for_summary_of(
+        &self,
+        survey: &str,
+        what: &str,
+        check: impl Fn(&Summary) -> bool,
+    ) -> Summary {
         let start = Instant::now();
         loop {
-            let summary = self.collector.summary();
+            let summary = self.collector.summary_of(survey);
             if summary.as_ref().is_some_and(&check) {
                 return summary.unwrap_or_else(|| unreachable!());
             }
@@ -186,6 +246,23 @@ impl World {
         assert_eq!(errors, json!([]), "the host page saw errors");
     }
 
+    /// Opens the collector's dashboard and signs in with `key`.
+    pub async fn sign_in_to_dashboard(&self, key: &str) {
+        self.browser
+            .goto(&self.collector.url("dashboard"))
+            .await
+            .expect("the dashboard loads");
+        let field = self.browser.find(css("#key")).await.expect("a key field");
+        field.send_keys(key).await.expect("the key is typed");
+        self.browser
+            .find(css("#signin-form button[type=submit]"))
+            .await
+            .expect("a sign-in button")
+            .click()
+            .await
+            .expect("signed in");
+    }
+
     /// Saves a PNG of `element` (the whole viewport without one) to
     /// `tests/artifacts/<name>.png`, for a person to look at, and returns its path.
     pub async fn screenshot(&self, element: Option<&Element>, name: &str) -> PathBuf {
@@ -212,6 +289,23 @@ impl World {
     }
 }
 
+/// How a [`World`] is set up beyond the defaults.
+#[derive(Default)]
+pub struct Setup<'a> {
+    /// More `[[survey]]` tables after the [`SURVEY`] one; `{origin}` stands for the host pages'
+    /// origin.
+    pub surveys: &'a str,
+    /// The languages the browser prefers, most wanted first (`ar,en`): what a person sets in
+    /// the browser's settings, and what `navigator.languages` then holds.
+    pub languages: Option<&'a str>,
+    /// Writes into the collector's data directory (given with the configuration's text) before
+    /// the collector starts: a history that live requests could not make, such as past days.
+    pub seed: Option<&'a Seed>,
+}
+
+/// Writes a history into a data directory, given the configuration's text.
+pub type Seed = dyn Fn(&Path, &str);
+
 /// A headless Chromium session and the chromedriver that runs it. Derefs to the WebDriver
 /// client; dropping it stops both.
 pub struct Browser {
@@ -222,8 +316,13 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver and a fresh headless Chromium with its profile in `profile`.
     pub async fn start(profile: PathBuf) -> Browser {
+        Browser::start_with(profile, None).await
+    }
+
+    /// Like [`Browser::start`], preferring `languages` (`ar,en`) when given.
+    pub async fn start_with(profile: PathBuf, languages: Option<&str>) -> Browser {
         let (chromedriver, driver_port) = start_chromedriver();
-        let client = connect_browser(driver_port, &profile).await;
+        let client = connect_browser(driver_port, &profile, languages).await;
         Browser {
             client,
             chromedriver,
@@ -494,8 +593,13 @@ impl Collector {
 
     /// `GET /v1/surveys/support/summary`, or `None` when the collector does not answer.
     pub fn summary(&self) -> Option<Summary> {
+        self.summary_of(SURVEY)
+    }
+
+    /// `GET /v1/surveys/{survey}/summary`, or `None` when the collector does not answer.
+    pub fn summary_of(&self, survey: &str) -> Option<Summary> {
         let body = get(
-            &self.url(&format!("v1/surveys/{SURVEY}/summary")),
+            &self.url(&format!("v1/surveys/{survey}/summary")),
             Some(READ_KEY),
         )?;
         Some(serde_json::from_str(&body).unwrap_or_else(|e| panic!("a summary: {e}: {body}")))
@@ -503,7 +607,12 @@ impl Collector {
 
     /// Every stored response with its comment (`GET …/responses?format=ndjson`).
     pub fn responses(&self) -> Vec<ResponseRecord> {
-        let url = self.url(&format!("v1/surveys/{SURVEY}/responses?format=ndjson"));
+        self.responses_of(SURVEY)
+    }
+
+    /// Every stored response of `survey`.
+    pub fn responses_of(&self, survey: &str) -> Vec<ResponseRecord> {
+        let url = self.url(&format!("v1/surveys/{survey}/responses?format=ndjson"));
         let body = get(&url, Some(READ_KEY)).expect("the export answers");
         body.lines()
             .filter(|line| !line.trim().is_empty())
@@ -921,7 +1030,7 @@ fn start_chromedriver() -> (Child, u16) {
     (child, port)
 }
 
-async fn connect_browser(driver_port: u16, profile: &Path) -> Client {
+async fn connect_browser(driver_port: u16, profile: &Path, languages: Option<&str>) -> Client {
     let chrome = std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let args = [
         "--headless=new",
@@ -941,9 +1050,15 @@ async fn connect_browser(driver_port: u16, profile: &Path) -> Client {
     .into_iter()
     .chain([format!("--user-data-dir={}", profile.display())])
     .collect::<Vec<_>>();
+    let mut options = json!({ "binary": chrome, "args": args });
+    if let Some(languages) = languages {
+        // The setting a person changes ("Preferred languages"): it makes navigator.languages
+        // and the Accept-Language header.
+        options["prefs"] = json!({ "intl.accept_languages": languages });
+    }
     let capabilities = json!({
         "browserName": "chrome",
-        "goog:chromeOptions": { "binary": chrome, "args": args },
+        "goog:chromeOptions": options,
         "goog:loggingPrefs": { "browser": "ALL" },
     });
     let serde_json::Value::Object(capabilities) = capabilities else {

@@ -1,12 +1,12 @@
 //! axe-core's WCAG 2.1 A and AA rules, in headless Chromium against the real collector, on what
-//! customers and marketers see: the widget (inline and floating; before a tap, after it and
-//! after a comment; light and dark), the email landing page and the dashboard, each in a light
-//! and a dark color scheme. The demo shop's pages are checked on the walk through the demo
+//! customers and marketers see: the widget of every kind (CSAT inline and floating, NPS and CES,
+//! in Arabic too; before a tap, after it and after a comment; light and dark), the email landing
+//! pages and the dashboard, each in a light and a dark color scheme. The demo shop's pages are checked on the walk through the demo
 //! (`tests/demo.rs`). Run `scripts/build-widget.sh` first (it also installs axe-core).
 
 use std::time::{Duration, Instant};
 
-use pulsetap_e2e::{PATIENCE, READ_KEY, WRITE_KEY, World, css};
+use pulsetap_e2e::{KINDS, PATIENCE, READ_KEY, WRITE_KEY, World, css};
 use serde_json::{Value, json};
 
 /// Every theme side by side: forced light, forced dark, and the survey's `auto`, which follows
@@ -98,6 +98,108 @@ async fn the_widget_meets_wcag_in_every_theme_before_and_after_a_tap_and_a_comme
         );
     }
     world.assert_host_saw_no_error().await;
+    world.close().await;
+}
+
+/// The numbered kinds: NPS in light, dark and Arabic, and CES in light and dark.
+const NUMBERED: &str = r#"
+<div id="nps-light" data-pulsetap="loyalty" data-interaction="a11y-nps-light" data-theme="light"></div>
+<div id="nps-dark" data-pulsetap="loyalty" data-interaction="a11y-nps-dark" data-theme="dark" style="display:block;background:#15161a;padding:16px"></div>
+<div id="nps-ar" data-pulsetap="loyalty" data-interaction="a11y-nps-ar" data-lang="ar"></div>
+<div id="ces-light" data-pulsetap="effort" data-interaction="a11y-ces-light" data-theme="light"></div>
+<div id="ces-dark" data-pulsetap="effort" data-interaction="a11y-ces-dark" data-theme="dark" style="display:block;background:#15161a;padding:16px"></div>
+<script async src="{collector}pulsetap.js"></script>"#;
+
+#[tokio::test]
+async fn nps_and_ces_widgets_meet_wcag_in_light_dark_and_arabic_before_and_after_a_tap() {
+    let world = World::with_surveys(KINDS).await;
+    let widgets = [
+        ("nps-light", "9", "3"),
+        ("nps-dark", "9", "10 (Very likely)"),
+        ("nps-ar", "9", "0 (غير محتمل)"),
+        ("ces-light", "6", "2"),
+        ("ces-dark", "6", "7 (Very easy)"),
+    ];
+    for scheme in ["light", "dark"] {
+        world.browser.color_scheme(scheme).await;
+        world
+            .visit(&format!("/a11y-numbered-{scheme}"), NUMBERED)
+            .await;
+        for (id, shown, _) in widgets {
+            world
+                .emoji(&format!("document.getElementById('{id}')"), shown)
+                .await;
+        }
+        assert_accessible(
+            &world.browser.accessibility_violations().await,
+            &format!("NPS and CES widgets before a tap ({scheme} scheme)"),
+        );
+        for (id, _, tapped) in widgets {
+            world
+                .emoji(&format!("document.getElementById('{id}')"), tapped)
+                .await
+                .click()
+                .await
+                .expect("a tap");
+        }
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_accessible(
+            &world.browser.accessibility_violations().await,
+            &format!("NPS and CES widgets after a tap ({scheme} scheme)"),
+        );
+    }
+    world.assert_host_saw_no_error().await;
+    world.close().await;
+}
+
+#[tokio::test]
+async fn an_nps_email_landing_page_in_french_and_in_arabic_meets_wcag_in_light_and_dark() {
+    let world = World::with_surveys(KINDS).await;
+    for lang in ["fr", "ar"] {
+        let url = world.collector.url(&format!(
+            "v1/surveys/loyalty/email?format=json&interaction=T-a11y-{lang}&lang={lang}"
+        ));
+        let body = ureq::get(&url)
+            .header("Authorization", &format!("Bearer {WRITE_KEY}"))
+            .call()
+            .expect("the email endpoint answers")
+            .body_mut()
+            .read_to_string()
+            .expect("a body");
+        let email: Value = serde_json::from_str(&body).expect("email links as JSON");
+        let link = email["links"][9]["url"].as_str().expect("the 9").to_owned();
+        for scheme in ["light", "dark"] {
+            world.browser.color_scheme(scheme).await;
+            world.browser.goto(&link).await.expect("the landing page");
+            world
+                .browser
+                .emoji("document.querySelector('[data-pulsetap]')", "9")
+                .await;
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            assert_accessible(
+                &world.browser.accessibility_violations().await,
+                &format!("the NPS landing page in {lang} ({scheme} scheme)"),
+            );
+            assert_eq!(
+                world
+                    .js("return [document.documentElement.lang, document.documentElement.dir]")
+                    .await,
+                json!([lang, if lang == "ar" { "rtl" } else { "ltr" }])
+            );
+        }
+        world.screenshot(None, &format!("landing-nps-{lang}")).await;
+        // A browser that can't run the widget gets the page's own form, in the same language.
+        world
+            .js("document.documentElement.classList.add('pt-fallback'); return true;")
+            .await;
+        assert_accessible(
+            &world.browser.accessibility_violations().await,
+            &format!("the NPS landing page's form in {lang}"),
+        );
+        world
+            .screenshot(None, &format!("landing-nps-{lang}-form"))
+            .await;
+    }
     world.close().await;
 }
 

@@ -90,21 +90,7 @@ async fn a_marketer_signs_in_sees_a_widget_rating_arrive_live_filters_by_agent_a
         .expect("a desktop-sized window");
 
     // Sign in.
-    world
-        .browser
-        .goto(&world.collector.url("dashboard"))
-        .await
-        .expect("the dashboard loads");
-    let key = world.browser.find(css("#key")).await.expect("a key field");
-    key.send_keys(READ_KEY).await.expect("the key is typed");
-    world
-        .browser
-        .find(css("#signin-form button[type=submit]"))
-        .await
-        .expect("a sign-in button")
-        .click()
-        .await
-        .expect("signed in");
+    world.sign_in_to_dashboard(READ_KEY).await;
     until(
         &world,
         "the dashboard shows the seeded responses",
@@ -258,7 +244,7 @@ async fn a_marketer_signs_in_sees_a_widget_rating_arrive_live_filters_by_agent_a
     );
     let csv = download["text"].as_str().unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert!(lines[0].starts_with("survey,response_id,interaction,score"));
+    assert!(lines[0].starts_with("survey,kind,response_id,interaction,score"));
     assert_eq!(lines.len(), 1 + 8, "a header and every response");
     assert!(
         csv.contains("'=HYPERLINK"),

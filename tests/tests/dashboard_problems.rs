@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use pulsetap_e2e::{PATIENCE, READ_KEY, World, css};
+use pulsetap_e2e::{PATIENCE, READ_KEY, World};
 use serde_json::json;
 
 #[tokio::test]
@@ -22,21 +22,7 @@ async fn refused_ratings_show_on_the_dashboard_with_their_reason_and_message() {
         .send(forged.to_string());
     assert!(refused.is_err(), "a forged signature is refused");
 
-    world
-        .browser
-        .goto(&world.collector.url("dashboard"))
-        .await
-        .expect("the dashboard loads");
-    let key = world.browser.find(css("#key")).await.expect("a key field");
-    key.send_keys(READ_KEY).await.expect("the key is typed");
-    world
-        .browser
-        .find(css("#signin-form button[type=submit]"))
-        .await
-        .expect("a sign-in button")
-        .click()
-        .await
-        .expect("signed in");
+    world.sign_in_to_dashboard(READ_KEY).await;
 
     let start = Instant::now();
     let text = loop {

@@ -45,21 +45,7 @@ async fn an_alert_the_webhook_never_took_shows_on_the_dashboard_as_undelivered()
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    world
-        .browser
-        .goto(&world.collector.url("dashboard"))
-        .await
-        .expect("the dashboard loads");
-    let key = world.browser.find(css("#key")).await.expect("a key field");
-    key.send_keys(READ_KEY).await.expect("the key is typed");
-    world
-        .browser
-        .find(css("#signin-form button[type=submit]"))
-        .await
-        .expect("a sign-in button")
-        .click()
-        .await
-        .expect("signed in");
+    world.sign_in_to_dashboard(READ_KEY).await;
     world
         .browser
         .find(css("#survey"))

@@ -1,5 +1,5 @@
 //! An email rating link as a customer follows it: the collector's landing page in headless
-//! Chromium, with the real widget, against the real collector (CONTRACT §4). Run
+//! Chromium, with the real widget, against the real collector. Run
 //! `scripts/build-widget.sh` first.
 
 use std::time::Instant;
@@ -65,7 +65,9 @@ async fn an_email_link_is_confirmed_by_its_page_takes_a_comment_and_another_emoj
         .js("return document.getElementById('pt-hint').textContent")
         .await;
     assert!(
-        hint.as_str().unwrap().contains("to send your rating"),
+        hint.as_str()
+            .unwrap()
+            .contains("Tap your answer to send it"),
         "{hint}"
     );
     // The tap records it.

@@ -523,14 +523,30 @@ async fn the_widget_does_nothing_at_all_when_pulsetap_ignore_is_set() {
 
 #[tokio::test]
 async fn the_widget_follows_the_page_direction_language_and_theme() {
-    let world = World::new().await;
+    // A survey with Arabic texts: the widget reads right to left when it speaks Arabic.
+    let world = World::with_surveys(
+        r#"
+[[survey]]
+id = "souq"
+allowed_origins = ["{origin}"]
+min_group_size = 1
+
+[survey.texts.ar]
+question = "كيف كانت تجربتك اليوم؟"
+labels = ["سيئ جدا", "سيئ", "مقبول", "جيد", "ممتاز"]
+follow_up = "ما الذي يمكننا تحسينه؟"
+thank_you = "شكرا لك!"
+send = "إرسال"
+"#,
+    )
+    .await;
     let page = r#"
-<div dir="rtl"><div id="rtl" data-pulsetap="support" data-interaction="rtl-1" data-lang="ar" data-theme="dark"></div></div>
+<div dir="rtl"><div id="rtl" data-pulsetap="souq" data-interaction="rtl-1" data-lang="ar" data-theme="dark"></div></div>
 <div id="auto" data-pulsetap="support" data-interaction="auto-1"></div>
 <script async src="{collector}pulsetap.js"></script>"#;
     world.visit("/rtl", page).await;
     let rtl = "document.getElementById('rtl')";
-    world.emoji(rtl, "Awful").await;
+    world.emoji(rtl, "سيئ جدا").await;
     let root = world
         .in_widget(rtl, "[root.querySelector('.pt').dir, root.querySelector('.pt').lang, root.querySelector('.pt').dataset.theme]")
         .await;
@@ -547,7 +563,9 @@ async fn the_widget_follows_the_page_direction_language_and_theme() {
     // Arrow keys follow the reading direction: Left moves forward in RTL.
     world.press(&[Key::Tab, Key::Left]).await;
     world
-        .wait_for_summary("Left chose the second emoji", |s| count(s, "2") == 1)
+        .wait_for_summary_of("souq", "Left chose the second emoji", |s| {
+            count(s, "2") == 1
+        })
         .await;
 
     let auto = "document.getElementById('auto')";
@@ -776,15 +794,15 @@ async fn the_loader_asks_for_the_texts_in_data_lang_else_in_the_browsers_languag
     let mut expected = vec!["fr".to_owned(), browser];
     expected.sort();
     assert_eq!(asked[0], json!(expected));
-    // The collector answers in its default texts until it has others: `lang` stays the one
-    // the page asked for, and the page's direction stays.
+    // A survey without French texts answers in its default ones and names their language:
+    // the widget says it speaks English, not the French the page asked for.
     let root = world
         .in_widget(
             "document.getElementById('fr')",
             "[root.querySelector('.pt').lang, root.querySelector('.pt').dir]",
         )
         .await;
-    assert_eq!(root, json!(["fr", "ltr"]));
+    assert_eq!(root, json!(["en", "ltr"]));
     world.assert_host_saw_no_error().await;
     world.close().await;
 }

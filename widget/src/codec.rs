@@ -637,8 +637,9 @@ mod tests {
             survey in text(), response_id in text(), score in any::<u8>(),
             interaction in proptest::option::of(text()), sig in proptest::option::of(text()),
             tags in tags(), comment in proptest::option::of(text()),
+            lang in proptest::option::of(text()),
         ) -> RecordResponse {
-            RecordResponse { survey, response_id, score, interaction, sig, tags, comment }
+            RecordResponse { survey, response_id, score, interaction, sig, tags, comment, lang }
         }
     }
 
@@ -646,9 +647,9 @@ mod tests {
         fn impression()(
             survey in text(), response_id in text(),
             interaction in proptest::option::of(text()), sig in proptest::option::of(text()),
-            tags in tags(),
+            tags in tags(), lang in proptest::option::of(text()),
         ) -> RecordImpression {
-            RecordImpression { survey, response_id, interaction, sig, tags }
+            RecordImpression { survey, response_id, interaction, sig, tags, lang }
         }
     }
 
@@ -658,11 +659,11 @@ mod tests {
             question in text(), scale in proptest::collection::vec(text(), 0..11),
             labels in proptest::collection::vec(text(), 0..11), first_score in any::<u8>(),
             low_label in text(), high_label in text(), follow_up in text(),
-            thank_you in text(), theme in text(), satisfied_min in any::<u8>(),
+            thank_you in text(), send in text(), theme in text(), satisfied_min in any::<u8>(),
         ) -> WidgetConfig {
             WidgetConfig {
                 survey, kind, lang, question, scale, labels, first_score, low_label,
-                high_label, follow_up, thank_you, theme, satisfied_min,
+                high_label, follow_up, thank_you, send, theme, satisfied_min,
             }
         }
     }

@@ -52,13 +52,16 @@ pub fn Widget(
         high_label,
         follow_up,
         thank_you,
+        send: send_label,
         theme,
         satisfied_min,
         ..
     } = config;
     let floating = options.floating;
-    // The collector names the language of the texts it chose; with its default texts it names
-    // none, and the page's `data-lang` stands.
+    // Every body says which language the texts were in: the one the collector chose.
+    let texts_lang = lang.clone();
+    // The collector names the language of its texts; one that names none leaves the page's
+    // `data-lang` standing.
     let lang = lang.or_else(|| options.lang.clone());
     let rtl = scale::right_to_left(lang.as_deref(), options.rtl);
     let theme = match options.theme.as_deref().unwrap_or(&theme) {
@@ -77,7 +80,7 @@ pub fn Widget(
         open: !floating || options.open,
         ..State::default()
     });
-    let sender = Sender::new(&options, send, preset.unwrap_or_default());
+    let sender = Sender::new(&options, send, preset.unwrap_or_default(), texts_lang);
     sender.impress_if_open(state);
     listen(Input {
         container,
@@ -180,7 +183,7 @@ pub fn Widget(
                 <div class="fu">
                     <label for="c">{follow_up}</label>
                     <textarea id="c" rows="2" maxlength="1000"></textarea>
-                    <button type="button" id="s" class="send" aria-label="Send">
+                    <button type="button" id="s" class="send" aria-label=send_label>
                         <svg viewBox="0 0 24 24" aria-hidden="true">
                             <path d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z"></path>
                         </svg>
@@ -309,8 +312,9 @@ struct Sender {
 }
 
 impl Sender {
-    /// A sender whose response starts at `score`, sent only once a person chooses or comments.
-    fn new(options: &Options, send: js_sys::Function, score: u8) -> Self {
+    /// A sender whose response starts at `score`, sent only once a person chooses or comments;
+    /// every body names `lang`, the language of the texts shown.
+    fn new(options: &Options, send: js_sys::Function, score: u8, lang: Option<String>) -> Self {
         // Tags are parsed twice rather than cloned: cloning a BTreeMap links more code.
         let impression = RecordImpression {
             survey: options.survey.clone(),
@@ -318,6 +322,7 @@ impl Sender {
             interaction: options.interaction.clone(),
             sig: options.sig.clone(),
             tags: tags::parse(&options.tags).unwrap_or_default(),
+            lang: lang.clone(),
         };
         let response = RecordResponse {
             survey: options.survey.clone(),
@@ -327,6 +332,7 @@ impl Sender {
             sig: options.sig.clone(),
             tags: tags::parse(&options.tags).unwrap_or_default(),
             comment: None,
+            lang,
         };
         Self {
             send,

@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 /// comparing never depend on the order a client happened to send.
 pub type Tags = BTreeMap<String, String>;
 
-/// Score counts keyed by the score as a string (`"1"` … `"5"`), as every read shows them.
+/// Score counts keyed by the score as a string (`"1"` … `"5"`; `"0"` … `"10"` for NPS), as every
+/// read shows them.
 pub type Counts = BTreeMap<String, u64>;
 
 /// `POST /v1/responses`: one customer's rating.
@@ -35,6 +36,9 @@ pub struct RecordResponse {
     pub tags: Tags,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The language of the texts the customer saw: the `lang` of the widget configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// `POST /v1/impressions`: the widget was shown. Counted once per `response_id`.
@@ -52,6 +56,32 @@ pub struct RecordImpression {
     pub sig: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: Tags,
+    /// The language of the texts shown: the `lang` of the widget configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+}
+
+/// `POST /v1/surveys/{survey}/interactions`: a helpdesk registers one interaction (a ticket, a
+/// conversation) with the tags its rating will carry, whatever a link or a widget says. The body
+/// is one of these or an array of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegisterInteraction {
+    pub interaction: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: Tags,
+    /// RFC 3339: after this, the registration no longer vouches for a rating. None: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// The answer to a registration: how many were new, changed, or the same again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Registered {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
 }
 
 /// What a write did.
@@ -90,7 +120,8 @@ pub struct WidgetConfig {
     #[serde(default = "csat")]
     pub kind: String,
     /// The language of the texts (a BCP 47 tag such as `fr` or `pt-BR`): the first language the
-    /// widget asked for that the survey has, or `null` for the survey's default texts.
+    /// widget asked for that the survey has, else the language of the survey's default texts.
+    /// `null` only from collectors that knew no languages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
     pub question: String,
@@ -110,6 +141,9 @@ pub struct WidgetConfig {
     pub high_label: String,
     pub follow_up: String,
     pub thank_you: String,
+    /// The name of the button that sends a comment, read by screen readers.
+    #[serde(default)]
+    pub send: String,
     /// `light`, `dark` or `auto` (follow `prefers-color-scheme`).
     pub theme: String,
     /// Lowest score that counts as satisfied (a promoter, for `nps`); the widget picks its
@@ -212,21 +246,70 @@ impl From<Summary> for FloorShape<SummaryHead> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figures {
+    /// `kind` (what the survey measures) and the figure it is read by.
+    #[serde(flatten)]
+    pub kind: KindFigures,
     pub responses: u64,
     pub impressions: u64,
-    /// Percent of widgets shown that got a response (responses / impressions × 100, one
-    /// decimal), or `null` when nothing was shown. Every share in the API is a percent.
+    /// Invitations to answer: widgets shown (`impressions`) plus interactions a helpdesk
+    /// registered (`POST /v1/surveys/{survey}/interactions`).
+    #[serde(default)]
+    pub invited: u64,
+    /// Invitations that got their answer: each answer counts against what invited it (the
+    /// widget shown, or the registration), at most once, so `answered <= invited`.
+    #[serde(default)]
+    pub answered: u64,
+    /// Percent of invitations answered (answered / invited × 100, one decimal), never over
+    /// 100, or `null` without invitations. Every share in the API is a percent.
     pub response_rate: Option<f64>,
     pub counts: Counts,
-    /// Mean score, or `null` without responses.
+    /// Mean score, or `null` without responses: for `ces`, the average effort (1 to 7).
     pub average: Option<f64>,
-    /// Percent of responses at or above `satisfied_min`, or `null` without responses.
-    pub csat: Option<f64>,
-    /// Wilson 95% interval of `csat`, in percent.
-    pub csat_ci95: Option<[f64; 2]>,
     /// Email links opened (by a person or a mail server's link scanner), whether or not a
     /// rating followed. Never counted as responses.
     pub unconfirmed_clicks: u64,
+}
+
+/// What a survey measures (`kind`) and the figure it is read by. Every share is a percent with
+/// one decimal, and `null` without responses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum KindFigures {
+    /// Customer satisfaction with one interaction, on an emoji scale.
+    Csat {
+        /// Percent of responses at or above `satisfied_min`.
+        csat: Option<f64>,
+        /// Wilson 95% interval of `csat`, in percent.
+        csat_ci95: Option<[f64; 2]>,
+    },
+    /// Net Promoter Score: scores 0 to 10.
+    Nps {
+        /// Percent of promoters (9 and 10) less percent of detractors (0 to 6): −100 to 100.
+        nps: Option<f64>,
+        /// Adjusted Wald 95% interval of `nps`, in points.
+        nps_ci95: Option<[f64; 2]>,
+        promoters: u64,
+        passives: u64,
+        detractors: u64,
+    },
+    /// Customer effort: scores 1 (very difficult) to 7 (very easy).
+    Ces {
+        /// Percent of responses at 5 or above (easy).
+        easy: Option<f64>,
+        /// Wilson 95% interval of `easy`, in percent.
+        easy_ci95: Option<[f64; 2]>,
+    },
+}
+
+impl Default for KindFigures {
+    /// A CSAT survey without responses.
+    fn default() -> Self {
+        Self::Csat {
+            csat: None,
+            csat_ci95: None,
+        }
+    }
 }
 
 /// `GET /v1/surveys/{survey}/timeseries`.
@@ -374,12 +457,19 @@ pub struct ResponseRecord {
     pub tags: Tags,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The language of the texts the customer answered (`fr`, `pt-BR`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
     /// RFC 3339, UTC.
     pub updated_at: String,
     /// Every score this response has had, oldest first.
     pub history: Vec<ScoreChange>,
+    /// A write-key holder vouched for its interaction and tags: a valid signature, or the
+    /// helpdesk's registration. `false`: whatever the sender said, unchecked.
+    #[serde(default)]
+    pub verified: bool,
 }
 
 /// One entry of a response's history.
@@ -404,12 +494,23 @@ pub struct SurveyList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SurveyInfo {
     pub id: String,
+    /// `csat`, `nps` or `ces`.
+    pub kind: String,
     pub question: String,
-    /// The emoji, worst to best: score `i + 1` is `scale[i]`.
+    /// What each button shows, lowest score first (emoji, or the numbers): score
+    /// `first_score + i` is `scale[i]`.
     pub scale: Vec<String>,
     pub labels: Vec<String>,
-    /// Lowest score that counts as satisfied in `csat`.
+    /// The score of the first button: 0 for `nps`, 1 otherwise.
+    pub first_score: u8,
+    /// Words under the two ends of a numbered scale; empty for emoji.
+    pub low_label: String,
+    pub high_label: String,
+    /// Lowest score that counts as satisfied in `csat`; for `nps` the lowest promoter (9), for
+    /// `ces` the lowest easy score (5).
     pub satisfied_min: u8,
+    /// The languages of the survey's texts, its default language first.
+    pub languages: Vec<String>,
     /// The tag keys responses may carry, sorted: what a read can filter or break down by.
     pub tags: Vec<String>,
     /// A breakdown group with fewer responses than this is reported only as "too few".
@@ -529,7 +630,8 @@ mod tests {
         summary.too_few = false;
         summary.figures.responses = 7;
         let text = serde_json::to_string(&summary).unwrap();
-        assert!(text.contains(r#""too_few":false,"responses":7,"#), "{text}");
+        assert!(text.contains(r#""too_few":false,"kind":"csat","#), "{text}");
+        assert!(text.contains(r#""responses":7,"#), "{text}");
         assert_eq!(serde_json::from_str::<Summary>(&text).unwrap(), summary);
     }
 
@@ -544,5 +646,66 @@ mod tests {
             serde_json::to_string(&group).unwrap(),
             r#"{"value":"bob","too_few":true}"#
         );
+    }
+
+    fn nps_figures() -> Figures {
+        Figures {
+            kind: KindFigures::Nps {
+                nps: Some(30.0),
+                nps_ci95: Some([-19.1, 65.2]),
+                promoters: 5,
+                passives: 3,
+                detractors: 2,
+            },
+            responses: 10,
+            impressions: 0,
+            invited: 0,
+            answered: 0,
+            response_rate: None,
+            counts: [
+                ("0".to_owned(), 2),
+                ("8".to_owned(), 3),
+                ("10".to_owned(), 5),
+            ]
+            .into(),
+            average: Some(7.4),
+            unconfirmed_clicks: 0,
+        }
+    }
+
+    #[test]
+    fn figures_say_their_kind_first_and_carry_only_that_kinds_figure() {
+        let text = serde_json::to_string(&nps_figures()).unwrap();
+        assert!(
+            text.starts_with(r#"{"kind":"nps","nps":30.0,"nps_ci95":[-19.1,65.2],"promoters":5,"passives":3,"detractors":2,"responses":10,"#),
+            "{text}"
+        );
+        assert!(!text.contains("csat"), "{text}");
+        assert_eq!(
+            serde_json::from_str::<Figures>(&text).unwrap(),
+            nps_figures()
+        );
+        let empty = Figures {
+            kind: KindFigures::default(),
+            ..nps_figures()
+        };
+        let text = serde_json::to_string(&empty).unwrap();
+        assert!(
+            text.starts_with(r#"{"kind":"csat","csat":null,"csat_ci95":null,"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_breakdown_group_of_any_kind_reads_back() {
+        let group = Group {
+            value: "fr".into(),
+            too_few: false,
+            figures: Some(nps_figures()),
+        };
+        let text = serde_json::to_string(&group).unwrap();
+        assert_eq!(serde_json::from_str::<Group>(&text).unwrap(), group);
+        let small: Group = serde_json::from_str(r#"{"value":"ar","too_few":true}"#).unwrap();
+        assert_eq!(small.figures, None);
     }
 }

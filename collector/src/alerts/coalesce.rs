@@ -201,6 +201,8 @@ mod tests {
             history: vec![(1, created_ms)],
             last_event: id,
             alerted: true,
+            registered: false,
+            lang: None,
         };
         let notice = Notice {
             id: AlertId(id),

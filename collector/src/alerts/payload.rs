@@ -99,27 +99,17 @@ impl Payload {
     }
 }
 
-/// How a survey shows a score: its emoji and label, out of how many.
+/// How a survey shows a score, in its own scale.
 struct Faces<'a>(Option<&'a Survey>);
 
 impl Faces<'_> {
-    /// `😠 Awful (1/5)`, or `(score 1)` for a survey no longer configured.
+    /// `😠 Awful (1/5)`, `3/10 (a detractor)` (`Survey::describe_score`), or `(score 1)` for a
+    /// survey no longer configured.
     fn describe(&self, score: u8) -> String {
-        let Some(survey) = self.0 else {
-            return format!("(score {score})");
-        };
-        let index = usize::from(score.saturating_sub(1));
-        let mut text = String::new();
-        for part in [survey.scale.get(index), survey.labels.get(index)]
-            .into_iter()
-            .flatten()
-            .filter(|part| !part.is_empty())
-        {
-            text.push_str(&escape(part));
-            text.push(' ');
-        }
-        text.push_str(&format!("({score}/{})", survey.max_score()));
-        text
+        self.0.map_or_else(
+            || format!("(score {score})"),
+            |survey| escape(&survey.describe_score(score)),
+        )
     }
 }
 
@@ -240,6 +230,8 @@ mod tests {
             history: vec![(score, 0)],
             last_event: 1,
             alerted: true,
+            registered: false,
+            lang: None,
         }
     }
 

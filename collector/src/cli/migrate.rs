@@ -50,10 +50,11 @@ fn migrate(args: &MigrateArgs) -> Result<usize, String> {
         .import(&mut |sink| from.export(sink))
         .map_err(|error| format!("{shown}: {error}"))?;
     println!(
-        "copied {} responses, {} live-feed events, {} impressions, {} queued alerts ({} records) from {} to {shown}",
+        "copied {} responses, {} live-feed events, {} impressions, {} registrations, {} queued alerts ({} records) from {} to {shown}",
         imported.responses,
         imported.events,
         imported.impressions,
+        imported.registrations,
         imported.alerts,
         imported.records,
         args.data.display()

@@ -1,5 +1,6 @@
 //! A rating as the collector accepts it: the wire body checked against its survey.
 
+use super::lang::Lang;
 use super::survey::Survey;
 use pulsetap_wire::{RecordImpression, RecordResponse, Tags};
 use std::borrow::Cow;
@@ -13,8 +14,8 @@ pub const MAX_TAGS: usize = 20;
 /// A well-formed body whose content breaks a rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Invalid {
-    #[error("score must be between 1 and {max}, got {got}")]
-    ScoreOutOfRange { got: u8, max: u8 },
+    #[error("score must be between {min} and {max}, got {got}")]
+    ScoreOutOfRange { got: u8, min: u8, max: u8 },
     #[error("response_id must be a UUID")]
     ResponseId,
     #[error(
@@ -31,6 +32,10 @@ pub enum Invalid {
     TooManyTags(usize),
     #[error("comment is longer than {max} characters")]
     CommentTooLong { max: usize },
+    #[error(
+        "lang {0:?} is not one of this survey's languages: send the `lang` of the widget configuration that was shown, or none"
+    )]
+    UnknownLang(String),
 }
 
 impl Invalid {
@@ -44,6 +49,7 @@ impl Invalid {
             Self::TagValue(_) => "invalid_tag",
             Self::TooManyTags(_) => "too_many_tags",
             Self::CommentTooLong { .. } => "comment_too_long",
+            Self::UnknownLang(_) => "unknown_lang",
         }
     }
 }
@@ -74,12 +80,17 @@ impl RatingError {
 pub struct Score(u8);
 
 impl Score {
+    /// A score of the survey's scale: 1 to its number of emoji, 0 to 10 for NPS, 1 to 7 for CES.
     pub fn parse(raw: u8, survey: &Survey) -> Result<Self, Invalid> {
-        let max = survey.max_score();
-        if (1..=max).contains(&raw) {
+        let scores = survey.scores();
+        if scores.contains(&raw) {
             Ok(Self(raw))
         } else {
-            Err(Invalid::ScoreOutOfRange { got: raw, max })
+            Err(Invalid::ScoreOutOfRange {
+                got: raw,
+                min: *scores.start(),
+                max: *scores.end(),
+            })
         }
     }
 
@@ -147,6 +158,13 @@ impl TagSet {
         Ok(Self(raw))
     }
 
+    /// A registration's tags as stored (checked when registered), without any key the survey
+    /// no longer has: a tag removed from the configuration since is dropped, not refused.
+    pub fn registered(mut tags: Tags, survey: &Survey) -> Self {
+        tags.retain(|key, _| survey.tags.contains(key));
+        Self(tags)
+    }
+
     pub fn as_map(&self) -> &BTreeMap<String, String> {
         &self.0
     }
@@ -181,22 +199,28 @@ impl Comment {
 }
 
 /// Who is answering: the interaction (if any), its tags, and whether a valid signature vouches
-/// for both. Shared by ratings and impressions.
+/// for both; and the language of the texts they saw. Shared by ratings and impressions.
 #[derive(Debug, Clone)]
 pub struct Subject {
     pub response_id: ResponseId,
     pub interaction: Option<Interaction>,
     pub tags: TagSet,
     pub signed: bool,
+    /// The interaction is in the survey's registry, which gave it its tags (only the store,
+    /// reading the registry, sets this).
+    pub registered: bool,
+    /// One of the survey's languages; `None` when the sender did not say.
+    pub lang: Option<Lang>,
 }
 
 impl Subject {
-    /// Whether a write-key holder vouched for the interaction and its tags: today, a valid
-    /// signature. Everything the anonymous limits spare asks this (the visitors' daily
-    /// allowances, the survey's daily ceiling, the cap on tag values), so any other proof that
-    /// a write-key holder stands behind a subject is added here, once.
+    /// Whether a write-key holder vouched for the interaction and its tags: a valid signature,
+    /// or the survey's registry (a helpdesk registered the interaction with these tags).
+    /// Everything the anonymous limits spare asks this (the visitors' daily allowances, the
+    /// survey's daily ceiling, the cap on tag values), so any other proof that a write-key
+    /// holder stands behind a subject is added here, once.
     pub fn trusted(&self) -> bool {
-        self.signed
+        self.signed || self.registered
     }
 
     fn parse(
@@ -205,8 +229,17 @@ impl Subject {
         interaction: Option<&str>,
         tags: Tags,
         sig: Option<&str>,
+        lang: Option<&str>,
     ) -> Result<Self, RatingError> {
         let response_id = ResponseId::parse(response_id)?;
+        let lang = lang
+            .map(|text| {
+                survey
+                    .language(text)
+                    .cloned()
+                    .ok_or_else(|| Invalid::UnknownLang(text.to_owned()))
+            })
+            .transpose()?;
         let interaction = interaction.map(Interaction::parse).transpose()?;
         let tags = TagSet::parse(tags, survey)?;
         let signed = match sig {
@@ -226,7 +259,9 @@ impl Subject {
                 true
             }
         };
-        if survey.require_sig && !signed && (interaction.is_some() || !tags.is_empty()) {
+        // An unsigned interaction may still be registered, which only the store can tell: it
+        // refuses one that is not (`Refusal::SignatureRequired`). Unsigned tags are refused here.
+        if survey.require_sig && !signed && !tags.is_empty() {
             return Err(RatingError::SignatureRequired);
         }
         Ok(Self {
@@ -234,6 +269,8 @@ impl Subject {
             interaction,
             tags,
             signed,
+            registered: false,
+            lang,
         })
     }
 }
@@ -261,6 +298,7 @@ impl Rating {
             body.interaction.as_deref(),
             body.tags,
             body.sig.as_deref(),
+            body.lang.as_deref(),
         )?;
         Ok(Self {
             subject,
@@ -278,6 +316,7 @@ pub fn parse_impression(body: RecordImpression, survey: &Survey) -> Result<Subje
         body.interaction.as_deref(),
         body.tags,
         body.sig.as_deref(),
+        body.lang.as_deref(),
     )
 }
 
@@ -342,94 +381,84 @@ fn is_flag_tag(c: char) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod kinds_and_languages {
     use super::*;
+    use crate::configuration;
 
-    fn survey() -> Survey {
-        let mut survey = Survey::example("support");
-        survey.tags = ["agent".to_owned()].into();
-        survey
+    fn surveys() -> crate::domain::Surveys {
+        configuration::parse(
+            "[[survey]]\nid = \"csat\"\n[[survey]]\nid = \"nps\"\nkind = \"nps\"\n\
+             [[survey]]\nid = \"ces\"\nkind = \"ces\"\n[survey.texts.fr]\nquestion = \"Facile ?\"\n\
+             low_label = \"Difficile\"\nhigh_label = \"Facile\"\nfollow_up = \"Pourquoi ?\"\n\
+             thank_you = \"Merci !\"\nsend = \"Envoyer\"\n",
+        )
+        .unwrap()
     }
 
-    fn agent(value: &str) -> Tags {
-        [("agent".to_owned(), value.to_owned())].into()
-    }
-
-    /// The bidi controls and other invisible formatting characters a customer could use to make
-    /// text show as something else.
-    const HIDDEN: [char; 17] = [
-        '\u{061C}',
-        '\u{200E}',
-        '\u{200F}',
-        '\u{202A}',
-        '\u{202B}',
-        '\u{202C}',
-        '\u{202D}',
-        '\u{202E}',
-        '\u{2066}',
-        '\u{2067}',
-        '\u{2068}',
-        '\u{2069}',
-        '\u{200B}',
-        '\u{2060}',
-        '\u{FEFF}',
-        '\u{00AD}',
-        '\u{E0041}',
-    ];
-
-    #[test]
-    fn bidi_controls_and_invisible_formatting_are_refused_in_interactions_and_tag_values() {
-        for hidden in HIDDEN {
-            let text = format!("alice{hidden}bob");
-            assert_eq!(
-                Interaction::parse(&text),
-                Err(Invalid::Interaction),
-                "{hidden:?}"
-            );
-            assert_eq!(
-                TagSet::parse(agent(&text), &survey()),
-                Err(Invalid::TagValue("agent".into())),
-                "{hidden:?}"
-            );
+    fn body(survey: &str, score: u8, lang: Option<&str>) -> RecordResponse {
+        RecordResponse {
+            survey: survey.into(),
+            response_id: "3f1c2a5e-8a3b-4c1d-9e2f-0a1b2c3d4e5f".into(),
+            score,
+            interaction: None,
+            sig: None,
+            tags: Tags::new(),
+            comment: None,
+            lang: lang.map(str::to_owned),
         }
     }
 
-    #[test]
-    fn invisible_formatting_is_removed_from_comments_and_the_rest_is_kept() {
-        let comment = Comment::parse("\u{202E}Great service\u{202C}, fast\u{200B} reply")
-            .unwrap()
-            .unwrap();
-        assert_eq!(comment.as_str(), "Great service, fast reply");
-        assert_eq!(Comment::parse("\u{200B}\u{FEFF} \u{202E}").unwrap(), None);
+    fn score(survey: &str, raw: u8) -> Result<u8, Invalid> {
+        let surveys = surveys();
+        Score::parse(raw, surveys.get(survey).unwrap()).map(Score::get)
     }
 
     #[test]
-    fn joiners_emoji_sequences_and_flags_survive_as_typed() {
-        for text in [
-            "👩\u{200D}💻",
-            "می\u{200C}خواهم",
-            "🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}",
-            "👍🏽 merci",
-            "1\u{FE0F}\u{20E3}",
-        ] {
-            assert_eq!(Interaction::parse(text).unwrap().as_str(), text);
-            assert_eq!(
-                TagSet::parse(agent(text), &survey()).unwrap().as_map()["agent"],
-                text
-            );
-            assert_eq!(Comment::parse(text).unwrap().unwrap().as_str(), text);
+    fn each_kind_takes_the_scores_of_its_own_scale() {
+        assert_eq!(score("nps", 0), Ok(0));
+        assert_eq!(score("nps", 10), Ok(10));
+        assert_eq!(
+            score("nps", 11),
+            Err(Invalid::ScoreOutOfRange {
+                got: 11,
+                min: 0,
+                max: 10
+            })
+        );
+        assert_eq!(score("ces", 7), Ok(7));
+        assert_eq!(
+            score("ces", 0),
+            Err(Invalid::ScoreOutOfRange {
+                got: 0,
+                min: 1,
+                max: 7
+            })
+        );
+        assert_eq!(
+            score("csat", 0).unwrap_err().to_string(),
+            "score must be between 1 and 5, got 0"
+        );
+    }
+
+    #[test]
+    fn a_rating_keeps_the_surveys_spelling_of_its_language_and_refuses_one_it_does_not_speak() {
+        let surveys = surveys();
+        let ces = surveys.get("ces").unwrap();
+        let rating = Rating::parse(body("ces", 6, Some("FR")), ces).unwrap();
+        assert_eq!(rating.subject.lang.as_ref().map(Lang::as_str), Some("fr"));
+        assert!(
+            Rating::parse(body("ces", 6, None), ces)
+                .unwrap()
+                .subject
+                .lang
+                .is_none()
+        );
+        for unknown in ["de", "", "fr-CA", "<script>"] {
+            let refused = Rating::parse(body("ces", 6, Some(unknown)), ces).unwrap_err();
+            assert_eq!(refused.code(), "unknown_lang", "{unknown:?}");
         }
-    }
-
-    #[test]
-    fn tag_characters_outside_a_flag_are_hidden_text_and_go() {
-        // "hi" spelled in tag characters: invisible, but there for whatever reads the text.
-        let smuggled = "ok\u{E0068}\u{E0069}";
-        assert_eq!(without_hidden_formatting(smuggled), "ok");
-        // A flag followed by far more tags than any region code is not a flag.
-        let long = format!("🏴{}\u{E007F}", "\u{E0061}".repeat(20));
-        assert_eq!(without_hidden_formatting(&long), "🏴");
-        // Without its cancel tag, neither.
-        assert_eq!(without_hidden_formatting("🏴\u{E0067}\u{E0062}"), "🏴");
     }
 }

@@ -60,7 +60,8 @@ pub fn too_few(responses: u64, survey: &Survey) -> bool {
     responses < survey.min_group_size
 }
 
-/// One tag value of a survey: `agent=alice` (also read as `agent:alice`, the older spelling).
+/// One tag value of a survey: `agent=alice` (also read as `agent:alice`, the older spelling), or
+/// one of its languages: `lang=fr`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagFilter {
     pub key: String,
@@ -82,7 +83,7 @@ impl TagFilter {
             .map(|(key, value)| (key.trim(), value.trim()))
             .filter(|(key, value)| !key.is_empty() && !value.is_empty())
             .ok_or_else(|| TagFilterError::Malformed(text.to_owned()))?;
-        if !survey.tags.contains(key) {
+        if !survey.has_dimension(key) {
             return Err(Invalid::UnknownTag(key.to_owned()).into());
         }
         Ok(Self {
@@ -151,5 +152,6 @@ mod tests {
             TagFilter::parse("team=a", &survey),
             Err(TagFilterError::Unknown(Invalid::UnknownTag(_)))
         ));
+        assert_eq!(TagFilter::parse("lang=fr", &survey).unwrap().key, "lang");
     }
 }

@@ -24,7 +24,8 @@ pub struct Response {
     pub score: u8,
     pub tags: BTreeMap<String, String>,
     pub comment: Option<String>,
-    /// A valid signature vouched for the interaction and tags.
+    /// A write-key holder vouched for the interaction and tags: a valid signature, or the
+    /// registry (then `registered` too). Exports call it `verified`.
     pub signed: bool,
     pub created_ms: i64,
     pub updated_ms: i64,
@@ -34,9 +35,16 @@ pub struct Response {
     /// response once, where it last changed. 0 for records stored before it was kept.
     #[serde(default)]
     pub last_event: u64,
+    /// The language of the texts the customer answered, as the survey spells it; `None` when
+    /// not known (and for records stored before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
     /// An alert was queued for this response, so a comment added later follows it up.
     #[serde(default)]
     pub alerted: bool,
+    /// Its interaction is registered: its tags are the registration's.
+    #[serde(default)]
+    pub registered: bool,
 }
 
 impl Response {
@@ -46,6 +54,18 @@ impl Response {
             && self.tags == other.tags
             && self.comment == other.comment
             && self.signed == other.signed
+            && self.lang == other.lang
+            && self.registered == other.registered
+    }
+
+    /// The value this response has for a read's dimension: one of its tags, or its language
+    /// for `lang`.
+    pub fn dimension(&self, key: &str) -> Option<&str> {
+        if key == super::survey::LANG_DIMENSION {
+            self.lang.as_deref()
+        } else {
+            self.tags.get(key).map(String::as_str)
+        }
     }
 
     /// The response as exports, comments and the live feed show it.
@@ -57,6 +77,7 @@ impl Response {
             score: self.score,
             tags: self.tags.clone(),
             comment: self.comment.clone(),
+            lang: self.lang.clone(),
             created_at: rfc3339(from_unix_ms(self.created_ms)),
             updated_at: rfc3339(from_unix_ms(self.updated_ms)),
             history: self
@@ -67,6 +88,7 @@ impl Response {
                     at: rfc3339(from_unix_ms(at)),
                 })
                 .collect(),
+            verified: self.signed,
         }
     }
 }
@@ -96,6 +118,15 @@ pub enum Refusal {
         "tag {tag:?} already has its {max} different values, so new unsigned values are refused; a signed one is accepted"
     )]
     TooManyTagValues { tag: String, max: u64 },
+    /// An interaction neither signed nor registered, on a survey set to refuse those
+    /// (`unknown_interactions = "refuse"`).
+    #[error(
+        "this interaction is neither signed nor registered, and this survey refuses those: register it first (POST /v1/surveys/{{survey}}/interactions)"
+    )]
+    UnknownInteraction,
+    /// An unsigned interaction nobody registered, on a `require_sig` survey.
+    #[error("this survey accepts an interaction or tags only with a valid signature")]
+    SignatureRequired,
 }
 
 impl Refusal {
@@ -109,6 +140,8 @@ impl Refusal {
             Self::VisitorLimit => "visitor_limit",
             Self::UnverifiedLimit { .. } => "unverified_limit",
             Self::TooManyTagValues { .. } => "too_many_tag_values",
+            Self::UnknownInteraction => "unknown_interaction",
+            Self::SignatureRequired => "signature_required",
         }
     }
 }
@@ -196,15 +229,17 @@ pub fn answer(
             score: rating.score.get(),
             tags: subject.tags.as_map().clone(),
             comment: rating.comment.as_ref().map(|c| c.as_str().to_owned()),
-            signed: subject.signed,
+            signed: subject.trusted(),
             created_ms: now_ms,
             updated_ms: now_ms,
             history: vec![(rating.score.get(), now_ms)],
             last_event: 0,
+            lang: subject.lang.as_ref().map(ToString::to_string),
             alerted: false,
+            registered: subject.registered,
         }));
     };
-    if old.response_id != subject.response_id.as_str() && !subject.signed {
+    if old.response_id != subject.response_id.as_str() && !subject.trusted() {
         return Err(Refusal::AlreadyAnswered);
     }
     // Tags left out of a later write (a comment sent on its own, say) keep their values.
@@ -213,18 +248,23 @@ pub fn answer(
     } else {
         subject.tags.as_map().clone()
     };
-    if old.signed && !subject.signed && tags != old.tags {
+    if old.signed && !subject.trusted() && tags != old.tags {
         return Err(Refusal::SignedTagsChanged);
     }
     // A signature vouches for exactly the tags it covers: one made without tags keeps the
     // stored tags, and leaves them only as vouched for as they were.
-    let vouched_now = subject.signed && subject.tags.as_map() == &tags;
+    let vouched_now = subject.trusted() && subject.tags.as_map() == &tags;
     let mut merged = old.clone();
     merged.tags = tags;
     merged.signed = old.signed || vouched_now;
+    merged.registered = old.registered || subject.registered;
     merged.score = rating.score.get();
     if let Some(comment) = &rating.comment {
         merged.comment = Some(comment.as_str().to_owned());
+    }
+    // Like tags, a later write that names no language (a comment sent on its own) keeps it.
+    if let Some(lang) = &subject.lang {
+        merged.lang = Some(lang.to_string());
     }
     if merged.same_answer(old) {
         return Ok(Change::Unchanged(old.clone()));
@@ -246,254 +286,4 @@ pub fn answer(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::rating::TagSet;
-    use crate::domain::signature::Secret;
-    use crate::domain::survey::Alert;
-    use pulsetap_wire::{RecordResponse, Tags};
-    use std::time::Duration;
-
-    const SECRET: &str = "a long random string for tests";
-    const ID_A: &str = "3f1c2a5e-8a3b-4c1d-9e2f-0a1b2c3d4e5f";
-    const ID_B: &str = "7d0e9b1c-2f3a-4b5c-8d6e-1f2a3b4c5d6e";
-    const HOUR_MS: i64 = 3_600_000;
-
-    fn survey() -> Survey {
-        let mut survey = Survey::example("support");
-        survey.tags = ["agent".to_owned()].into();
-        survey.secret = Some(Secret::new(SECRET));
-        survey.edit_window = Duration::from_secs(3_600);
-        survey.alert = Some(Alert {
-            webhook: "https://hooks.example.com/x".into(),
-            max_score: 2,
-            give_up_after: Duration::from_secs(3 * 86_400),
-        });
-        survey
-    }
-
-    fn agent(name: &str) -> Tags {
-        [("agent".to_owned(), name.to_owned())].into()
-    }
-
-    /// A rating of chat-1, signed with its tags when it has an agent.
-    fn rating(
-        response_id: &str,
-        score: u8,
-        agent_name: Option<&str>,
-        comment: Option<&str>,
-    ) -> Rating {
-        let tags = agent_name.map(agent).unwrap_or_default();
-        let sig = agent_name
-            .map(|_| Secret::new(SECRET).sign_interaction("support", Some("chat-1"), &tags));
-        let body = RecordResponse {
-            survey: "support".into(),
-            response_id: response_id.into(),
-            score,
-            interaction: Some("chat-1".into()),
-            sig,
-            tags,
-            comment: comment.map(str::to_owned),
-        };
-        Rating::parse(body, &survey()).unwrap()
-    }
-
-    fn first_answer() -> Response {
-        match answer(None, &survey(), &rating(ID_A, 1, Some("alice"), None), 0).unwrap() {
-            Change::Created(response) => response,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn a_first_answer_creates_the_response_with_its_history_and_alerts_when_unhappy() {
-        let change = answer(None, &survey(), &rating(ID_A, 1, Some("alice"), None), 5).unwrap();
-        assert_eq!(change.status(), WriteStatus::Created);
-        assert_eq!(change.response().history, vec![(1, 5)]);
-        assert!(change.response().signed);
-        assert!(change.alerts(&survey()));
-    }
-
-    #[test]
-    fn the_same_answer_again_changes_nothing_and_does_not_alert_again() {
-        let old = first_answer();
-        let change = answer(Some(&old), &survey(), &rating(ID_A, 1, None, None), 10).unwrap();
-        assert_eq!(change, Change::Unchanged(old));
-        assert!(!change.alerts(&survey()));
-    }
-
-    #[test]
-    fn a_changed_score_keeps_the_tags_and_adds_to_the_history() {
-        let old = first_answer();
-        let change = answer(
-            Some(&old),
-            &survey(),
-            &rating(ID_A, 4, None, Some("ok")),
-            10,
-        )
-        .unwrap();
-        let after = change.response();
-        assert_eq!(change.status(), WriteStatus::Updated);
-        assert_eq!((after.score, after.comment.as_deref()), (4, Some("ok")));
-        assert_eq!(after.tags["agent"], "alice");
-        assert_eq!(after.history, vec![(1, 0), (4, 10)]);
-        assert!(!change.alerts(&survey()), "4 is not unhappy");
-    }
-
-    #[test]
-    fn a_late_comment_alone_does_not_alert_again() {
-        let old = first_answer();
-        let change = answer(
-            Some(&old),
-            &survey(),
-            &rating(ID_A, 1, None, Some("slow")),
-            10,
-        )
-        .unwrap();
-        assert_eq!(change.status(), WriteStatus::Updated);
-        assert!(!change.alerts(&survey()));
-    }
-
-    #[test]
-    fn a_comment_after_an_alert_follows_it_up_once() {
-        let mut old = first_answer();
-        let comment = |old: &Response, text: &str| {
-            answer(Some(old), &survey(), &rating(ID_A, 1, None, Some(text)), 10).unwrap()
-        };
-        assert!(
-            !comment(&old, "slow").follows_up_alert(&survey()),
-            "no alert was queued for it, so there is nothing to follow up"
-        );
-        old.alerted = true;
-        let change = comment(&old, "slow");
-        assert!(change.follows_up_alert(&survey()));
-        assert!(
-            change.response().alerted,
-            "the response remembers its alert"
-        );
-        let same_again = comment(change.response(), "slow");
-        assert!(
-            !same_again.follows_up_alert(&survey()),
-            "a retry is no news"
-        );
-        assert!(!comment(&old, "  ").follows_up_alert(&survey()));
-    }
-
-    #[test]
-    fn a_new_unhappy_score_with_a_comment_alerts_rather_than_following_up() {
-        let mut old = first_answer();
-        old.alerted = true;
-        let change = answer(
-            Some(&old),
-            &survey(),
-            &rating(ID_A, 2, None, Some("still slow")),
-            10,
-        )
-        .unwrap();
-        assert!(change.alerts(&survey()));
-        assert!(!change.follows_up_alert(&survey()));
-    }
-
-    #[test]
-    fn a_stranger_without_a_signature_cannot_answer_an_answered_interaction() {
-        let old = first_answer();
-        let refused = answer(Some(&old), &survey(), &rating(ID_B, 5, None, None), 10);
-        assert_eq!(refused, Err(Refusal::AlreadyAnswered));
-    }
-
-    #[test]
-    fn signed_tags_move_only_with_a_new_signature() {
-        let old = first_answer();
-        let moved = answer(
-            Some(&old),
-            &survey(),
-            &rating(ID_B, 5, Some("bob"), None),
-            10,
-        )
-        .unwrap();
-        assert_eq!(moved.response().tags["agent"], "bob");
-
-        let mut unsigned = rating(ID_A, 5, None, None);
-        unsigned.subject.tags = TagSet::parse(agent("bob"), &survey()).unwrap();
-        assert_eq!(
-            answer(Some(&old), &survey(), &unsigned, 10),
-            Err(Refusal::SignedTagsChanged)
-        );
-    }
-
-    #[test]
-    fn no_unsigned_write_moves_a_signed_answer_to_another_agent() {
-        let old = first_answer();
-        let bob = || TagSet::parse(agent("bob"), &survey()).unwrap();
-        // The same widget, unsigned, naming bob.
-        let mut same = rating(ID_A, 5, None, None);
-        same.subject.tags = bob();
-        assert_eq!(
-            answer(Some(&old), &survey(), &same, 10),
-            Err(Refusal::SignedTagsChanged)
-        );
-        // A stranger, unsigned, naming bob.
-        let mut stranger = rating(ID_B, 5, None, None);
-        stranger.subject.tags = bob();
-        assert_eq!(
-            answer(Some(&old), &survey(), &stranger, 10),
-            Err(Refusal::AlreadyAnswered)
-        );
-        // A signature over the interaction alone may answer; the tags stay alice's.
-        let untagged = signed_without_tags(ID_B, 2);
-        let change = answer(Some(&old), &survey(), &untagged, 10).unwrap();
-        assert_eq!(change.response().tags["agent"], "alice");
-        assert!(change.response().signed);
-    }
-
-    #[test]
-    fn a_signature_without_tags_does_not_vouch_for_tags_nobody_signed() {
-        // Answered unsigned, with a tag the customer's page claimed.
-        let mut claimed = rating(ID_A, 3, None, None);
-        claimed.subject.tags = TagSet::parse(agent("mallory"), &survey()).unwrap();
-        let old = match answer(None, &survey(), &claimed, 0).unwrap() {
-            Change::Created(response) => response,
-            other => panic!("{other:?}"),
-        };
-        assert!(!old.signed);
-        // A signature over the interaction alone keeps the tag but not as signed: a later
-        // signed write for alice may still correct it.
-        let change = answer(Some(&old), &survey(), &signed_without_tags(ID_A, 4), 10).unwrap();
-        assert_eq!(change.response().tags["agent"], "mallory");
-        assert!(!change.response().signed);
-    }
-
-    /// A rating of chat-1 signed for the interaction without tags.
-    fn signed_without_tags(response_id: &str, score: u8) -> Rating {
-        let sig = Secret::new(SECRET).sign_interaction("support", Some("chat-1"), &Tags::new());
-        let body = RecordResponse {
-            survey: "support".into(),
-            response_id: response_id.into(),
-            score,
-            interaction: Some("chat-1".into()),
-            sig: Some(sig),
-            tags: Tags::new(),
-            comment: None,
-        };
-        Rating::parse(body, &survey()).unwrap()
-    }
-
-    #[test]
-    fn the_edit_window_counts_from_the_first_answer_but_never_refuses_a_retry() {
-        let old = first_answer();
-        let late = answer(
-            Some(&old),
-            &survey(),
-            &rating(ID_A, 5, None, None),
-            HOUR_MS + 1,
-        );
-        assert_eq!(late, Err(Refusal::EditWindowClosed));
-        let retry = answer(
-            Some(&old),
-            &survey(),
-            &rating(ID_A, 1, None, None),
-            HOUR_MS + 1,
-        );
-        assert!(matches!(retry, Ok(Change::Unchanged(_))));
-    }
-}
+mod tests;

@@ -2,7 +2,8 @@
 //!
 //! An interaction signature covers survey, interaction and the sorted tags: whoever holds it may
 //! answer (and change the answer of) exactly that interaction with exactly those tags. An email
-//! link signature also covers the score, so a link can't be edited into another rating.
+//! link signature also covers the score, so a link can't be edited into another rating, and the
+//! language the email was written in (links made before links had one are signed without it).
 //!
 //! Fields are joined with `\n`, which no survey id, interaction or tag may contain, so two
 //! different inputs can never produce the same signed message.
@@ -53,31 +54,14 @@ impl Secret {
         self.verify(&interaction_message(survey, interaction, tags), sig_hex)
     }
 
-    /// Hex signature for one emoji link of an email.
-    pub fn sign_link(
-        &self,
-        survey: &str,
-        score: u8,
-        interaction: &str,
-        tags: &BTreeMap<String, String>,
-    ) -> String {
-        hex::encode(
-            self.mac(&link_message(survey, score, interaction, tags))
-                .finalize()
-                .into_bytes(),
-        )
+    /// Hex signature for one link of an email, in `lang`.
+    pub fn sign_link(&self, link: &LinkFields<'_>) -> String {
+        hex::encode(self.mac(&link_message(link)).finalize().into_bytes())
     }
 
     /// Constant-time check of an email link signature.
-    pub fn verify_link(
-        &self,
-        survey: &str,
-        score: u8,
-        interaction: &str,
-        tags: &BTreeMap<String, String>,
-        sig_hex: &str,
-    ) -> bool {
-        self.verify(&link_message(survey, score, interaction, tags), sig_hex)
+    pub fn verify_link(&self, link: &LinkFields<'_>, sig_hex: &str) -> bool {
+        self.verify(&link_message(link), sig_hex)
     }
 
     fn mac(&self, message: &str) -> HmacSha256 {
@@ -108,13 +92,33 @@ fn interaction_message(
     message
 }
 
-fn link_message(
-    survey: &str,
-    score: u8,
-    interaction: &str,
-    tags: &BTreeMap<String, String>,
-) -> String {
-    let mut message = format!("pulsetap-email-link-v1\n{survey}\n{score}\n{interaction}");
+/// What an email link's signature covers.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkFields<'a> {
+    pub survey: &'a str,
+    pub score: u8,
+    pub interaction: &'a str,
+    pub tags: &'a BTreeMap<String, String>,
+    /// The language of the email; `None` for links made before links carried one.
+    pub lang: Option<&'a str>,
+}
+
+fn link_message(link: &LinkFields<'_>) -> String {
+    let LinkFields {
+        survey,
+        score,
+        interaction,
+        tags,
+        lang,
+    } = *link;
+    // A link with a language is signed under its own version, so no link of either form can
+    // pass for one of the other.
+    let mut message = match lang {
+        None => format!("pulsetap-email-link-v1\n{survey}\n{score}\n{interaction}"),
+        Some(lang) => {
+            format!("pulsetap-email-link-v2\n{survey}\n{score}\n{interaction}\n{lang}")
+        }
+    };
     append_tags(&mut message, tags);
     message
 }
@@ -178,12 +182,26 @@ mod tests {
     }
 
     #[test]
-    fn a_link_signature_covers_the_score() {
+    fn a_link_signature_covers_the_score_and_the_language() {
         let secret = Secret::new("s3cret");
-        let sig = secret.sign_link("support", 5, "T-1", &tags(&[]));
-        assert!(secret.verify_link("support", 5, "T-1", &tags(&[]), &sig));
-        assert!(!secret.verify_link("support", 1, "T-1", &tags(&[]), &sig));
+        let none = tags(&[]);
+        let link = |score, lang| LinkFields {
+            survey: "support",
+            score,
+            interaction: "T-1",
+            tags: &none,
+            lang,
+        };
+        let sig = secret.sign_link(&link(5, Some("fr")));
+        assert!(secret.verify_link(&link(5, Some("fr")), &sig));
+        assert!(!secret.verify_link(&link(1, Some("fr")), &sig));
+        assert!(!secret.verify_link(&link(5, Some("de")), &sig));
+        assert!(!secret.verify_link(&link(5, None), &sig));
+        // Links made before they had a language still verify as they were signed.
+        let old = secret.sign_link(&link(5, None));
+        assert!(secret.verify_link(&link(5, None), &old));
+        assert!(!secret.verify_link(&link(5, Some("en")), &old));
         // A link signature is not an interaction signature.
-        assert!(!secret.verify_interaction("support", Some("T-1"), &tags(&[]), &sig));
+        assert!(!secret.verify_interaction("support", Some("T-1"), &none, &sig));
     }
 }

@@ -1,8 +1,10 @@
 //! Surveys as the configuration defines them, and what each key may read or write.
 
 use super::api_key::KeyDigest;
+use super::kind::Kind;
+use super::lang::{self, Lang};
 use super::signature::Secret;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,16 +63,66 @@ impl Alert {
     pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(3 * 86_400);
 }
 
+/// What a survey does with a rating for an interaction that is neither signed nor registered
+/// (setting `unknown_interactions`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnknownInteractions {
+    /// Counted with the tags it came with, under the anonymous limits: a survey that does not
+    /// use the registry (the default, and how every survey worked before it).
+    #[default]
+    Anonymous,
+    /// Counted without its tags (nobody vouched for them), marked unverified in exports.
+    Accept,
+    /// Refused (`403 unknown_interaction`), nothing stored.
+    Refuse,
+}
+
+impl UnknownInteractions {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "anonymous" => Some(Self::Anonymous),
+            "accept" => Some(Self::Accept),
+            "refuse" => Some(Self::Refuse),
+            _ => None,
+        }
+    }
+}
+
+/// Everything a survey says to a customer, in one language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Texts {
+    pub question: String,
+    /// One per button, lowest score first: read by screen readers, shown under emoji.
+    pub labels: Vec<String>,
+    /// Words under the two ends of a numbered scale ("Not likely" … "Very likely"); empty for
+    /// emoji.
+    pub low_label: String,
+    pub high_label: String,
+    pub follow_up: String,
+    pub thank_you: String,
+    /// The word on the button that sends a comment (read by screen readers) or, on an email's
+    /// landing page without the widget, the rating.
+    pub send: String,
+    /// The line over an email's landing page asking for the one tap that sends the rating
+    /// (opening a link records nothing: mail scanners open links too).
+    pub confirm: String,
+}
+
+/// The key of the pseudo-tag that counts responses by language (`breakdown?by=lang`): no
+/// survey may name a tag of its own so.
+pub const LANG_DIMENSION: &str = "lang";
+
 /// One survey, valid by construction (see `configuration`).
 #[derive(Debug, Clone)]
 pub struct Survey {
     pub id: SurveyId,
-    pub question: String,
+    pub kind: Kind,
+    /// The default texts, in `lang`.
+    pub texts: Texts,
+    /// What each button shows, lowest score first: emoji, or the numbers of an NPS or CES scale.
     pub scale: Vec<String>,
-    pub labels: Vec<String>,
+    /// Lowest score that counts as satisfied (CSAT), a promoter (NPS) or easy (CES).
     pub satisfied_min: u8,
-    pub follow_up: String,
-    pub thank_you: String,
     pub theme: Theme,
     /// Exact origins (`https://shop.example.com`); `*` allows any.
     pub allowed_origins: BTreeSet<String>,
@@ -82,6 +134,10 @@ pub struct Survey {
     pub min_group_size: u64,
     pub read_keys: Vec<KeyDigest>,
     pub alert: Option<Alert>,
+    /// The language of the default texts (`en` unless configured).
+    pub lang: Lang,
+    /// The texts in every other language the survey speaks.
+    pub translations: BTreeMap<Lang, Texts>,
     /// Keys that may sign for this survey (email snippets), and nothing else.
     pub write_keys: Vec<KeyDigest>,
     /// New responses nobody vouched for, per UTC day, from all visitors together.
@@ -90,11 +146,90 @@ pub struct Survey {
     pub max_tag_values: u64,
     /// Impressions one visitor may add per UTC day.
     pub max_impressions_per_visitor_per_day: u32,
+    /// What a rating for an interaction neither signed nor registered gets.
+    pub unknown_interactions: UnknownInteractions,
 }
 
 impl Survey {
+    /// The score of the first button: 0 for NPS, 1 otherwise.
+    pub fn first_score(&self) -> u8 {
+        self.kind.numbers().map_or(1, |scores| *scores.start())
+    }
+
     pub fn max_score(&self) -> u8 {
-        self.scale.len() as u8
+        self.first_score() + (self.scale.len() as u8).saturating_sub(1)
+    }
+
+    /// Every score the survey takes, lowest first, in the order of `scale`.
+    pub fn scores(&self) -> std::ops::RangeInclusive<u8> {
+        self.first_score()..=self.max_score()
+    }
+
+    /// What the button of `score` shows, when the survey has that score.
+    pub fn face(&self, score: u8) -> Option<&str> {
+        let index = usize::from(score.checked_sub(self.first_score())?);
+        self.scale.get(index).map(String::as_str)
+    }
+
+    /// Every language the survey speaks, its default one first.
+    pub fn languages(&self) -> impl Iterator<Item = &Lang> + Clone {
+        std::iter::once(&self.lang).chain(self.translations.keys())
+    }
+
+    /// The language a visitor asking for `requested` (a comma-separated list, most wanted
+    /// first) gets: the first the survey has (`pt-BR` falling back to `pt`), else the default.
+    pub fn negotiate(&self, requested: &str) -> &Lang {
+        lang::negotiate(requested, self.languages()).unwrap_or(&self.lang)
+    }
+
+    /// The survey's language spelled `text` (in any case), if it speaks it.
+    pub fn language(&self, text: &str) -> Option<&Lang> {
+        let wanted = Lang::parse(text)?;
+        self.languages().find(|lang| **lang == wanted)
+    }
+
+    /// The texts in `lang`, or the default texts when the survey does not speak it.
+    pub fn texts_in(&self, lang: &Lang) -> &Texts {
+        self.translations.get(lang).unwrap_or(&self.texts)
+    }
+
+    /// A score as a person reads it in an alert, with the default texts: `😠 Awful (1/5)`,
+    /// `3/10 (a detractor)`, `2/7 (1 is Very difficult)`.
+    pub fn describe_score(&self, score: u8) -> String {
+        let max = self.max_score();
+        match self.kind {
+            Kind::Csat => {
+                let index = usize::from(score.saturating_sub(1));
+                let face = self.face(score).unwrap_or_default();
+                let label = self.texts.labels.get(index).map_or("", String::as_str);
+                let named = [face, label]
+                    .into_iter()
+                    .filter(|part| !part.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                format!("{named} ({score}/{max})").trim_start().to_owned()
+            }
+            Kind::Nps => {
+                let group = if score >= super::kind::PROMOTER_MIN {
+                    "a promoter"
+                } else if score > super::kind::DETRACTOR_MAX {
+                    "a passive"
+                } else {
+                    "a detractor"
+                };
+                format!("{score}/{max} ({group})")
+            }
+            Kind::Ces if !self.texts.low_label.is_empty() => {
+                let low = self.first_score();
+                format!("{score}/{max} ({low} is {})", self.texts.low_label)
+            }
+            Kind::Ces => format!("{score}/{max}"),
+        }
+    }
+
+    /// Whether reads may filter and break down by `key`: one of the survey's tags, or `lang`.
+    pub fn has_dimension(&self, key: &str) -> bool {
+        key == LANG_DIMENSION || self.tags.contains(key)
     }
 
     /// Whether a browser page at `origin` may post to this survey.
@@ -108,14 +243,21 @@ impl Survey {
     pub fn example(id: &str) -> Self {
         Self {
             id: SurveyId::parse(id).expect("a valid id"),
-            question: "How did we do today?".into(),
+            kind: Kind::Csat,
+            texts: Texts {
+                question: "How did we do today?".into(),
+                labels: ["Awful", "Bad", "Okay", "Good", "Great"]
+                    .map(String::from)
+                    .to_vec(),
+                low_label: String::new(),
+                high_label: String::new(),
+                follow_up: "Anything we could do better?".into(),
+                thank_you: "Thank you!".into(),
+                send: "Send".into(),
+                confirm: "Tap your answer to send it, or pick another.".into(),
+            },
             scale: ["😠", "🙁", "😐", "🙂", "😍"].map(String::from).to_vec(),
-            labels: ["Awful", "Bad", "Okay", "Good", "Great"]
-                .map(String::from)
-                .to_vec(),
             satisfied_min: 4,
-            follow_up: "Anything we could do better?".into(),
-            thank_you: "Thank you!".into(),
             theme: Theme::Auto,
             allowed_origins: BTreeSet::from(["*".to_owned()]),
             tags: BTreeSet::new(),
@@ -126,26 +268,34 @@ impl Survey {
             min_group_size: 5,
             read_keys: Vec::new(),
             alert: None,
+            lang: Lang::english(),
+            translations: BTreeMap::new(),
             write_keys: Vec::new(),
             max_unverified_per_day: 10_000,
             max_tag_values: 1_000,
             max_impressions_per_visitor_per_day: 1_000,
+            unknown_interactions: Default::default(),
         }
     }
 
-    pub fn widget_config(&self) -> pulsetap_wire::WidgetConfig {
+    /// What the widget shows, with the texts in the language `requested` gets (see
+    /// [`Survey::negotiate`]): one language's texts only.
+    pub fn widget_config(&self, requested: &str) -> pulsetap_wire::WidgetConfig {
+        let lang = self.negotiate(requested);
+        let texts = self.texts_in(lang).clone();
         pulsetap_wire::WidgetConfig {
             survey: self.id.to_string(),
-            kind: "csat".into(),
-            lang: None,
-            question: self.question.clone(),
+            kind: self.kind.as_str().to_owned(),
+            lang: Some(lang.to_string()),
+            question: texts.question,
             scale: self.scale.clone(),
-            labels: self.labels.clone(),
-            first_score: 1,
-            low_label: String::new(),
-            high_label: String::new(),
-            follow_up: self.follow_up.clone(),
-            thank_you: self.thank_you.clone(),
+            labels: texts.labels,
+            first_score: self.first_score(),
+            low_label: texts.low_label,
+            high_label: texts.high_label,
+            follow_up: texts.follow_up,
+            thank_you: texts.thank_you,
+            send: texts.send,
             theme: self.theme.as_str().to_owned(),
             satisfied_min: self.satisfied_min,
         }
@@ -288,3 +438,6 @@ impl Surveys {
         (!reached.is_empty()).then_some(Scope::Surveys(reached))
     }
 }
+
+#[cfg(test)]
+mod tests;

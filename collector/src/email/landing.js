@@ -2,7 +2,7 @@
  * Served at /r/landing.js for the email landing page. When this browser has scripts but can't
  * run the widget (no WebAssembly, as in iOS Lockdown Mode, or the widget failed to load), it
  * reveals the same confirm form a browser without scripts gets from <noscript>. Once a person
- * taps an emoji (which is what records the rating), the line asking for that tap thanks them.
+ * taps an answer (which is what records the rating), the line asking for that tap thanks them.
  */
 (() => {
   const root = document.documentElement;
@@ -15,9 +15,10 @@
   const hint = document.getElementById("pt-hint");
   const tapped = (event) => {
     const radio = event.composedPath().some((node) => node.getAttribute && node.getAttribute("role") == "radio");
-    // The widget records on a click, and on Enter, Space or an arrow key in its emoji row.
+    // The widget records on a click, and on Enter, Space or an arrow key in its row of answers.
     if (radio && (event.type == "click" || /^(Enter| |Arrow)/.test(event.key))) {
-      hint.textContent = "Thank you! Tap another emoji to change your answer.";
+      // In the page's language: the survey's own thank-you.
+      hint.textContent = hint.dataset.thanks;
     }
   };
   if (host && hint) {

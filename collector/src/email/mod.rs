@@ -1,5 +1,5 @@
-//! Email links: one signed link per emoji, a snippet to paste into an email, and the pages
-//! those links open. (`collector email-links`, which signs a helpdesk's tickets in bulk, is
+//! Email links: one signed link per button (emoji or number), a snippet to paste into an email,
+//! and the pages those links open. (`collector email-links`, which signs a helpdesk's tickets in bulk, is
 //! `cli::email_links`.)
 //!
 //! Mail servers open every link of a message to scan it, and email clients run no script. So
@@ -8,18 +8,20 @@
 //! link's signature covers survey, score, interaction and tags, so an edited link is dead, not
 //! another rating.
 //!
-//! A link reads `{collector}/r/{survey}/{score}?i=<interaction>&t=<k=v,k=v>&s=<signature>`.
+//! A link reads `{collector}/r/{survey}/{score}?i=<interaction>&t=<k=v,k=v>&l=<lang>&s=<signature>`:
+//! the email, its landing page and the rating it records are all in the language `l`.
 
 mod html;
 pub mod pages;
 mod snippet;
 
 pub use html::escape;
-pub use snippet::{Link, snippet};
+pub use snippet::{Link, Snippet, snippet};
 
 use crate::domain::rating::Subject;
+use crate::domain::signature::LinkFields;
 use crate::domain::{
-    Comment, Interaction, Invalid, Rating, ResponseId, Score, Secret, Survey, TagSet,
+    Comment, Interaction, Invalid, Lang, Rating, ResponseId, Score, Secret, Survey, TagSet, Texts,
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use pulsetap_wire::{Tags, tags};
@@ -91,33 +93,131 @@ pub struct EmailLinks {
     pub survey: String,
     pub interaction: String,
     pub tags: Tags,
+    /// The language of the email's texts, its links and the pages they open.
+    pub lang: String,
     pub question: String,
-    /// Worst to best, one per emoji of the survey's scale.
+    /// Lowest score first, one per button of the survey's scale.
     pub links: Vec<Link>,
-    /// The snippet to paste into an email: a table of emoji links with inline styles.
+    /// The snippet to paste into an email: a table of links with inline styles.
     pub html: String,
 }
 
-/// The signed parameters of a link as they arrive: `?i=…&t=…&s=…`.
+/// The parameters of a link as they arrive: `?i=…&t=…&l=…&s=…`. A helpdesk's template link has
+/// no `t` and no `s` (see [`Template`]): no signature, trusted through the registry.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LinkQuery {
     pub i: String,
     #[serde(default)]
     pub t: String,
+    /// The language; absent from links made before links had one. Not signed on a template
+    /// link: it only chooses the texts.
+    #[serde(default)]
+    pub l: Option<String>,
+    #[serde(default)]
     pub s: String,
 }
 
-/// An invitation to rate one interaction by email: a survey that can sign, an interaction and
-/// its tags, all valid. Every link of one email comes from the same invitation.
+impl LinkQuery {
+    /// A template link: no signature, so only the registry can vouch for it.
+    pub fn is_unsigned(&self) -> bool {
+        self.s.is_empty()
+    }
+}
+
+/// Who vouches for an invitation's interaction and tags.
+#[derive(Debug, Clone, Copy)]
+enum Proof<'a> {
+    /// Each link is signed with the survey's secret.
+    Signed(&'a Secret),
+    /// A helpdesk registered the interaction with these tags; its links carry no signature.
+    Registered,
+}
+
+/// An invitation to rate one interaction by email: a survey, an interaction and its tags, all
+/// valid, vouched for by a signature or by the registry, and the language the email speaks.
+/// Every link of one email comes from the same invitation.
 #[derive(Debug, Clone)]
 pub struct Invitation<'a> {
     survey: &'a Survey,
-    secret: &'a Secret,
+    proof: Proof<'a>,
     interaction: Interaction,
     tags: TagSet,
+    /// One of the survey's languages; `None` for a link made before links had one.
+    lang: Option<Lang>,
+}
+
+/// A helpdesk whose macros fill a ticket id into a link, and the placeholder they fill. The
+/// links of a template carry that placeholder as the interaction, left as it is (never
+/// percent-encoded), and no signature: a helpdesk can't compute one, so its tickets are
+/// registered instead (`POST /v1/surveys/{survey}/interactions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Template {
+    /// Zendesk triggers and macros: `{{ticket.id}}`.
+    Zendesk,
+    /// Freshdesk automations and canned responses: `{{ticket.id}}`.
+    Freshdesk,
+    /// Help Scout saved replies and workflows: `{%conversation.number%}`.
+    Helpscout,
+    /// Gorgias macros and rules: `{{ticket.id}}`.
+    Gorgias,
+    /// Any other mailer (Handlebars, Liquid, Mustache, Jinja): `{{interaction}}`.
+    Plain,
+}
+
+impl Template {
+    /// The text the helpdesk replaces with the ticket's id when it sends the email.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            Self::Zendesk | Self::Freshdesk | Self::Gorgias => "{{ticket.id}}",
+            Self::Helpscout => "{%conversation.number%}",
+            Self::Plain => "{{interaction}}",
+        }
+    }
+
+    /// One link per button with the placeholder where the ticket id goes, and the snippet, in
+    /// `lang` (one of the survey's languages).
+    pub fn email(self, survey: &Survey, base: &BaseUrl, lang: &Lang) -> EmailLinks {
+        let placeholder = self.placeholder();
+        let texts = survey.texts_in(lang);
+        let links: Vec<Link> = survey
+            .scale
+            .iter()
+            .zip(&texts.labels)
+            .zip(survey.scores())
+            .map(|((face, label), score)| Link {
+                score,
+                emoji: face.clone(),
+                label: label.clone(),
+                // The placeholder goes in as it is: percent-encoded, the helpdesk would not
+                // recognise it. It fills in a plain ticket number (or id), which needs no
+                // encoding either. The language is not signed: it only chooses the texts.
+                url: format!(
+                    "{}/r/{}/{score}?i={placeholder}&l={lang}",
+                    base.as_str(),
+                    survey.id
+                ),
+            })
+            .collect();
+        EmailLinks {
+            survey: survey.id.to_string(),
+            interaction: placeholder.to_owned(),
+            tags: Tags::new(),
+            lang: lang.to_string(),
+            question: texts.question.clone(),
+            html: snippet(&Snippet {
+                kind: survey.kind,
+                lang,
+                texts,
+                links: &links,
+            }),
+            links,
+        }
+    }
 }
 
 impl<'a> Invitation<'a> {
+    /// An invitation in the survey's default language (see [`Invitation::speaking`]).
     pub fn new(survey: &'a Survey, interaction: &str, tags: Tags) -> Result<Self, LinkError> {
         let secret = survey
             .secret
@@ -128,16 +228,42 @@ impl<'a> Invitation<'a> {
         let tags = TagSet::parse(tags, survey)?;
         Ok(Self {
             survey,
-            secret,
+            proof: Proof::Signed(secret),
             interaction,
             tags,
+            lang: Some(survey.lang.clone()),
         })
     }
 
+    /// The invitation of a template link whose interaction the registry vouches for, with the
+    /// registered tags.
+    pub fn registered(survey: &'a Survey, interaction: &str, tags: Tags) -> Result<Self, Invalid> {
+        Ok(Self {
+            survey,
+            proof: Proof::Registered,
+            interaction: Interaction::parse(interaction)?,
+            tags: TagSet::registered(tags, survey),
+            lang: Some(survey.lang.clone()),
+        })
+    }
+
+    /// Whether the registry, not a signature, vouches for it.
+    pub fn is_registered(&self) -> bool {
+        matches!(self.proof, Proof::Registered)
+    }
+
+    /// The same invitation in the first language of `requested` (a comma-separated list, most
+    /// wanted first) the survey speaks, else in its default language: as the widget chooses.
+    pub fn speaking(mut self, requested: &str) -> Self {
+        self.lang = Some(self.survey.negotiate(requested).clone());
+        self
+    }
+
     /// The invitation a link was made for, and the score it stands for. The signature is
-    /// checked before anything else, so every edit (a score out of range included) is the same
-    /// `BadSignature`; only a link we did sign can then fail on content, when the configuration
-    /// changed since (a tag key removed, a shorter scale).
+    /// checked before anything else, so every edit (a score out of range, another language
+    /// included) is the same `BadSignature`; only a link we did sign can then fail on content,
+    /// when the configuration changed since (a tag key removed, a shorter scale). A language
+    /// the survey no longer speaks falls back to its default texts.
     pub fn from_link(
         survey: &'a Survey,
         score: u8,
@@ -145,11 +271,23 @@ impl<'a> Invitation<'a> {
     ) -> Result<(Self, Score), LinkError> {
         let secret = survey.secret.as_ref().ok_or(LinkError::BadSignature)?;
         let tags = tags::parse(&link.t).map_err(|_| LinkError::BadSignature)?;
-        if !secret.verify_link(survey.id.as_str(), score, &link.i, &tags, &link.s) {
+        let signed = LinkFields {
+            survey: survey.id.as_str(),
+            score,
+            interaction: &link.i,
+            tags: &tags,
+            lang: link.l.as_deref(),
+        };
+        if !secret.verify_link(&signed, &link.s) {
             return Err(LinkError::BadSignature);
         }
         let score = Score::parse(score, survey)?;
-        Ok((Self::new(survey, &link.i, tags)?, score))
+        let mut invitation = Self::new(survey, &link.i, tags)?;
+        invitation.lang = link
+            .l
+            .as_deref()
+            .map(|lang| survey.language(lang).unwrap_or(&survey.lang).clone());
+        Ok((invitation, score))
     }
 
     pub fn survey(&self) -> &'a Survey {
@@ -164,36 +302,64 @@ impl<'a> Invitation<'a> {
         self.tags.as_map()
     }
 
-    /// The tags as `data-tags` and the `t` parameter write them: `agent=alice,channel=email`.
-    pub fn tags_text(&self) -> String {
-        tags::format(self.tags()).expect("an invitation's tags have a text form (checked in new)")
+    /// The language of the email, `None` for a link made before links had one.
+    pub fn lang(&self) -> Option<&Lang> {
+        self.lang.as_ref()
     }
 
-    /// The signature of the interaction itself (not of one link), which lets the widget on the
-    /// landing page answer it and change the answer, as the signed owner.
-    pub fn interaction_sig(&self) -> String {
-        self.secret.sign_interaction(
-            self.survey.id.as_str(),
-            Some(self.interaction()),
-            self.tags(),
-        )
-    }
-
-    /// The signed parameters of the link for `score`.
-    pub fn link_query(&self, score: u8) -> LinkQuery {
-        LinkQuery {
-            i: self.interaction().to_owned(),
-            t: self.tags_text(),
-            s: self.secret.sign_link(
-                self.survey.id.as_str(),
-                score,
-                self.interaction(),
-                self.tags(),
-            ),
+    /// The texts of the email and its pages: in its language, else the default texts.
+    pub fn texts(&self) -> &'a Texts {
+        match &self.lang {
+            Some(lang) => self.survey.texts_in(lang),
+            None => &self.survey.texts,
         }
     }
 
-    /// `/r/{survey}/{score}?i=…&t=…&s=…`, relative to the collector.
+    /// The tags as `data-tags` and the `t` parameter write them: `agent=alice,channel=email`.
+    /// Empty for a registered invitation: its links carry no tags, the registry holds them.
+    pub fn tags_text(&self) -> String {
+        match self.proof {
+            Proof::Signed(_) => tags::format(self.tags())
+                .expect("an invitation's tags have a text form (checked in new)"),
+            Proof::Registered => String::new(),
+        }
+    }
+
+    /// The signature of the interaction itself (not of one link), which lets the widget on the
+    /// landing page answer it and change the answer, as the signed owner. None for a registered
+    /// invitation: the registry vouches for its ratings wherever they come from.
+    pub fn interaction_sig(&self) -> Option<String> {
+        match self.proof {
+            Proof::Signed(secret) => Some(secret.sign_interaction(
+                self.survey.id.as_str(),
+                Some(self.interaction()),
+                self.tags(),
+            )),
+            Proof::Registered => None,
+        }
+    }
+
+    /// The parameters of the link for `score` (signed, unless registered).
+    pub fn link_query(&self, score: u8) -> LinkQuery {
+        let lang = self.lang.as_ref().map(Lang::as_str);
+        LinkQuery {
+            i: self.interaction().to_owned(),
+            t: self.tags_text(),
+            l: lang.map(str::to_owned),
+            s: match self.proof {
+                Proof::Signed(secret) => secret.sign_link(&LinkFields {
+                    survey: self.survey.id.as_str(),
+                    score,
+                    interaction: self.interaction(),
+                    tags: self.tags(),
+                    lang,
+                }),
+                Proof::Registered => String::new(),
+            },
+        }
+    }
+
+    /// `/r/{survey}/{score}?i=…&t=…&l=…&s=…`, relative to the collector.
     pub fn path(&self, score: u8) -> String {
         let query = self.link_query(score);
         let mut path = format!(
@@ -205,21 +371,27 @@ impl<'a> Invitation<'a> {
             path.push_str("&t=");
             path.extend(utf8_percent_encode(&query.t, QUERY_VALUE));
         }
-        path.push_str("&s=");
-        path.push_str(&query.s);
+        if let Some(lang) = &query.l {
+            path.push_str("&l=");
+            path.push_str(lang);
+        }
+        if !query.s.is_empty() {
+            path.push_str("&s=");
+            path.push_str(&query.s);
+        }
         path
     }
 
-    /// One link per emoji of the survey, worst to best.
+    /// One link per button of the survey, lowest score first.
     pub fn links(&self, base: &BaseUrl) -> Vec<Link> {
         self.survey
             .scale
             .iter()
-            .zip(&self.survey.labels)
-            .zip(1..=self.survey.max_score())
-            .map(|((emoji, label), score)| Link {
+            .zip(&self.texts().labels)
+            .zip(self.survey.scores())
+            .map(|((face, label), score)| Link {
                 score,
-                emoji: emoji.clone(),
+                emoji: face.clone(),
                 label: label.clone(),
                 url: format!("{}{}", base.as_str(), self.path(score)),
             })
@@ -229,12 +401,20 @@ impl<'a> Invitation<'a> {
     /// Every link with the snippet that shows them.
     pub fn email(&self, base: &BaseUrl) -> EmailLinks {
         let links = self.links(base);
+        let texts = self.texts();
+        let lang = self.lang.as_ref().unwrap_or(&self.survey.lang);
         EmailLinks {
             survey: self.survey.id.to_string(),
             interaction: self.interaction().to_owned(),
             tags: self.tags().clone(),
-            question: self.survey.question.clone(),
-            html: snippet(&self.survey.question, &links),
+            lang: lang.to_string(),
+            question: texts.question.clone(),
+            html: snippet(&Snippet {
+                kind: self.survey.kind,
+                lang,
+                texts,
+                links: &links,
+            }),
             links,
         }
     }
@@ -242,14 +422,17 @@ impl<'a> Invitation<'a> {
     /// The rating a confirmed link records: signed as the interaction's owner (the link's
     /// signature was checked), so it may change an earlier answer of the same interaction from
     /// any channel. `response_id` is fresh: the signature, not the id, is what lets a later
-    /// confirm change the answer.
+    /// confirm change the answer. A registered invitation's rating is vouched for by the
+    /// registry, which the store reads as it writes it.
     pub fn rating(&self, score: Score, comment: &str) -> Result<Rating, Invalid> {
         Ok(Rating {
             subject: Subject {
                 response_id: ResponseId::new_random(),
                 interaction: Some(self.interaction.clone()),
                 tags: self.tags.clone(),
-                signed: true,
+                signed: matches!(self.proof, Proof::Signed(_)),
+                registered: false,
+                lang: self.lang.clone(),
             },
             score,
             comment: Comment::parse(comment)?,
@@ -258,197 +441,4 @@ impl<'a> Invitation<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::configuration;
-
-    const CONFIG: &str = r#"
-[[survey]]
-id = "support"
-tags = ["agent", "channel"]
-secret = "a long random string for tests"
-
-[[survey]]
-id = "open"
-"#;
-
-    fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    fn query_of(url: &str) -> LinkQuery {
-        let query = url.split_once('?').expect("a query").1;
-        decode_query(query)
-    }
-
-    /// Decodes a query the way axum's `Query` does.
-    fn decode_query(query: &str) -> LinkQuery {
-        let mut i = None;
-        let mut t = String::new();
-        let mut s = None;
-        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            match &*name {
-                "i" => i = Some(value.into_owned()),
-                "t" => t = value.into_owned(),
-                "s" => s = Some(value.into_owned()),
-                other => panic!("unexpected parameter {other}"),
-            }
-        }
-        LinkQuery {
-            i: i.expect("i"),
-            t,
-            s: s.expect("s"),
-        }
-    }
-
-    #[test]
-    fn every_link_reads_back_as_the_invitation_and_score_it_was_made_for() {
-        let surveys = configuration::parse(CONFIG).unwrap();
-        let survey = surveys.get("support").unwrap();
-        let base = BaseUrl::parse("https://feedback.example.com/").unwrap();
-        let invitation = Invitation::new(
-            survey,
-            "ticket 42 & co+",
-            tags(&[("agent", "Zoë = lead"), ("channel", "email")]),
-        )
-        .unwrap();
-        let links = invitation.links(&base);
-        assert_eq!(links.len(), 5);
-        for link in &links {
-            assert!(
-                link.url.starts_with(&format!(
-                    "https://feedback.example.com/r/support/{}?i=ticket%2042%20%26%20co%2B&t=agent=Zo%C3%AB%20=%20lead,channel=email&s=",
-                    link.score
-                )),
-                "{}",
-                link.url
-            );
-            let (back, score) =
-                Invitation::from_link(survey, link.score, &query_of(&link.url)).unwrap();
-            assert_eq!(score.get(), link.score);
-            assert_eq!(back.interaction(), "ticket 42 & co+");
-            assert_eq!(back.tags(), invitation.tags());
-        }
-    }
-
-    #[test]
-    fn an_edited_link_is_a_bad_signature_whatever_was_edited() {
-        let surveys = configuration::parse(CONFIG).unwrap();
-        let survey = surveys.get("support").unwrap();
-        let invitation = Invitation::new(survey, "T-1", tags(&[("agent", "alice")])).unwrap();
-        let good = invitation.link_query(5);
-        let edits = [
-            (4, good.clone()),
-            (9, good.clone()),
-            (
-                5,
-                LinkQuery {
-                    i: "T-2".into(),
-                    ..good.clone()
-                },
-            ),
-            (
-                5,
-                LinkQuery {
-                    t: "agent=bob".into(),
-                    ..good.clone()
-                },
-            ),
-            (
-                5,
-                LinkQuery {
-                    t: String::new(),
-                    ..good.clone()
-                },
-            ),
-            (
-                5,
-                LinkQuery {
-                    t: "agent=alice,agent=alice".into(),
-                    ..good.clone()
-                },
-            ),
-            (
-                5,
-                LinkQuery {
-                    s: good.s[..20].to_owned(),
-                    ..good.clone()
-                },
-            ),
-        ];
-        for (score, query) in edits {
-            assert!(
-                matches!(
-                    Invitation::from_link(survey, score, &query),
-                    Err(LinkError::BadSignature)
-                ),
-                "score {score}, {query:?}"
-            );
-        }
-        assert!(Invitation::from_link(survey, 5, &good).is_ok());
-    }
-
-    #[test]
-    fn a_survey_without_a_secret_can_make_no_links_and_accepts_none() {
-        let surveys = configuration::parse(CONFIG).unwrap();
-        let open = surveys.get("open").unwrap();
-        assert!(matches!(
-            Invitation::new(open, "T-1", Tags::new()),
-            Err(LinkError::NoSecret(_))
-        ));
-        let query = LinkQuery {
-            i: "T-1".into(),
-            t: String::new(),
-            s: "00".into(),
-        };
-        assert!(matches!(
-            Invitation::from_link(open, 5, &query),
-            Err(LinkError::BadSignature)
-        ));
-    }
-
-    #[test]
-    fn tags_the_widget_could_not_send_back_exactly_are_refused() {
-        let surveys = configuration::parse(CONFIG).unwrap();
-        let survey = surveys.get("support").unwrap();
-        for bad in ["a,b", " alice", "alice "] {
-            assert!(
-                matches!(
-                    Invitation::new(survey, "T-1", tags(&[("agent", bad)])),
-                    Err(LinkError::TagNotWritable(_))
-                ),
-                "{bad:?}"
-            );
-        }
-        assert!(matches!(
-            Invitation::new(survey, "T-1", tags(&[("team", "x")])),
-            Err(LinkError::Invalid(Invalid::UnknownTag(_)))
-        ));
-    }
-
-    #[test]
-    fn a_base_url_is_an_origin_and_nothing_more() {
-        assert_eq!(
-            BaseUrl::parse("https://Feedback.Example.com/")
-                .unwrap()
-                .as_str(),
-            "https://feedback.example.com"
-        );
-        assert_eq!(
-            BaseUrl::parse("http://127.0.0.1:8080").unwrap().as_str(),
-            "http://127.0.0.1:8080"
-        );
-        for bad in [
-            "feedback.example.com",
-            "ftp://feedback.example.com",
-            "https://feedback.example.com/pulsetap",
-            "https://feedback.example.com/?x=1",
-            "https://user@feedback.example.com",
-        ] {
-            assert!(BaseUrl::parse(bad).is_err(), "{bad}");
-        }
-    }
-}
+mod tests;

@@ -9,7 +9,8 @@ use super::error::ApiError;
 use super::extract::{Params, Visitor, Writable};
 use crate::domain::{RatingError, Refusal, Score, Survey};
 use crate::email::pages::{self, Problem};
-use crate::email::{BaseUrl, EmailLinks, Invitation, LinkError, LinkQuery};
+use crate::email::{BaseUrl, EmailLinks, Invitation, LinkError, LinkQuery, Template};
+use crate::service::registry;
 use crate::state::AppState;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
@@ -62,6 +63,17 @@ pub struct EmailQuery {
     /// The collector as customers reach it, when not as this request did.
     #[param(example = "https://feedback.example.com")]
     base_url: Option<String>,
+    /// A helpdesk's template instead of one email's links: its placeholder for the ticket id
+    /// stays in every link as it is (`{{ticket.id}}`, `{%conversation.number%}`), and the links
+    /// carry no signature nor tags: the helpdesk registers each ticket with its tags
+    /// (`POST /v1/surveys/{survey}/interactions`). Takes no `interaction` or `tags`.
+    #[param(inline)]
+    template: Option<Template>,
+    /// The customer's languages, most wanted first (`pt-BR,en`): the email, its links and their
+    /// landing page are in the first the survey has (`pt-BR` falling back to `pt`), else in its
+    /// default texts.
+    #[param(example = "fr")]
+    lang: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
@@ -72,7 +84,8 @@ pub enum SnippetFormat {
     Json,
 }
 
-/// The emoji links for one email, signed for one interaction and its tags.
+/// The links for one email (one per emoji or number), signed for one interaction, its tags and
+/// its language.
 #[utoipa::path(
     get,
     path = "/v1/surveys/{survey}/email",
@@ -80,7 +93,8 @@ pub enum SnippetFormat {
     security(("write_key" = [])),
     params(("survey" = String, Path, description = "Survey id; the survey needs a `secret`"), EmailQuery),
     responses(
-        (status = 200, description = "The snippet (`text/html`), or with `format=json` every link and the snippet", body = EmailLinks),
+        (status = 200, description = "The snippet (`text/html`), or with `format=json` every link and the snippet", body = EmailLinks,
+            headers(("Content-Language" = String, description = "The language of the email"))),
         (status = 400, description = "A malformed parameter", body = ErrorBody),
         (status = 401, description = "No key, or not a key of ours", body = ErrorBody),
         (status = 403, description = "A read key (`key_cannot_write`), or a write key for another survey", body = ErrorBody),
@@ -94,21 +108,19 @@ pub async fn email(
     headers: HeaderMap,
     Params(query): Params<EmailQuery>,
 ) -> Result<Response, ApiError> {
-    let interaction = query.interaction.as_deref().ok_or_else(|| {
-        ApiError::BadQuery(
-            "email links need interaction=<ticket or chat id>: each email rates one interaction"
-                .into(),
-        )
-    })?;
-    let tags = tags::parse(query.tags.as_deref().unwrap_or(""))
-        .map_err(|error| ApiError::BadQuery(error.to_string()))?;
     let base = match query.base_url.as_deref() {
         Some(text) => BaseUrl::parse(text).map_err(ApiError::BadQuery)?,
         None => base_from_headers(&headers)?,
     };
-    let email = Invitation::new(&survey, interaction, tags)?.email(&base);
+    let email = match query.template {
+        Some(template) => template_email(&survey, template, &query, &base)?,
+        None => signed_email(&survey, &query, &base)?,
+    };
     // Every answer holds signed links for one interaction: no shared cache may keep one.
-    let no_store = [(header::CACHE_CONTROL, "no-store")];
+    let no_store = [
+        (header::CACHE_CONTROL, "no-store".to_owned()),
+        (header::CONTENT_LANGUAGE, email.lang.clone()),
+    ];
     Ok(match query.format {
         SnippetFormat::Json => (no_store, Json(email)).into_response(),
         SnippetFormat::Html => (
@@ -125,6 +137,45 @@ pub async fn email(
         )
             .into_response(),
     })
+}
+
+/// One email's signed links.
+fn signed_email(
+    survey: &Survey,
+    query: &EmailQuery,
+    base: &BaseUrl,
+) -> Result<EmailLinks, ApiError> {
+    let interaction = query.interaction.as_deref().ok_or_else(|| {
+        ApiError::BadQuery(
+            "email links need interaction=<ticket or chat id>: each email rates one interaction \
+             (or ask for a helpdesk's template with template=zendesk|freshdesk|helpscout|gorgias|plain)"
+                .into(),
+        )
+    })?;
+    let tags = tags::parse(query.tags.as_deref().unwrap_or(""))
+        .map_err(|error| ApiError::BadQuery(error.to_string()))?;
+    Ok(Invitation::new(survey, interaction, tags)?
+        .speaking(query.lang.as_deref().unwrap_or_default())
+        .email(base))
+}
+
+/// A helpdesk's template: the same links for every ticket, its placeholder where the id goes.
+fn template_email(
+    survey: &Survey,
+    template: Template,
+    query: &EmailQuery,
+    base: &BaseUrl,
+) -> Result<EmailLinks, ApiError> {
+    if query.interaction.is_some() || query.tags.is_some() {
+        return Err(ApiError::BadQuery(format!(
+            "a template takes no interaction or tags: the helpdesk fills {} with the ticket id, and \
+             the tags are the ones it registers (POST /v1/surveys/{}/interactions)",
+            template.placeholder(),
+            survey.id
+        )));
+    }
+    let lang = survey.negotiate(query.lang.as_deref().unwrap_or_default());
+    Ok(template.email(survey, base, lang))
 }
 
 /// The collector as the caller reached it: a TLS proxy says so in `X-Forwarded-Proto` and
@@ -167,6 +218,7 @@ fn base_from_headers(headers: &HeaderMap) -> Result<BaseUrl, ApiError> {
         ("score" = u8, Path, description = "The emoji's score"),
         ("i" = String, Query, description = "The interaction"),
         ("t" = Option<String>, Query, description = "The tags, as tag text"),
+        ("l" = Option<String>, Query, description = "The language of the email and of this page"),
         ("s" = String, Query, description = "The link's signature"),
     ),
     responses(
@@ -187,7 +239,7 @@ pub async fn landing(
         return problem(Problem::UnknownSurvey);
     };
     let link = link.ok().map(|Query(link)| link);
-    let (invitation, score) = match verify(survey, &score, link.as_ref()) {
+    let (invitation, score) = match verify(&state, survey, &score, link.as_ref()).await {
         Ok(verified) => verified,
         Err(problem_found) => return problem(problem_found),
     };
@@ -208,6 +260,10 @@ pub struct ConfirmForm {
     i: String,
     #[serde(default)]
     t: String,
+    #[serde(default)]
+    l: Option<String>,
+    /// Empty for a helpdesk's template link, which the registry vouches for.
+    #[serde(default)]
     s: String,
     #[serde(default)]
     comment: String,
@@ -222,7 +278,7 @@ pub struct ConfirmForm {
         ("survey" = String, Path, description = "Survey id"),
         ("score" = u8, Path, description = "The emoji's score"),
     ),
-    request_body(content_type = "application/x-www-form-urlencoded", description = "The link's `i`, `t` and `s`, and an optional `comment`"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "The link's `i`, `t`, `l` and `s`, and an optional `comment`"),
     responses(
         (status = 200, description = "Recorded: a thank-you page", content_type = "text/html"),
         (status = 403, description = "A link that is not ours: nothing recorded", content_type = "text/html"),
@@ -260,9 +316,10 @@ pub async fn confirm(
     let link = LinkQuery {
         i: form.i,
         t: form.t,
+        l: form.l,
         s: form.s,
     };
-    let (invitation, score) = match verify(survey, &score, Some(&link)) {
+    let (invitation, score) = match verify(&state, survey, &score, Some(&link)).await {
         Ok(verified) => verified,
         Err(problem_found) => {
             let error = ApiError::Rating(RatingError::BadSignature);
@@ -273,7 +330,6 @@ pub async fn confirm(
             return problem(problem_found);
         }
     };
-    let commented = !form.comment.trim().is_empty();
     let saved = state
         .ingest
         .email_confirm(&invitation, score, &form.comment)
@@ -282,7 +338,7 @@ pub async fn confirm(
     match saved {
         Ok(recorded) => {
             state.metrics.count_rating(Ok(recorded.status));
-            page(StatusCode::OK, pages::thanks(&invitation, score, commented))
+            page(StatusCode::OK, pages::thanks(&invitation, score))
         }
         Err(error) => refused(&error),
     }
@@ -297,6 +353,10 @@ fn problem_of(error: &ApiError) -> Problem {
         // Signed by us, but the survey's configuration refuses it now (a tag removed).
         ApiError::Rating(RatingError::Invalid(_)) => Problem::Outdated,
         ApiError::Rating(_) | ApiError::Refused(Refusal::SignedTagsChanged) => Problem::DamagedLink,
+        // A template link whose registration expired between the page and the tap.
+        ApiError::Refused(Refusal::UnknownInteraction | Refusal::SignatureRequired) => {
+            Problem::NotRegistered
+        }
         ApiError::UnknownSurvey(_) | ApiError::NotFound => Problem::UnknownSurvey,
         ApiError::Refused(_) => Problem::EditWindowClosed,
         ApiError::VisitorLimit { .. } | ApiError::TooManyRequests { .. } => {
@@ -311,7 +371,7 @@ fn problem_of(error: &ApiError) -> Problem {
 /// A problem's page, with its status.
 fn problem(problem: Problem) -> Response {
     let status = match problem {
-        Problem::DamagedLink => StatusCode::FORBIDDEN,
+        Problem::DamagedLink | Problem::NotRegistered => StatusCode::FORBIDDEN,
         Problem::UnknownSurvey => StatusCode::NOT_FOUND,
         Problem::Outdated => StatusCode::GONE,
         Problem::EditWindowClosed => StatusCode::CONFLICT,
@@ -357,8 +417,10 @@ fn page(status: StatusCode, html: String) -> Response {
 }
 
 /// The link in the path and query, checked: anything not signed by us is a damaged link; a
-/// signed link that the survey's current configuration refuses is outdated.
-fn verify<'a>(
+/// signed link that the survey's current configuration refuses is outdated. A helpdesk's
+/// template link (no signature) holds only when the registry vouches for its interaction.
+async fn verify<'a>(
+    state: &AppState,
     survey: &'a Survey,
     score: &str,
     link: Option<&LinkQuery>,
@@ -366,6 +428,18 @@ fn verify<'a>(
     let (Ok(score), Some(link)) = (score.parse::<u8>(), link) else {
         return Err(Problem::DamagedLink);
     };
+    if link.is_unsigned() {
+        let score = Score::parse(score, survey).map_err(|_| Problem::DamagedLink)?;
+        let registration = match registry::vouching(&state.store, survey, &link.i).await {
+            Ok(Some(registration)) => registration,
+            Ok(None) => return Err(Problem::NotRegistered),
+            Err(_) => return Err(Problem::Unavailable),
+        };
+        let invitation = Invitation::registered(survey, &link.i, registration.tags)
+            .map_err(|_| Problem::NotRegistered)?
+            .speaking(link.l.as_deref().unwrap_or_default());
+        return Ok((invitation, score));
+    }
     Invitation::from_link(survey, score, link).map_err(|error| match error {
         LinkError::NoSecret(_) | LinkError::BadSignature => Problem::DamagedLink,
         LinkError::Invalid(_) | LinkError::TagNotWritable(_) => Problem::Outdated,

@@ -10,6 +10,7 @@ use crate::domain::report::{RangeError, TagFilterError};
 use crate::domain::{Invalid, RatingError, Refusal};
 use crate::email::LinkError;
 use crate::service::ingest::IngestError;
+use crate::service::registry::RegistryError;
 use crate::store::StoreError;
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -90,6 +91,9 @@ pub enum ApiError {
     BodyTimeout,
     #[error("{0}")]
     BackupFailed(String),
+    /// A registration breaks a rule, or a request holds too many: nothing was registered.
+    #[error(transparent)]
+    InvalidRegistration(RegistryError),
 }
 
 /// How long an overloaded server asks clients to wait: a full writer queue is one to a few
@@ -122,7 +126,11 @@ impl ApiError {
             Self::OriginNotAllowed(_) | Self::KeyNotForSurvey(_) => StatusCode::FORBIDDEN,
             Self::Rating(RatingError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Rating(_) => StatusCode::FORBIDDEN,
-            Self::Refused(Refusal::SignedTagsChanged) => StatusCode::FORBIDDEN,
+            Self::Refused(
+                Refusal::SignedTagsChanged
+                | Refusal::UnknownInteraction
+                | Refusal::SignatureRequired,
+            ) => StatusCode::FORBIDDEN,
             Self::Refused(Refusal::UnverifiedLimit { .. }) => StatusCode::TOO_MANY_REQUESTS,
             Self::Refused(Refusal::TooManyTagValues { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Refused(_) | Self::NoSecret(_) => StatusCode::CONFLICT,
@@ -140,6 +148,7 @@ impl ApiError {
             Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::BackupFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::InvalidRegistration(_) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -171,6 +180,8 @@ impl ApiError {
             Self::Overloaded { .. } => "overloaded",
             Self::BodyTimeout => "timeout",
             Self::BackupFailed(_) => "backup_failed",
+            Self::InvalidRegistration(RegistryError::Invalid { error, .. }) => error.code(),
+            Self::InvalidRegistration(_) => "too_many_registrations",
         }
     }
 
@@ -204,6 +215,18 @@ impl From<IngestError> for ApiError {
             IngestError::VisitorLimit { retry_after } => Self::VisitorLimit { retry_after },
             IngestError::Refused(refusal) => Self::Refused(refusal),
             IngestError::Storage(error) => error.into(),
+        }
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(error: RegistryError) -> Self {
+        match error {
+            RegistryError::Malformed(message) => Self::MalformedJson(format!(
+                "the body is not a registration or an array of them: {message}"
+            )),
+            RegistryError::Storage(error) => error.into(),
+            other => Self::InvalidRegistration(other),
         }
     }
 }

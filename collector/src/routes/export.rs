@@ -68,6 +68,7 @@ pub async fn responses(
     let mut rows = Rows {
         chunk: Vec::with_capacity(CHUNK_BYTES),
         sender,
+        kind: survey.kind.as_str(),
         tag_columns: survey.tags.iter().cloned().collect(),
     };
     if format == ExportFormat::Csv {
@@ -127,6 +128,8 @@ pub async fn responses(
 struct Rows {
     chunk: Vec<u8>,
     sender: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    /// The survey's kind, which says how to read a score (NPS's 0 to 10, CES's 1 to 7).
+    kind: &'static str,
     tag_columns: Vec<String>,
 }
 
@@ -134,7 +137,9 @@ impl Rows {
     /// Writes one response; breaks when the client has gone.
     fn push(&mut self, format: ExportFormat, response: &StoredResponse) -> ControlFlow<()> {
         match format {
-            ExportFormat::Csv => write_csv_row(&mut self.chunk, response, &self.tag_columns),
+            ExportFormat::Csv => {
+                write_csv_row(&mut self.chunk, response, self.kind, &self.tag_columns);
+            }
             ExportFormat::Ndjson => {
                 serde_json::to_writer(&mut self.chunk, &response.to_record())
                     .expect("a record always serializes");
@@ -155,21 +160,25 @@ fn write_csv_header(out: &mut Vec<u8>, tag_columns: &[String]) {
     let mut writer = csv::Writer::from_writer(out);
     let mut header: Vec<String> = [
         "survey",
+        "kind",
         "response_id",
         "interaction",
         "score",
         "created_at",
         "updated_at",
         "comment",
+        "lang",
     ]
     .map(String::from)
     .to_vec();
     header.extend(tag_columns.iter().map(|tag| format!("tag:{tag}")));
     header.push("history".into());
+    // Last, so the columns before it stay where spreadsheets built on older exports expect.
+    header.push("verified".into());
     let _ = writer.write_record(&header);
 }
 
-fn write_csv_row(out: &mut Vec<u8>, response: &StoredResponse, tag_columns: &[String]) {
+fn write_csv_row(out: &mut Vec<u8>, response: &StoredResponse, kind: &str, tag_columns: &[String]) {
     let record = response.to_record();
     let history: Vec<String> = record
         .history
@@ -178,12 +187,14 @@ fn write_csv_row(out: &mut Vec<u8>, response: &StoredResponse, tag_columns: &[St
         .collect();
     let mut row = vec![
         record.survey,
+        kind.to_owned(),
         record.response_id,
         record.interaction.unwrap_or_default(),
         record.score.to_string(),
         record.created_at,
         record.updated_at,
         record.comment.unwrap_or_default(),
+        record.lang.unwrap_or_default(),
     ];
     row.extend(
         tag_columns
@@ -191,6 +202,7 @@ fn write_csv_row(out: &mut Vec<u8>, response: &StoredResponse, tag_columns: &[St
             .map(|tag| record.tags.get(tag).cloned().unwrap_or_default()),
     );
     row.push(history.join(" "));
+    row.push(record.verified.to_string());
     let mut writer = csv::Writer::from_writer(out);
     let _ = writer.write_record(row.iter().map(|cell| neutralise(cell).into_owned()));
 }

@@ -10,7 +10,7 @@
 //! - [`limits`]: how much one request may ask of the server.
 //! - one module per area: `ingest` (the widget's POSTs), `read` (aggregates), `export`
 //!   (streamed CSV/NDJSON), `live` (SSE), `surveys` (survey list, comments), `email`
-//!   (snippet, landing page, confirm), `dashboard` (the page, embedded), `openapi`, `assets`
+//!   (snippet, landing page, confirm), `interactions` (a helpdesk's registrations), `dashboard` (the page, embedded), `openapi`, `assets`
 //!   (loader and widget), `ops` (health, metrics).
 //! - [`admin`]: the admin socket's routes (backups), never served on the public port.
 
@@ -22,6 +22,7 @@ pub mod error;
 mod export;
 pub mod extract;
 mod ingest;
+mod interactions;
 pub mod limits;
 mod live;
 pub mod openapi;
@@ -114,6 +115,7 @@ pub fn router(state: AppState) -> Router {
     let writes = writes
         .layer(cors)
         .merge(email::routes())
+        .merge(interactions::routes())
         .layer(axum::middleware::map_request(limits::body_deadline));
 
     Router::new()

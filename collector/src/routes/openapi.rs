@@ -2,7 +2,7 @@
 //! handlers' `#[utoipa::path]` attributes and the wire types' `ToSchema`, so it can't drift from
 //! the code the way a hand-kept file would.
 
-use super::{dashboard, email, export, ingest, live, ops, read, surveys};
+use super::{dashboard, email, export, ingest, interactions, live, ops, read, surveys};
 use axum::Json;
 use std::sync::LazyLock;
 use utoipa::Modify;
@@ -28,6 +28,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         surveys::undelivered_alerts,
         export::responses,
         email::email,
+        interactions::register,
         email::landing,
         email::confirm,
         email::landing_script,

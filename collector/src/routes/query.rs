@@ -96,7 +96,8 @@ impl IntervalQuery {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ByQuery {
-    /// The tag key to group by: one of the survey's `tags`.
+    /// The tag key to group by: one of the survey's `tags`, or `lang` for the language the
+    /// customers answered in.
     #[param(example = "agent")]
     by: Option<String>,
 }
@@ -107,10 +108,35 @@ impl ByQuery {
             .by
             .as_deref()
             .ok_or_else(|| ApiError::BadQuery("breakdown needs by=<tag>, e.g. by=agent".into()))?;
-        if !survey.tags.contains(by) {
+        if !survey.has_dimension(by) {
             return Err(crate::domain::Invalid::UnknownTag(by.to_owned()).into());
         }
         Ok(by)
+    }
+}
+
+/// The languages a visitor reads, most wanted first.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LangQuery {
+    /// Comma-separated BCP 47 tags, most wanted first (`data-lang`, else `navigator.languages`):
+    /// the first the survey has wins, `pt-BR` falling back to `pt`; none of them means the
+    /// survey's default texts.
+    #[param(example = "pt-BR,pt,en")]
+    lang: Option<String>,
+}
+
+/// Languages asked for beyond this many are not looked at: browsers list a handful.
+const MAX_LANGUAGES_ASKED: usize = 32;
+
+impl LangQuery {
+    /// The languages asked for, as given (empty when none).
+    pub fn requested(&self) -> &str {
+        let list = self.lang.as_deref().unwrap_or_default();
+        match list.match_indices(',').nth(MAX_LANGUAGES_ASKED - 1) {
+            Some((cut, _)) => &list[..cut],
+            None => list,
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, ReadErrors};
 use super::extract::{Params, Readable};
-use super::query::{ByQuery, IntervalQuery, RangeQuery, TagQuery};
+use super::query::{ByQuery, IntervalQuery, LangQuery, RangeQuery, TagQuery};
 use crate::domain::report::MAX_DAYS;
 use crate::service::reports;
 use crate::state::AppState;
@@ -93,27 +93,39 @@ pub async fn breakdown(
     Ok(Json(breakdown))
 }
 
-/// Public and cacheable for a minute: what the widget shows. Never a secret.
+/// Public and cacheable for a minute: what the widget shows, in one language. Never a secret.
+///
+/// The answer depends on the path and the `lang` parameter only (never on a request header), so
+/// a cache that keys on the whole URL keeps one copy per language list, and one that drops the
+/// query from its key would serve one language to everyone: a CDN in front must keep `lang` in
+/// its cache key.
 #[utoipa::path(
     get,
     path = "/v1/surveys/{survey}/widget",
     tag = "widget",
-    params(("survey" = String, Path, description = "Survey id")),
+    params(("survey" = String, Path, description = "Survey id"), LangQuery),
     responses(
-        (status = 200, description = "What the widget shows; public, cacheable for a minute", body = pulsetap_wire::WidgetConfig),
+        (status = 200, description = "What the widget shows, in the first language asked for that the survey has (else its default texts); public, cacheable for a minute", body = pulsetap_wire::WidgetConfig,
+            headers(("Content-Language" = String, description = "The language of the texts"))),
         (status = 404, description = "No such survey", body = ErrorBody),
     )
 )]
 pub async fn widget_config(
     State(state): State<AppState>,
     Path(survey): Path<String>,
+    Params(lang): Params<LangQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let survey = state
         .surveys
         .get(&survey)
         .ok_or(ApiError::UnknownSurvey(survey))?;
+    let config = survey.widget_config(lang.requested());
+    let language = config.lang.clone().unwrap_or_default();
     Ok((
-        [(header::CACHE_CONTROL, "public, max-age=60")],
-        Json(survey.widget_config()),
+        [
+            (header::CACHE_CONTROL, "public, max-age=60".to_owned()),
+            (header::CONTENT_LANGUAGE, language),
+        ],
+        Json(config),
     ))
 }

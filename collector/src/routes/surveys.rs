@@ -39,10 +39,15 @@ pub async fn list(
         .filter(|survey| scope.includes(&survey.id))
         .map(|survey| SurveyInfo {
             id: survey.id.to_string(),
-            question: survey.question.clone(),
+            kind: survey.kind.as_str().to_owned(),
+            question: survey.texts.question.clone(),
             scale: survey.scale.clone(),
-            labels: survey.labels.clone(),
+            labels: survey.texts.labels.clone(),
+            first_score: survey.first_score(),
+            low_label: survey.texts.low_label.clone(),
+            high_label: survey.texts.high_label.clone(),
             satisfied_min: survey.satisfied_min,
+            languages: survey.languages().map(ToString::to_string).collect(),
             tags: survey.tags.iter().cloned().collect(),
             min_group_size: survey.min_group_size,
         })

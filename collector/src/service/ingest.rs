@@ -16,7 +16,7 @@ use crate::domain::rating::parse_impression;
 use crate::domain::{Rating, RatingError, Refusal, Score, Survey, Surveys};
 use crate::email::Invitation;
 use crate::store::{RecordError, Recorded, Store, StoreError};
-use pulsetap_wire::{RecordImpression, RecordResponse, WriteStatus};
+use pulsetap_wire::{RecordImpression, RecordResponse};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -109,8 +109,10 @@ impl Ingest {
             .store
             .record(survey.id.clone(), rating, now, allowance_left)
             .await?;
+        // Spent only on a new response nobody vouched for: the writer may have found the
+        // interaction in the registry, which vouches for it.
         if let Some(allowance) = allowance
-            && recorded.status == WriteStatus::Created
+            && recorded.counted_unverified
         {
             allowance.spend();
         }
@@ -159,7 +161,13 @@ impl Ingest {
         let now = OffsetDateTime::now_utc();
         let survey = invitation.survey().id.clone();
         self.store
-            .record_click(survey, score, invitation.tags().clone(), now)
+            .record_click(
+                survey,
+                score,
+                invitation.tags().clone(),
+                invitation.lang().cloned(),
+                now,
+            )
             .await
     }
 

@@ -2,6 +2,7 @@
 //! HTTP routes and the store.
 //!
 //! - [`ingest`]: recording ratings, impressions and email clicks, as named steps.
+//! - [`registry`]: registering a helpdesk's interactions, checked whole, written in chunks.
 //! - [`reports`]: the figures marketers read, built from the counters.
 //! - [`visitors`]: the anonymous per-visitor limits (salted hash, no IP kept).
 //!
@@ -9,5 +10,6 @@
 //! values or errors back.
 
 pub mod ingest;
+pub mod registry;
 pub mod reports;
 pub mod visitors;

@@ -107,7 +107,7 @@ pub async fn breakdown(
         .totals_by(&survey.id, by, range.from, range.to)
         .await?
         .into_iter()
-        .filter(|(_, total)| total.responses() > 0 || total.impressions > 0)
+        .filter(|(_, total)| total.responses() > 0 || total.invited() > 0)
         .map(|(value, total)| {
             let hidden = too_few(total.responses(), survey);
             Group {
@@ -130,7 +130,7 @@ pub async fn breakdown(
 /// The figures of a group, or zeros when it is hidden (the wire leaves them out).
 fn shown(hidden: bool, tally: &Tally, survey: &Survey) -> Figures {
     let tally = if hidden { Tally::default() } else { *tally };
-    tally.figures(survey.max_score(), survey.satisfied_min)
+    tally.figures(survey)
 }
 
 /// Whether the responses carrying `tag`, created in `range` (every day when `None`), are too

@@ -3,9 +3,10 @@
 
 use crate::domain::figures::Tally;
 use crate::domain::rating::{Rating, Subject};
+use crate::domain::registration::{Registered, Registration};
 use crate::domain::response::{Refusal, Response};
 use crate::domain::survey::{SurveyId, Surveys};
-use crate::domain::{Day, Score};
+use crate::domain::{Day, Lang, Score};
 use pulsetap_wire::{Tags, WriteStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -102,6 +103,17 @@ pub enum Write {
         survey: SurveyId,
         score: Score,
         tags: Tags,
+        /// The language of the link.
+        lang: Option<Lang>,
+        now: OffsetDateTime,
+    },
+    /// Interactions a helpdesk registered, with the tags their ratings will carry: each counts
+    /// one invitation; registering one again with other tags moves its invitation and its
+    /// response (if answered) to the new tags. At most a few hundred per write, so a large
+    /// request goes in chunks and never holds the writer for long.
+    Register {
+        survey: SurveyId,
+        registrations: Vec<Registration>,
         now: OffsetDateTime,
     },
     /// Alert messages leave the outbox, are merged, rescheduled or set aside (see
@@ -117,12 +129,26 @@ pub enum Write {
 /// What one write did.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Rating(Result<Recorded, RecordError>),
+    /// Boxed: a response is large, and most outcomes of a batch are not ratings.
+    Rating(Result<Box<Recorded>, RecordError>),
     /// Whether the impression was new (a repeat of a response_id counts nothing), or why it
     /// was refused.
     Impression(Result<bool, RecordError>),
+    Registered(Result<RegisterReport, StoreError>),
     Backup(BackupReport),
     Done,
+}
+
+/// What registering a chunk of interactions did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegisterReport {
+    pub created: u64,
+    /// Registered before with other tags or another expiry.
+    pub updated: u64,
+    /// The same registration again.
+    pub unchanged: u64,
+    /// Live-feed events of responses whose tags moved to a registration's.
+    pub events: Vec<u64>,
 }
 
 /// What a backup copied.
@@ -306,6 +332,18 @@ pub enum Record {
         response_id: String,
         at_ms: i64,
         tags: Tags,
+        /// The language it was shown in.
+        lang: Option<String>,
+        /// A response with its response_id answered it.
+        answered: bool,
+        /// Shown for a registered interaction: kept so it counts once, counted as nothing.
+        uncounted: bool,
+    },
+    /// An interaction a helpdesk registered.
+    Registration {
+        survey: String,
+        interaction: String,
+        registered: Registered,
     },
     TagValue {
         survey: String,
@@ -357,6 +395,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<BTreeMap<u32, Tally>, StoreError>;
     /// Every value ever seen for one tag of a survey, sorted.
     fn tag_values(&self, survey: &str, tag: &str) -> Result<Vec<String>, StoreError>;
+    /// The registration of an interaction, if any (expired ones included).
+    fn registration(
+        &self,
+        survey: &str,
+        interaction: &str,
+    ) -> Result<Option<Registered>, StoreError>;
     /// The response stored under an identity, if any.
     fn find(
         &self,

@@ -1,19 +1,31 @@
 //! Every count of one dimension in one time bucket, as both engines keep it.
 //!
 //! In the embedded store, one value per (survey, dimension, grain, bucket) holds the responses by score, the
-//! impressions and the unconfirmed clicks together, as `SLOTS` big-endian u64s. A rating then
-//! moves six keys (the survey and each of its two tags, by day and by hour), and the ratings of
+//! impressions, the unconfirmed clicks, the registrations and the answered invitations
+//! together, as `SLOTS` big-endian u64s. A rating then moves six keys (the survey and each of its two tags, by day and by hour), and the ratings of
 //! one batch mostly share them: with a key per score and metric, a batch wrote about five times
 //! as many counters, and those writes were most of what a rating cost the writer thread.
+//!
+//! Responses are counted by score value, `0` to `MAX_SCORE`, whatever the survey's kind (an NPS
+//! 0 has its slot like a CSAT 5), so a counter needs no survey to be read or audited. Values
+//! written before NPS had a slot for 0 (`OLD_VALUE_LEN`, scores 1 to 10 from the first slot)
+//! are read by shifting them one slot up, and written back in today's layout the next time the
+//! counter changes: the length of a value tells the two layouts apart.
 
-use crate::domain::figures::{MAX_SCALE, Tally};
+use crate::domain::figures::{SCORE_SLOTS, Tally};
 
-/// Responses by score (`1..=MAX_SCALE`), then impressions, then unconfirmed clicks.
-pub const SLOTS: usize = MAX_SCALE + 2;
-const IMPRESSIONS: usize = MAX_SCALE;
-const UNCONFIRMED_CLICKS: usize = MAX_SCALE + 1;
+/// Responses by score (`0..=MAX_SCORE`), then impressions, unconfirmed clicks, registrations and
+/// answered invitations.
+pub const SLOTS: usize = SCORE_SLOTS + 4;
+const IMPRESSIONS: usize = SCORE_SLOTS;
+const UNCONFIRMED_CLICKS: usize = SCORE_SLOTS + 1;
+const REGISTRATIONS: usize = SCORE_SLOTS + 2;
+const ANSWERED: usize = SCORE_SLOTS + 3;
 /// Bytes of a stored value.
 const VALUE_LEN: usize = SLOTS * 8;
+/// Bytes of a value written before score 0 had a slot and before registrations were counted:
+/// scores 1 to 10, impressions, clicks (twelve u64s).
+const OLD_VALUE_LEN: usize = (SCORE_SLOTS - 1 + 2) * 8;
 
 /// What a count counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +36,10 @@ pub enum Metric {
     Impression,
     /// Email links opened and not (yet) confirmed.
     UnconfirmedClick,
+    /// Interactions a helpdesk registered: invitations, like impressions.
+    Registration,
+    /// Invitations (an impression or a registration) that got their answer.
+    Answered,
 }
 
 /// Every count of one counter key.
@@ -31,14 +47,18 @@ pub enum Metric {
 pub struct Counts([u64; SLOTS]);
 
 impl Counts {
-    /// Reads a stored value. Only `Counts::encode` writes counter values, so a value of another
-    /// length is corruption; it reads as zero rather than failing every read of its range.
+    /// Reads a stored value, in today's layout or the one before score 0 had a slot (shifted one
+    /// slot up, registrations and answered invitations read as zero). Only `Counts::encode` writes counter values, so a value of another length is
+    /// corruption; it reads as zero rather than failing every read of its range.
     pub fn decode(value: &[u8]) -> Self {
         let mut counts = [0; SLOTS];
-        if value.len() == VALUE_LEN {
-            for (count, bytes) in counts.iter_mut().zip(value.chunks_exact(8)) {
-                *count = u64::from_be_bytes(bytes.try_into().expect("8 bytes"));
-            }
+        let first = match value.len() {
+            VALUE_LEN => 0,
+            OLD_VALUE_LEN => 1,
+            _ => return Self(counts),
+        };
+        for (count, bytes) in counts[first..].iter_mut().zip(value.chunks_exact(8)) {
+            *count = u64::from_be_bytes(bytes.try_into().expect("8 bytes"));
         }
         Self(counts)
     }
@@ -68,12 +88,14 @@ impl Counts {
     }
 
     pub fn tally(&self) -> Tally {
-        let mut by_score = [0; MAX_SCALE];
-        by_score.copy_from_slice(&self.0[..MAX_SCALE]);
+        let mut by_score = [0; SCORE_SLOTS];
+        by_score.copy_from_slice(&self.0[..SCORE_SLOTS]);
         Tally {
             by_score,
             impressions: self.0[IMPRESSIONS],
             unconfirmed_clicks: self.0[UNCONFIRMED_CLICKS],
+            registrations: self.0[REGISTRATIONS],
+            answered: self.0[ANSWERED],
         }
     }
 }
@@ -83,15 +105,15 @@ impl Counts {
 pub struct Delta([i64; SLOTS]);
 
 impl Delta {
-    /// Adds `by` to `metric`'s count (for responses, the count of `score`; a score outside
-    /// `1..=MAX_SCALE`, which the domain never lets through, changes nothing).
+    /// Adds `by` to `metric`'s count (for responses, the count of `score`; a score above
+    /// `MAX_SCORE`, which the domain never lets through, changes nothing).
     pub fn add(&mut self, metric: Metric, score: u8, by: i64) {
         let slot = match metric {
-            Metric::Response => usize::from(score)
-                .checked_sub(1)
-                .filter(|&slot| slot < MAX_SCALE),
+            Metric::Response => Some(usize::from(score)).filter(|&slot| slot < SCORE_SLOTS),
             Metric::Impression => Some(IMPRESSIONS),
             Metric::UnconfirmedClick => Some(UNCONFIRMED_CLICKS),
+            Metric::Registration => Some(REGISTRATIONS),
+            Metric::Answered => Some(ANSWERED),
         };
         if let Some(slot) = slot {
             self.0[slot] += by;
@@ -129,7 +151,7 @@ mod tests {
         delta.add(Metric::UnconfirmedClick, 3, 1);
         let counts = Counts::decode(&delta.applied_to(Counts::default()).encode());
         let tally = counts.tally();
-        assert_eq!(tally.by_score[..5], [1, 0, 0, 0, 2]);
+        assert_eq!(tally.by_score[..6], [0, 1, 0, 0, 0, 2]);
         assert_eq!((tally.impressions, tally.unconfirmed_clicks), (7, 1));
 
         let mut undo = Delta::default();
@@ -141,10 +163,44 @@ mod tests {
     }
 
     #[test]
-    fn a_score_outside_the_largest_scale_counts_nowhere() {
+    fn every_score_from_0_to_10_has_its_own_count_and_nothing_above() {
         let mut delta = Delta::default();
-        delta.add(Metric::Response, 0, 1);
-        delta.add(Metric::Response, 11, 1);
-        assert!(delta.is_zero());
+        for score in 0..=10 {
+            delta.add(Metric::Response, score, i64::from(score) + 1);
+        }
+        let tally = delta.applied_to(Counts::default()).tally();
+        assert_eq!(tally.by_score, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        assert_eq!((tally.impressions, tally.unconfirmed_clicks), (0, 0));
+        let mut above = Delta::default();
+        above.add(Metric::Response, 11, 1);
+        assert!(above.is_zero());
+    }
+
+    #[test]
+    fn a_value_written_before_score_0_had_a_slot_reads_shifted_and_is_rewritten_in_todays_layout() {
+        // The older layout: twelve u64s, scores 1 to 10 from the first, then impressions and
+        // unconfirmed clicks. Two 1s, three 5s, one 10; seven impressions, one click.
+        let old: Vec<u8> = [2u64, 0, 0, 0, 3, 0, 0, 0, 0, 1, 7, 1]
+            .iter()
+            .flat_map(|count| count.to_be_bytes())
+            .collect();
+        assert_eq!(old.len(), OLD_VALUE_LEN);
+        let counts = Counts::decode(&old);
+        let tally = counts.tally();
+        assert_eq!(tally.by_score, [0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 1]);
+        assert_eq!((tally.impressions, tally.unconfirmed_clicks), (7, 1));
+        assert_eq!((tally.registrations, tally.answered), (0, 0));
+
+        // A rating changes it: the value goes back in today's layout with nothing lost.
+        let mut delta = Delta::default();
+        delta.add(Metric::Response, 5, 1);
+        let rewritten = delta.applied_to(counts).encode();
+        assert_eq!(rewritten.len(), VALUE_LEN);
+        let tally = Counts::decode(&rewritten).tally();
+        assert_eq!(tally.by_score, [0, 2, 0, 0, 0, 4, 0, 0, 0, 0, 1]);
+        assert_eq!((tally.impressions, tally.unconfirmed_clicks), (7, 1));
+        // Read either way, the same counts compare equal (what `collector audit` checks).
+        let recounted = Counts::decode(&counts.encode());
+        assert_eq!(recounted, counts);
     }
 }

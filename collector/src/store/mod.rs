@@ -4,7 +4,7 @@
 //! [`Store`] is what the rest of the collector uses. It keeps two rules for every backend:
 //!
 //! - **Every write goes through the writer** ([`writer`]): ratings, impressions, email clicks,
-//!   outbox updates and backups queue there, are applied in batches (one transaction each) and
+//!   registrations, outbox updates and backups queue there, are applied in batches (one transaction each) and
 //!   are answered only once durable. Nothing else writes. The queue is bounded: a client's
 //!   write that finds it full is refused at once.
 //! - **Every read runs off the async runtime's threads** (on the blocking pool), so a read that
@@ -31,9 +31,10 @@ pub mod writer;
 
 use crate::domain::figures::Tally;
 use crate::domain::rating::{Rating, Subject};
+use crate::domain::registration::{Registered, Registration};
 use crate::domain::response::Response;
 use crate::domain::survey::{SurveyId, Surveys};
-use crate::domain::{Day, Score};
+use crate::domain::{Day, Lang, Score};
 use pulsetap_wire::Tags;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -46,7 +47,7 @@ use writer::{FlushObserver, Writer, WriterStatus};
 pub use backend::{
     AlertId, AlertMessage, Audit, Backend, BackupReport, CommentPage, CommentQuery, Dimension,
     DueAlerts, EventBatch, Grain, Notice, NoticeKind, OutboxChange, OutboxKey, Outcome, Record,
-    RecordError, RecordSink, Recorded, StoreError, Write,
+    RecordError, RecordSink, Recorded, RegisterReport, StoreError, Write,
 };
 pub use embedded::EmbeddedStore;
 pub use postgres::PostgresStore;
@@ -155,7 +156,7 @@ impl Store {
             })
             .await?
         {
-            Outcome::Rating(result) => result,
+            Outcome::Rating(result) => result.map(|recorded| *recorded),
             other => unreachable!("a rating answered {other:?}"),
         }
     }
@@ -188,6 +189,7 @@ impl Store {
         survey: SurveyId,
         score: Score,
         tags: Tags,
+        lang: Option<Lang>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         self.writer
@@ -195,10 +197,43 @@ impl Store {
                 survey,
                 score,
                 tags,
+                lang,
                 now,
             })
             .await
             .map(drop)
+    }
+
+    /// Registers interactions (one chunk: see `Write::Register`); resolves once durable.
+    pub async fn register(
+        &self,
+        survey: SurveyId,
+        registrations: Vec<Registration>,
+        now: OffsetDateTime,
+    ) -> Result<RegisterReport, StoreError> {
+        match self
+            .writer
+            .write(Write::Register {
+                survey,
+                registrations,
+                now,
+            })
+            .await?
+        {
+            Outcome::Registered(result) => result,
+            other => unreachable!("a registration answered {other:?}"),
+        }
+    }
+
+    /// The registration of an interaction, if any (expired ones included).
+    pub async fn registration(
+        &self,
+        survey: &SurveyId,
+        interaction: &str,
+    ) -> Result<Option<Registered>, StoreError> {
+        let (survey, interaction) = (survey.to_string(), interaction.to_owned());
+        self.read(move |backend| backend.registration(&survey, &interaction))
+            .await
     }
 
     /// Changes the alert outbox (the alert worker's bookkeeping); waits for room in the queue.

@@ -19,6 +19,7 @@ fn rating(app: &TestApp, response_id: &str, interaction: &str, score: u8) -> Rat
         sig: None,
         tags: [("agent".to_string(), "ana".to_string())].into(),
         comment: None,
+        lang: None,
     };
     Rating::parse(body, survey).unwrap()
 }
@@ -57,7 +58,7 @@ fn record_batch(
     outcomes
         .into_iter()
         .map(|outcome| match outcome {
-            Outcome::Rating(result) => result,
+            Outcome::Rating(result) => result.map(|recorded| *recorded),
             other => panic!("a rating answered {other:?}"),
         })
         .collect()

@@ -2,6 +2,7 @@
 
 use crate::helpers::*;
 use pulsetap_collector::domain::Secret;
+use pulsetap_collector::domain::signature::LinkFields;
 use pulsetap_collector::email::EmailLinks;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -82,7 +83,17 @@ async fn the_bulk_command_writes_signed_links_that_the_collector_accepts() {
             assert_eq!(url.path(), format!("/r/support/{score}"));
             let query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
             assert_eq!(query["i"], interaction);
-            assert!(secret.verify_link("support", score, interaction, &tags, &query["s"]));
+            assert_eq!(query["l"], "en", "the survey's default language");
+            assert!(secret.verify_link(
+                &LinkFields {
+                    survey: "support",
+                    score,
+                    interaction,
+                    tags: &tags,
+                    lang: Some("en"),
+                },
+                &query["s"]
+            ));
             assert!(row[8].contains(&link.replace('&', "&amp;")));
         }
     }
@@ -139,7 +150,7 @@ fn the_bulk_command_writes_one_json_object_per_ticket_as_ndjson() {
     assert!(
         emails[0].links[0]
             .url
-            .starts_with("https://feedback.example.com/r/support/1?i=T-1&t=agent=alice&s=")
+            .starts_with("https://feedback.example.com/r/support/1?i=T-1&t=agent=alice&l=en&s=")
     );
 }
 

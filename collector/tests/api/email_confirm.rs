@@ -16,7 +16,10 @@ async fn confirming_a_link_records_exactly_one_response_with_its_tags_and_commen
     assert_eq!(confirmed.headers()["cache-control"], "no-store");
     let html = confirmed.text().await.unwrap();
     assert!(html.contains("<h1>Thank you!</h1>"), "{html}");
-    assert!(html.contains("Your rating and your comment are saved"));
+    assert!(
+        html.contains("<p class=\"choice\"><span class=\"emoji\" aria-hidden=\"true\">🙂</span><strong>Good</strong></p>"),
+        "the thank-you shows the answer: {html}"
+    );
 
     let summary = app.summary("support", "").await;
     assert_eq!(summary.figures.responses, 1);
@@ -46,7 +49,7 @@ async fn confirming_another_emoji_of_the_same_email_changes_the_answer_and_count
             .text()
             .await
             .unwrap()
-            .contains("Your rating is saved: <strong>Great</strong>")
+            .contains("<strong>Great</strong></p>")
     );
 
     let summary = app.summary("support", "").await;

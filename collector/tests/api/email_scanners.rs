@@ -72,14 +72,17 @@ async fn the_landing_page_shows_the_widget_with_the_emoji_chosen_and_signed_for_
         &[("agent", "alice"), ("channel", "email")],
     );
     let widget = format!(
-        "<div data-pulsetap=\"support\" data-interaction=\"T-200\" data-sig=\"{sig}\" data-tags=\"agent=alice,channel=email\" data-score=\"4\">"
+        "<div data-pulsetap=\"support\" data-interaction=\"T-200\" data-sig=\"{sig}\" data-tags=\"agent=alice,channel=email\" data-score=\"4\" data-lang=\"en\">"
     );
     assert!(html.contains(&widget), "{widget} in {html}");
     assert!(html.contains("<script async src=\"/pulsetap.js\"></script>"));
     assert!(html.contains("<noscript>"));
     assert!(html.contains("action=\"/r/support/4/confirm\""));
     assert!(html.contains("<textarea id=\"comment\" name=\"comment\""));
-    assert!(html.contains("You picked <strong>Good</strong>"));
+    assert!(
+        html.contains("<span class=\"emoji\" aria-hidden=\"true\">🙂</span><strong>Good</strong>")
+    );
+    assert!(html.contains("<input type=\"hidden\" name=\"l\" value=\"en\">"));
     assert!(
         !html.contains("<script>"),
         "no inline script: the policy forbids it"

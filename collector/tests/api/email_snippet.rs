@@ -3,6 +3,7 @@
 
 use crate::helpers::*;
 use pulsetap_collector::domain::Secret;
+use pulsetap_collector::domain::signature::LinkFields;
 use pulsetap_collector::email::EmailLinks;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -37,7 +38,7 @@ async fn the_snippet_is_email_safe_html_with_one_labelled_text_emoji_link_per_sc
         .enumerate()
     {
         let href = format!(
-            "href=\"{}/r/support/{}?i=T-1042&amp;t=agent=alice&amp;s=",
+            "href=\"{}/r/support/{}?i=T-1042&amp;t=agent=alice&amp;l=en&amp;s=",
             app.address,
             score + 1
         );
@@ -82,7 +83,17 @@ async fn the_json_format_gives_each_signed_link_and_the_same_snippet() {
         let pairs: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
         assert_eq!(pairs["i"], "T-7");
         assert_eq!(pairs["t"], "agent=alice,channel=email");
-        assert!(secret.verify_link("support", link.score, "T-7", &email.tags, &pairs["s"]));
+        assert_eq!(pairs["l"], "en");
+        assert!(secret.verify_link(
+            &LinkFields {
+                survey: "support",
+                score: link.score,
+                interaction: "T-7",
+                tags: &email.tags,
+                lang: Some("en"),
+            },
+            &pairs["s"]
+        ));
     }
 
     let html = get_email(
@@ -116,7 +127,7 @@ async fn links_point_where_customers_reach_the_collector() {
     assert!(
         email.links[0]
             .url
-            .starts_with("https://feedback.example.com/r/support/1?i=T-1&s="),
+            .starts_with("https://feedback.example.com/r/support/1?i=T-1&l=en&s="),
         "{}",
         email.links[0].url
     );
@@ -161,7 +172,7 @@ async fn whatever_the_interaction_or_tags_hold_the_snippet_carries_them_only_enc
     assert!(!html.contains("<img"), "{html}");
     assert!(
         html.contains(
-            "?i=%3Cscript%3Ealert%281%29%3C%2Fscript%3E&amp;t=agent=%22%3E%3Cimg%20src=x%3E&amp;s="
+            "?i=%3Cscript%3Ealert%281%29%3C%2Fscript%3E&amp;t=agent=%22%3E%3Cimg%20src=x%3E&amp;l=en&amp;s="
         ),
         "{html}"
     );

@@ -23,12 +23,17 @@ fn edited(url: &str, name: &str, value: Option<&str>) -> String {
 }
 
 async fn assert_refused_and_nothing_recorded(app: &TestApp, url: &str) {
+    assert_refused_saying(app, url, "This link doesn't look right").await;
+}
+
+/// The link is refused with a page that says `says`, and nothing at all is recorded.
+async fn assert_refused_saying(app: &TestApp, url: &str, says: &str) {
     let page = app.client.get(url).send().await.unwrap();
     assert_eq!(page.status(), 403, "{url}");
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
     assert_eq!(page.headers()["cache-control"], "no-store");
     let html = page.text().await.unwrap();
-    assert!(html.contains("This link doesn't look right"), "{html}");
+    assert!(html.contains(says), "{html}");
     assert!(html.contains("Nothing was recorded"), "{html}");
     assert!(
         !html.contains("<div data-pulsetap"),
@@ -82,7 +87,14 @@ async fn a_link_with_a_cut_or_missing_signature_is_refused_and_records_nothing()
     let email = email_links(&app, "T-1", "").await;
     let link = &email.links[2].url;
     assert_refused_and_nothing_recorded(&app, &link[..link.len() - 10]).await;
-    assert_refused_and_nothing_recorded(&app, &edited(link, "s", None)).await;
+    // Without a signature it reads as a helpdesk's template link, for a ticket nobody
+    // registered.
+    assert_refused_saying(
+        &app,
+        &edited(link, "s", None),
+        "We can't find this conversation",
+    )
+    .await;
 }
 
 #[tokio::test]

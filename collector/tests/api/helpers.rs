@@ -297,6 +297,14 @@ impl TestApp {
     }
 }
 
+/// The CSAT figure of a CSAT survey's figures and its interval.
+pub fn csat(figures: &pulsetap_wire::Figures) -> (Option<f64>, Option<[f64; 2]>) {
+    match &figures.kind {
+        pulsetap_wire::KindFigures::Csat { csat, csat_ci95 } => (*csat, *csat_ci95),
+        other => panic!("not CSAT figures: {other:?}"),
+    }
+}
+
 /// A rating body for the `support` survey.
 pub fn rating(score: u8) -> Value {
     json!({"survey": "support", "response_id": new_id(), "score": score})

@@ -394,6 +394,15 @@ async fn a_dead_webhook_gets_its_alerts_set_aside_and_the_team_sees_them_as_unde
         "{metrics}"
     );
 
+    // Only the survey's readers see its undelivered alerts: no key, or a key this collector
+    // does not know, reads nothing.
+    for key in [None, Some(OTHER_LEAD_KEY)] {
+        let refused = app.get_with_key(path, key).await;
+        assert_eq!(refused.status(), 401, "{key:?}");
+        let body: Value = refused.json().await.unwrap();
+        assert!(body.get("alerts").is_none(), "{body}");
+    }
+
     // Kept across a restart, and still counted.
     let app = spawn_app_on(app.stop().await, &config).await;
     let again: Value = app

@@ -144,6 +144,7 @@ async fn a_large_export_is_streamed_in_chunks_without_a_length_up_front() {
             sig: None,
             tags: [("agent".to_string(), format!("agent-{}", n % 7))].into(),
             comment: Some("A comment long enough to make the export span several chunks".into()),
+            lang: None,
         };
         let rating = Rating::parse(body, survey).unwrap();
         app.state

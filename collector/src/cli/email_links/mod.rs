@@ -1,10 +1,11 @@
 //! `collector email-links`: signed links and snippets for many emails at once, from a CSV a
 //! helpdesk exports (one row per ticket), without a running collector.
 //!
-//! The CSV has an `interaction` column and one column per tag (`agent`, `channel`, …); an empty
-//! tag cell leaves that tag out. The output repeats each row with `link_1` … `link_N` and
-//! `html` added (CSV), or is one JSON object per row (NDJSON, the shape of
-//! `GET /v1/surveys/{survey}/email?format=json`).
+//! The CSV has an `interaction` column, one column per tag (`agent`, `channel`, …; an empty tag
+//! cell leaves that tag out) and, optionally, a `lang` column with the customer's languages
+//! (`fr`, `pt-BR,en`: the email is in the first the survey has, else in its default texts). The
+//! output repeats each row with a `link_<score>` per button and `html` added (CSV), or is one
+//! JSON object per row (NDJSON, the shape of `GET /v1/surveys/{survey}/email?format=json`).
 //!
 //! The output is all or nothing: every row is checked before the first byte is written (the
 //! input is read twice, stdin from a temporary copy), and `--output` is written to a temporary
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const INTERACTION: &str = "interaction";
+const LANG: &str = crate::domain::survey::LANG_DIMENSION;
 
 /// How much of stdin is kept in memory before its copy moves to a temporary file.
 const STDIN_IN_MEMORY: usize = 8 * 1024 * 1024;
@@ -214,7 +216,7 @@ pub fn write_links(
     let mut sink = match format {
         Format::Csv => {
             let mut writer = csv::Writer::from_writer(output);
-            let links = (1..=survey.max_score()).map(|score| format!("link_{score}"));
+            let links = survey.scores().map(|score| format!("link_{score}"));
             let names: Vec<String> = columns
                 .names
                 .iter()
@@ -261,11 +263,12 @@ fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
         .from_reader(input)
 }
 
-/// The header row, checked against the survey: one `interaction` column, every other column
-/// one of the survey's tags, none twice.
+/// The header row, checked against the survey: one `interaction` column, perhaps a `lang`
+/// column, every other column one of the survey's tags, none twice.
 struct Columns {
     names: csv::StringRecord,
     interaction_at: usize,
+    lang_at: Option<usize>,
 }
 
 impl Columns {
@@ -281,10 +284,13 @@ impl Columns {
             .ok_or_else(|| {
                 BulkError::NoInteractionColumn(names.iter().collect::<Vec<_>>().join(", "))
             })?;
+        let lang_at = names.iter().position(|name| name == LANG);
         if let Some(name) = names
             .iter()
             .enumerate()
-            .find(|&(at, name)| at != interaction_at && !survey.tags.contains(name))
+            .find(|&(at, name)| {
+                at != interaction_at && Some(at) != lang_at && !survey.tags.contains(name)
+            })
             .map(|(_, name)| name)
         {
             return Err(BulkError::UnknownColumn {
@@ -296,6 +302,7 @@ impl Columns {
         Ok(Self {
             names,
             interaction_at,
+            lang_at,
         })
     }
 
@@ -314,12 +321,17 @@ impl Columns {
             .iter()
             .zip(row.iter())
             .enumerate()
-            .filter(|&(at, (_, value))| at != self.interaction_at && !value.trim().is_empty())
+            .filter(|&(at, (_, value))| {
+                at != self.interaction_at && Some(at) != self.lang_at && !value.trim().is_empty()
+            })
             .map(|(_, (key, value))| (key.to_owned(), value.trim().to_owned()))
             .collect();
         tags::format(&tags).map_err(|error| refused(error.to_string()))?;
         let interaction = row.get(self.interaction_at).unwrap_or("").trim();
-        Invitation::new(survey, interaction, tags).map_err(|error| refused(error.to_string()))
+        let lang = self.lang_at.and_then(|at| row.get(at)).unwrap_or("");
+        Invitation::new(survey, interaction, tags)
+            .map(|invitation| invitation.speaking(lang))
+            .map_err(|error| refused(error.to_string()))
     }
 }
 

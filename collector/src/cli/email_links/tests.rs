@@ -60,6 +60,7 @@ fn each_row_gets_its_signed_links_and_snippet_in_ndjson() {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join(","),
+            l: Some("en".into()),
             s: s.to_owned(),
         };
         assert!(Invitation::from_link(survey, 3, &query).is_ok());
@@ -86,7 +87,9 @@ fn csv_output_keeps_the_input_columns_and_adds_links_and_html() {
     );
     let row = reader.records().next().unwrap().unwrap();
     assert_eq!(&row[0], "bob");
-    assert!(row[2].starts_with("https://feedback.example.com/r/support/1?i=T-9&t=agent=bob&s="));
+    assert!(
+        row[2].starts_with("https://feedback.example.com/r/support/1?i=T-9&t=agent=bob&l=en&s=")
+    );
     assert!(row[7].starts_with("<!--"));
 }
 
@@ -173,4 +176,42 @@ fn a_bad_header_or_row_is_named_and_stops_the_run() {
     assert!(unknown.to_string().contains("\"team\""), "{unknown}");
     let bad_row = run_on("interaction,agent\nT-1,alice\n,bob\n", Format::Csv).unwrap_err();
     assert!(bad_row.to_string().starts_with("line 3:"), "{bad_row}");
+}
+
+#[test]
+fn a_lang_column_writes_each_email_in_its_customers_language() {
+    let config = format!(
+        "{CONFIG}kind = \"nps\"\n[survey.texts.fr]\nquestion = \"Nous recommanderiez-vous ?\"\n\
+         low_label = \"Peu probable\"\nhigh_label = \"Très probable\"\nfollow_up = \"Pourquoi ?\"\n\
+         thank_you = \"Merci !\"\nsend = \"Envoyer\"\n\
+         confirm = \"Touchez votre note pour l'envoyer.\"\n"
+    );
+    let surveys = configuration::parse(&config).unwrap();
+    let survey = surveys.get("support").unwrap();
+    let base = BaseUrl::parse("https://feedback.example.com").unwrap();
+    let mut out = Vec::new();
+    let input = "interaction,lang,agent\nT-1,\"fr-CA,en\",alice\nT-2,,bob\n";
+    write_links(
+        survey,
+        &base,
+        std::io::Cursor::new(input),
+        &mut out,
+        Format::Csv,
+    )
+    .unwrap();
+    let mut reader = csv::Reader::from_reader(out.as_slice());
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(headers[3], "link_0", "NPS links start at 0");
+    assert_eq!(headers[13], "link_10");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert!(
+        rows[0][3].contains("&t=agent=alice&l=fr&s="),
+        "{}",
+        &rows[0][3]
+    );
+    assert!(rows[0][14].contains("Nous recommanderiez-vous ?"));
+    assert!(
+        rows[1][3].contains("&l=en&s="),
+        "an empty cell: the default texts"
+    );
 }

@@ -163,23 +163,26 @@
     sessionStorage.setItem(SURVEY, id);
     state.tagKey = '';
     state.tagValue = '';
-    state.groupBy = state.survey.tags.includes('agent') ? 'agent' : state.survey.tags[0] || '';
+    // The survey's tags, and its language when it speaks more than one: what reads filter and
+    // break down by.
+    const dimensions = [...state.survey.tags, ...((state.survey.languages || []).length > 1 ? ['lang'] : [])];
+    state.groupBy = dimensions.includes('agent') ? 'agent' : dimensions[0] || '';
     $('question').textContent = state.survey.question;
 
     const tagKey = $('tag-key');
     tagKey.replaceChildren(
       el('option', { value: '', text: 'Everyone' }),
-      ...state.survey.tags.map((tag) => el('option', { value: tag, text: capitalise(tag) })),
+      ...dimensions.map((tag) => el('option', { value: tag, text: capitalise(dimensionName(tag)) })),
     );
     tagKey.value = '';
-    $('tag-key-field').hidden = state.survey.tags.length === 0;
+    $('tag-key-field').hidden = dimensions.length === 0;
     $('tag-value-field').hidden = true;
 
     const groupBy = $('group-by');
-    groupBy.replaceChildren(...state.survey.tags.map((tag) => el('option', { value: tag, text: tag })));
+    groupBy.replaceChildren(...dimensions.map((tag) => el('option', { value: tag, text: dimensionName(tag) })));
     groupBy.value = state.groupBy;
-    groupBy.hidden = state.survey.tags.length === 0;
-    $('group-by-label').textContent = state.survey.tags.length === 0 ? 'Breakdown' : 'By';
+    groupBy.hidden = dimensions.length === 0;
+    $('group-by-label').textContent = dimensions.length === 0 ? 'Breakdown' : 'By';
 
     renderLegend();
     state.comments = [];
@@ -206,13 +209,13 @@
       field.hidden = true;
       return;
     }
-    $('tag-value-label').textContent = capitalise(state.tagKey);
+    $('tag-value-label').textContent = capitalise(dimensionName(state.tagKey));
     const breakdown = await api(surveyPath('breakdown', { by: state.tagKey, from: state.from, to: state.to }));
     const values = breakdown.groups.map((group) => group.value);
     if (state.tagValue && !values.includes(state.tagValue)) values.push(state.tagValue);
     select.replaceChildren(
-      el('option', { value: '', text: `Any ${state.tagKey}` }),
-      ...values.sort().map((value) => el('option', { value, text: value })),
+      el('option', { value: '', text: `Any ${dimensionName(state.tagKey)}` }),
+      ...values.sort().map((value) => el('option', { value, text: valueName(state.tagKey, value) })),
     );
     select.value = state.tagValue;
     field.hidden = false;
@@ -349,17 +352,82 @@
     $('load-error').hidden = true;
   }
 
-  // ---- scores and colours ----
+  // ---- what the survey measures, scores and colours ----
+  //
+  // A survey's kind decides its figure (CSAT, NPS or the share of easy answers, each with its
+  // 95% interval), the range that figure lives in, and how its scores group and colour.
 
-  /// Red for the worst emoji through amber to green for the best, for any scale length.
+  const signed = (value) => `${value > 0 ? '+' : value < 0 ? '−' : ''}${Math.abs(Math.round(value))}`;
+  const KINDS = {
+    csat: {
+      name: 'CSAT', figure: 'csat', domain: [0, 100], format: percent,
+      line: 'daily CSAT',
+    },
+    nps: {
+      name: 'NPS', figure: 'nps', domain: [-100, 100], format: signed,
+      line: 'daily NPS',
+    },
+    ces: {
+      name: 'Easy', figure: 'easy', domain: [0, 100], format: percent,
+      line: 'daily share of easy answers',
+    },
+  };
+  const kind = () => KINDS[state.survey.kind] || KINDS.csat;
+  const numbered = () => state.survey.kind === 'nps' || state.survey.kind === 'ces';
+  const figureOf = (figures) => figures[kind().figure] ?? null;
+  const intervalOf = (figures) => figures[`${kind().figure}_ci95`] ?? null;
+  const firstScore = () => state.survey.first_score ?? 1;
+  const lastScore = () => firstScore() + state.survey.scale.length - 1;
+  /// Every score of the survey, highest first.
+  const scoresDown = () => Array.from({ length: state.survey.scale.length }, (_, i) => lastScore() - i);
+
+  /// NPS's three groups, as its figures count them.
+  const NPS_GROUPS = [
+    { key: 'promoters', name: 'Promoters', scores: '9–10', colour: '#10b981', from: 9, to: 10 },
+    { key: 'passives', name: 'Passives', scores: '7–8', colour: '#f5b83d', from: 7, to: 8 },
+    { key: 'detractors', name: 'Detractors', scores: '0–6', colour: '#e5484d', from: 0, to: 6 },
+  ];
+  const npsGroupOf = (score) => NPS_GROUPS.find((group) => score >= group.from && score <= group.to);
+
+  /// Red for the worst answer through amber to green for the best, for any scale; NPS colours by
+  /// its group.
   const PALETTE = ['#e5484d', '#f97316', '#facc15', '#84cc16', '#10b981'];
-  function scoreColour(score, max) {
-    const position = max <= 1 ? 1 : (score - 1) / (max - 1);
+  function scoreColour(score) {
+    if (state.survey.kind === 'nps') return npsGroupOf(score).colour;
+    const steps = lastScore() - firstScore();
+    const position = steps <= 0 ? 1 : (score - firstScore()) / steps;
     return PALETTE[Math.round(position * (PALETTE.length - 1))];
   }
 
-  const emojiOf = (score) => state.survey.scale[score - 1] || String(score);
-  const labelOf = (score) => state.survey.labels[score - 1] || String(score);
+  const faceOf = (score) => state.survey.scale[score - firstScore()] ?? String(score);
+  const labelOf = (score) => state.survey.labels[score - firstScore()] ?? String(score);
+  /// What shows a score: its emoji, or its number in a badge of its colour.
+  function scoreBadge(score, className) {
+    if (!numbered()) return el('span', { class: `${className} emoji`, 'aria-hidden': 'true', text: faceOf(score) });
+    const badge = el('span', { class: `${className} score-badge`, 'aria-hidden': 'true', text: String(score) });
+    badge.style.setProperty('--score', scoreColour(score));
+    return badge;
+  }
+  /// What a score's row says beside its number: NPS's group at the top of each group, CES's
+  /// words at its two ends.
+  function rowLabel(score) {
+    if (state.survey.kind === 'nps') {
+      const group = npsGroupOf(score);
+      return score === group.to ? group.name : '';
+    }
+    if (state.survey.kind === 'ces') {
+      if (score === firstScore()) return state.survey.low_label;
+      if (score === lastScore()) return state.survey.high_label;
+      return '';
+    }
+    return labelOf(score);
+  }
+  /// A score as a sentence says it: "Great", "9 (a promoter)", "2 of 7".
+  function describeScore(score) {
+    if (state.survey.kind === 'nps') return `${score} (a ${npsGroupOf(score).name.toLowerCase().replace(/s$/, '')})`;
+    if (state.survey.kind === 'ces') return `${score} of ${lastScore()}`;
+    return labelOf(score);
+  }
 
   // ---- key figures ----
 
@@ -367,12 +435,14 @@
   const tooFewText = () => `Too few responses to show (under ${state.survey.min_group_size}), so no customer can be singled out.`;
 
   function renderSummary(summary) {
-    const max = state.survey.scale.length;
     if (summary.too_few) {
-      for (const id of ['kpi-responses', 'kpi-rate', 'kpi-csat', 'kpi-average']) $(id).textContent = '—';
+      for (const id of ['kpi-responses', 'kpi-rate', 'kpi-figure', 'kpi-average']) $(id).textContent = '—';
       $('kpi-impressions').textContent = tooFewText();
-      for (const id of ['kpi-rate-note', 'kpi-csat-note', 'kpi-average-emoji', 'kpi-average-note']) $(id).textContent = '';
-      $('kpi-csat-interval').replaceChildren();
+      for (const id of ['kpi-rate-note', 'kpi-figure-note', 'kpi-average-emoji', 'kpi-average-note']) $(id).textContent = '';
+      $('kpi-figure-interval').replaceChildren();
+      $('kpi-figure-name').textContent = kind().name;
+      $('kpi-groups').replaceChildren();
+      $('kpi-groups').hidden = true;
       return;
     }
     $('kpi-responses').textContent = number.format(summary.responses);
@@ -380,43 +450,89 @@
       + (summary.unconfirmed_clicks ? ` · ${plural(summary.unconfirmed_clicks, 'unconfirmed email click', 'unconfirmed email clicks')}` : '');
     const rate = summary.response_rate;
     $('kpi-rate').textContent = rate === null ? '—' : percent(rate);
-    // Ratings from email links and servers come without a widget impression, so the rate can
-    // pass 100%; say why rather than leave a puzzling figure.
+    // Each answer counts against what invited it (a widget shown, a ticket a helpdesk
+    // registered), so the rate never passes 100%.
     $('kpi-rate-note').textContent = rate === null
-      ? 'no widget shown yet'
-      : rate > 100 ? 'more answers than widgets shown: email and API ratings count no impression' : 'of widgets shown were answered';
+      ? 'no widget shown or ticket registered yet'
+      : `${number.format(summary.answered)} of ${plural(summary.invited, 'invitation', 'invitations')} answered (widgets shown, tickets registered)`;
 
-    const interval = $('kpi-csat-interval');
-    if (summary.csat === null) {
-      $('kpi-csat').textContent = '—';
-      $('kpi-csat-note').textContent = 'no responses yet';
+    const interval = $('kpi-figure-interval');
+    const value = figureOf(summary);
+    $('kpi-figure-name').textContent = kind().name;
+    if (value === null) {
+      $('kpi-figure').textContent = '—';
+      $('kpi-figure-note').textContent = 'no responses yet';
       interval.replaceChildren();
     } else {
-      $('kpi-csat').textContent = percent(summary.csat);
-      const [lo, hi] = summary.csat_ci95;
-      $('kpi-csat-note').textContent = `95% interval ${percent(lo)}–${percent(hi)} · ${labelOf(state.survey.satisfied_min)} or better`;
-      interval.replaceChildren(intervalBar(summary.csat, lo, hi, 240, 14));
+      const [lo, hi] = intervalOf(summary);
+      const format = kind().format;
+      $('kpi-figure').textContent = format(value);
+      const meaning = {
+        csat: ` · ${labelOf(state.survey.satisfied_min)} or better`,
+        ces: ` · answered ${state.survey.satisfied_min} or above`,
+      }[state.survey.kind] || '';
+      $('kpi-figure-note').textContent = `95% interval ${format(lo)} to ${format(hi)}${meaning}`;
+      // NPS is % promoters − % detractors: the groups under it show both.
+      $('kpi-figure').title = state.survey.kind === 'nps' ? '% promoters − % detractors' : '';
+      interval.replaceChildren(intervalBar(value, lo, hi, 240, 14));
     }
+    renderGroups(summary);
 
+    const average = $('kpi-average-emoji');
     if (summary.average === null) {
       $('kpi-average').textContent = '—';
-      $('kpi-average-emoji').textContent = '';
+      average.textContent = '';
       $('kpi-average-note').textContent = '';
     } else {
       $('kpi-average').textContent = decimal.format(summary.average);
-      const nearest = Math.min(max, Math.max(1, Math.round(summary.average)));
-      $('kpi-average-emoji').textContent = emojiOf(nearest);
-      $('kpi-average-note').textContent = `out of ${max}`;
+      average.textContent = numbered() ? '' : faceOf(Math.min(lastScore(), Math.max(firstScore(), Math.round(summary.average))));
+      $('kpi-average-note').textContent = {
+        nps: `out of ${lastScore()} · likely to recommend`,
+        ces: `out of ${lastScore()} · ${state.survey.low_label ? `1 is ${state.survey.low_label.toLowerCase()}` : 'average effort'}`,
+      }[state.survey.kind] || `out of ${lastScore()}`;
     }
   }
 
-  /// A 0–100 track with the 95% interval as a band and the estimate as a dot.
+  /// NPS's three groups as one stacked bar, with their counts: who makes the score.
+  function renderGroups(summary) {
+    const root = $('kpi-groups');
+    if (state.survey.kind !== 'nps' || !summary.responses) {
+      root.replaceChildren();
+      root.hidden = true;
+      return;
+    }
+    const bar = el('div', { class: 'groups-bar' });
+    const legend = el('ul', { class: 'groups-legend' });
+    for (const group of [...NPS_GROUPS].reverse()) {
+      const count = summary[group.key] || 0;
+      const share = (100 * count) / summary.responses;
+      if (count > 0) {
+        const part = el('span', { title: `${group.name} (${group.scores}): ${number.format(count)}` });
+        part.style.flexGrow = String(count);
+        part.style.background = group.colour;
+        bar.append(part);
+      }
+      const swatch = el('i');
+      swatch.style.background = group.colour;
+      legend.append(el('li', {}, swatch, `${group.name} `, el('b', { text: number.format(count) }), el('span', { class: 'muted', text: ` ${percent(share)}` })));
+    }
+    const label = NPS_GROUPS.map((group) => `${group.name} ${number.format(summary[group.key] || 0)}`).join(', ');
+    root.replaceChildren(el('div', { role: 'img', 'aria-label': label }, bar), legend);
+    root.hidden = false;
+  }
+
+  /// A track over the figure's whole range (0–100, or −100–100 for NPS, with a tick at 0) with
+  /// the 95% interval as a band and the estimate as a dot.
   function intervalBar(value, lo, hi, width, height) {
-    const x = (v) => (Math.max(0, Math.min(100, v)) / 100) * width;
+    const [min, max] = kind().domain;
+    const format = kind().format;
+    const x = (v) => ((Math.max(min, Math.min(max, v)) - min) / (max - min)) * width;
     const mid = height / 2;
-    return svg('svg', { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': `CSAT ${percent(value)}, 95% interval ${percent(lo)} to ${percent(hi)}` },
-      svgTitle(`${percent(value)} (95% interval ${percent(lo)}–${percent(hi)})`),
+    const zero = min < 0 ? svg('rect', { class: 'interval-zero', x: x(0) - 0.5, y: mid - 6, width: 1, height: 12 }) : null;
+    return svg('svg', { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': `${kind().name} ${format(value)}, 95% interval ${format(lo)} to ${format(hi)}` },
+      svgTitle(`${format(value)} (95% interval ${format(lo)} to ${format(hi)})`),
       svg('rect', { class: 'interval-track', x: 0, y: mid - 3, width, height: 6, rx: 3 }),
+      zero,
       svg('rect', { class: 'interval-band', x: x(lo), y: mid - 5, width: Math.max(2, x(hi) - x(lo)), height: 10, rx: 5 }),
       svg('rect', { class: 'interval-point', x: x(value) - 2, y: 0, width: 4, height, rx: 2 }));
   }
@@ -425,7 +541,7 @@
 
   function renderDistribution(summary) {
     const root = $('distribution');
-    const max = state.survey.scale.length;
+    $('distribution-title').textContent = { nps: 'Likelihood to recommend', ces: 'How easy it was' }[state.survey.kind] || 'How customers felt';
     if (summary.too_few) {
       root.replaceChildren(el('p', { class: 'empty', text: tooFewText() }));
       return;
@@ -434,51 +550,65 @@
       root.replaceChildren(el('p', { class: 'empty', text: 'No responses in this range yet.' }));
       return;
     }
-    // One bar of the whole range, worst to best, above the per-emoji rows.
+    // One bar of the whole range, lowest to highest, above the per-score rows.
     const share = el('div', { class: 'share', 'aria-hidden': 'true' });
-    for (let score = 1; score <= max; score += 1) {
+    for (const score of scoresDown().reverse()) {
       const count = summary.counts[String(score)] || 0;
       if (count === 0) continue;
       const part = el('span', { title: `${labelOf(score)}: ${number.format(count)}` });
       part.style.flexGrow = String(count);
-      part.style.background = scoreColour(score, max);
+      part.style.background = scoreColour(score);
       share.append(part);
     }
-    const satisfied = Object.entries(summary.counts)
+    const good = Object.entries(summary.counts)
       .filter(([score]) => Number(score) >= state.survey.satisfied_min)
       .reduce((sum, [, count]) => sum + count, 0);
+    const [below, above] = {
+      nps: ['detractors and passives', 'promoters'],
+      ces: [`below ${state.survey.satisfied_min}`, `${state.survey.satisfied_min} or above`],
+    }[state.survey.kind] || [`below ${labelOf(state.survey.satisfied_min)}`, `${labelOf(state.survey.satisfied_min)} or better`];
     const caption = el('p', { class: 'share-caption' },
-      el('span', { text: `${percent((100 * (summary.responses - satisfied)) / summary.responses)} below ${labelOf(state.survey.satisfied_min)}` }),
-      el('span', { text: `${percent((100 * satisfied) / summary.responses)} ${labelOf(state.survey.satisfied_min)} or better` }));
+      el('span', { text: `${percent((100 * (summary.responses - good)) / summary.responses)} ${below}` }),
+      el('span', { text: `${percent((100 * good) / summary.responses)} ${above}` }));
+    // NPS's groups already show as one bar under the score: its rows stand alone.
+    const summaryBar = state.survey.kind === 'nps' ? [] : [share, caption];
     const rows = [];
-    for (let score = max; score >= 1; score -= 1) {
+    for (const score of scoresDown()) {
       const count = summary.counts[String(score)] || 0;
       const share = (count / summary.responses) * 100;
       const bar = el('div', { class: 'dist-bar' });
       bar.style.width = `${share}%`;
-      bar.style.background = scoreColour(score, max);
-      rows.push(el('div', { class: 'dist-row', title: `${labelOf(score)}: ${number.format(count)} (${share.toFixed(1)}%)` },
-        el('span', { class: 'dist-emoji', 'aria-hidden': 'true', text: emojiOf(score) }),
-        el('span', { class: 'dist-label', text: labelOf(score) }),
+      bar.style.background = scoreColour(score);
+      rows.push(el('div', { class: numbered() ? 'dist-row compact' : 'dist-row', title: `${labelOf(score)}: ${number.format(count)} (${share.toFixed(1)}%)` },
+        scoreBadge(score, 'dist-emoji'),
+        el('span', { class: 'dist-label', text: rowLabel(score) }),
         el('div', { class: 'dist-track' }, bar),
         el('span', { class: 'dist-count' }, el('b', { text: number.format(count) }), ` · ${Math.round(share)}%`)));
     }
     root.setAttribute('aria-label', rows.map((row) => row.title).join('; '));
-    root.replaceChildren(share, caption, ...rows);
+    root.replaceChildren(...summaryBar, ...rows);
   }
 
   // ---- daily trend ----
 
   function renderLegend() {
-    const max = state.survey.scale.length;
     const items = [];
-    for (let score = max; score >= 1; score -= 1) {
-      const swatch = el('i');
-      swatch.style.background = scoreColour(score, max);
-      items.push(el('span', {}, swatch, el('span', { class: 'emoji', text: emojiOf(score) })));
+    if (state.survey.kind === 'nps') {
+      for (const group of NPS_GROUPS) {
+        const swatch = el('i');
+        swatch.style.background = group.colour;
+        items.push(el('span', {}, swatch, group.name));
+      }
+    } else {
+      for (const score of scoresDown()) {
+        const swatch = el('i');
+        swatch.style.background = scoreColour(score);
+        items.push(el('span', {}, swatch, numbered() ? String(score) : el('span', { class: 'emoji', text: faceOf(score) })));
+      }
     }
-    items.push(el('span', {}, el('i', { class: 'line' }), 'CSAT'));
+    items.push(el('span', {}, el('i', { class: 'line' }), kind().name));
     $('trend-legend').replaceChildren(...items);
+    $('trend').setAttribute('aria-label', `Responses per day and ${kind().line}`);
   }
 
   /// The top of a count axis with four gridlines at round numbers (4, 8, 20, 40, 100…).
@@ -497,9 +627,9 @@
     state.lastTrend = timeseries;
     // A bucket under the privacy floor carries no figures: drawn as an empty day.
     const buckets = timeseries.buckets.map((bucket) => (bucket.too_few
-      ? { ...bucket, responses: 0, counts: {}, csat: null }
+      ? { ...bucket, responses: 0, counts: {}, [kind().figure]: null, promoters: 0, passives: 0, detractors: 0 }
       : bucket));
-    const max = state.survey.scale.length;
+    const [low, high] = kind().domain;
     const width = Math.max(300, Math.round(root.clientWidth || 640));
     const height = width < 520 ? 200 : 240;
     const margin = { top: 12, right: 40, bottom: 26, left: 36 };
@@ -509,49 +639,55 @@
     const band = plotWidth / Math.max(1, buckets.length);
     const barWidth = Math.max(1, Math.min(28, band * 0.72));
     const yCount = (count) => margin.top + plotHeight - (count / peak) * plotHeight;
-    const yCsat = (csat) => margin.top + plotHeight - (csat / 100) * plotHeight;
+    const yFigure = (value) => margin.top + plotHeight - ((value - low) / (high - low)) * plotHeight;
 
     const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height });
     for (let i = 0; i <= 4; i += 1) {
       const y = margin.top + (plotHeight * i) / 4;
       chart.append(svg('line', { class: 'grid-line', x1: margin.left, x2: width - margin.right, y1: y, y2: y }));
       chart.append(svg('text', { x: margin.left - 8, y: y + 4, 'text-anchor': 'end' }, String(Math.round(peak * (1 - i / 4)))));
-      chart.append(svg('text', { x: width - margin.right + 8, y: y + 4 }, `${100 - i * 25}%`));
+      const tick = high - ((high - low) * i) / 4;
+      chart.append(svg('text', { x: width - margin.right + 8, y: y + 4 }, low < 0 ? signed(tick) : `${tick}%`));
     }
 
     const labelEvery = Math.max(1, Math.ceil(buckets.length / Math.max(2, Math.floor(plotWidth / 64))));
-    const csatPoints = [];
+    const points = [];
     buckets.forEach((bucket, index) => {
       const x = margin.left + index * band + (band - barWidth) / 2;
       let stacked = 0;
-      for (let score = 1; score <= max; score += 1) {
-        const count = bucket.counts[String(score)] || 0;
+      // NPS stacks its three groups (detractors at the bottom); other kinds each score.
+      const segments = state.survey.kind === 'nps'
+        ? [...NPS_GROUPS].reverse().map((group) => [bucket[group.key] || 0, group.colour])
+        : scoresDown().reverse().map((score) => [bucket.counts[String(score)] || 0, scoreColour(score)]);
+      for (const [count, colour] of segments) {
         if (count === 0) continue;
         const top = yCount(stacked + count);
         chart.append(svg('rect', {
-          x, y: top, width: barWidth, height: Math.max(0.5, yCount(stacked) - top), rx: Math.min(3, barWidth / 3), fill: scoreColour(score, max),
+          x, y: top, width: barWidth, height: Math.max(0.5, yCount(stacked) - top), rx: Math.min(3, barWidth / 3), fill: colour,
         }));
         stacked += count;
       }
-      if (bucket.csat !== null) csatPoints.push([margin.left + index * band + band / 2, yCsat(bucket.csat)]);
+      const value = figureOf(bucket);
+      if (value !== null) points.push([margin.left + index * band + band / 2, yFigure(value)]);
       if (index % labelEvery === 0) {
         chart.append(svg('text', { x: margin.left + index * band + band / 2, y: height - 8, 'text-anchor': 'middle' }, shortDate.format(parseDay(bucket.start))));
       }
       const day = longDate.format(parseDay(bucket.start));
-      const csat = bucket.too_few ? 'too few to show'
-        : bucket.csat === null ? 'no responses' : `CSAT ${percent(bucket.csat)}`;
+      const figure = bucket.too_few ? 'too few to show'
+        : value === null ? 'no responses' : `${kind().name} ${kind().format(value)}`;
       chart.append(svg('rect', { class: 'hover', x: margin.left + index * band, y: margin.top, width: band, height: plotHeight },
-        svgTitle(`${day}: ${number.format(bucket.responses)} responses, ${csat}`)));
+        svgTitle(`${day}: ${number.format(bucket.responses)} responses, ${figure}`)));
     });
 
-    if (csatPoints.length > 1) {
-      chart.append(svg('polyline', { class: 'csat-line', points: csatPoints.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ') }));
+    if (points.length > 1) {
+      chart.append(svg('polyline', { class: 'figure-line', points: points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ') }));
     }
-    if (csatPoints.length <= 40) {
-      for (const [x, y] of csatPoints) chart.append(svg('circle', { class: 'csat-dot', cx: x, cy: y, r: 3 }));
+    if (points.length <= 40) {
+      for (const [x, y] of points) chart.append(svg('circle', { class: 'figure-dot', cx: x, cy: y, r: 3 }));
     }
     const total = buckets.reduce((sum, bucket) => sum + bucket.responses, 0);
-    root.setAttribute('aria-label', `Responses per day: ${number.format(total)} over ${buckets.length} days, stacked by emoji, with daily CSAT as a line`);
+    const stackedBy = { nps: 'promoters, passives and detractors', ces: 'score' }[state.survey.kind] || 'emoji';
+    root.setAttribute('aria-label', `Responses per day: ${number.format(total)} over ${buckets.length} days, stacked by ${stackedBy}, with ${kind().line} as a line`);
     root.replaceChildren(chart);
   }
 
@@ -568,7 +704,7 @@
       ? `groups under ${breakdown.min_group_size} responses stay hidden`
       : '';
     if (breakdown.groups.length === 0) {
-      root.replaceChildren(el('p', { class: 'empty', text: `No ${breakdown.by} in this range yet.` }));
+      root.replaceChildren(el('p', { class: 'empty', text: `No ${dimensionName(breakdown.by)} in this range yet.` }));
       return;
     }
     const groups = [...breakdown.groups].sort((a, b) => {
@@ -578,28 +714,30 @@
     const rows = groups.map((group) => {
       if (group.too_few) {
         return el('tr', { class: 'too-few' },
-          el('td', { class: 'value', text: group.value }),
+          el('td', { class: 'value', text: valueName(breakdown.by, group.value) }),
           el('td', { colspan: 3, text: `Too few responses to show (under ${breakdown.min_group_size})` }));
       }
-      const csatCell = el('td', { class: 'csat-cell' });
-      if (group.csat === null) {
-        csatCell.append(el('span', { class: 'csat-figure', text: '—' }));
+      const figureCell = el('td', { class: 'figure-cell' });
+      const value = figureOf(group);
+      if (value === null) {
+        figureCell.append(el('span', { class: 'figure-text', text: '—' }));
       } else {
-        const [lo, hi] = group.csat_ci95;
-        csatCell.append(intervalBar(group.csat, lo, hi, 200, 16),
-          el('span', { class: 'csat-figure', text: `${percent(group.csat)} (${percent(lo)}–${percent(hi)})` }));
+        const [lo, hi] = intervalOf(group);
+        const format = kind().format;
+        figureCell.append(intervalBar(value, lo, hi, 200, 16),
+          el('span', { class: 'figure-text', text: `${format(value)} (${format(lo)} to ${format(hi)})` }));
       }
       return el('tr', { 'data-value': group.value },
-        el('td', { class: 'value', text: group.value }),
+        el('td', { class: 'value', text: valueName(breakdown.by, group.value) }),
         el('td', { class: 'num', text: number.format(group.responses) }),
-        csatCell,
+        figureCell,
         el('td', { class: 'num', text: group.average === null ? '—' : decimal.format(group.average) }));
     });
     root.replaceChildren(el('table', { class: 'breakdown' },
       el('thead', {}, el('tr', {},
-        el('th', { text: capitalise(breakdown.by) }),
+        el('th', { text: capitalise(dimensionName(breakdown.by)) }),
         el('th', { class: 'num', text: 'Responses' }),
-        el('th', { text: 'CSAT (95% interval)' }),
+        el('th', { text: `${kind().name} (95% interval)` }),
         el('th', { class: 'num', text: 'Avg' }))),
       el('tbody', {}, ...rows)));
   }
@@ -632,17 +770,21 @@
 
   function renderComments() {
     const list = $('comments');
-    const max = state.survey.scale.length;
     if (state.comments.length === 0) {
       list.replaceChildren(el('li', { class: 'empty', text: state.commentsTooFew ? tooFewText() : 'No comments in this range yet.' }));
     } else {
       list.replaceChildren(...state.comments.map(({ record, fresh }) => {
-        const emoji = el('div', { class: 'comment-emoji', title: `${labelOf(record.score)} (${record.score}/${max})`, text: emojiOf(record.score) });
-        const text = el('p', { class: 'comment-text' });
+        const emoji = el('div', { class: 'comment-emoji', title: `${labelOf(record.score)} (${record.score}/${lastScore()})` }, scoreBadge(record.score, 'comment-face'));
+        // A comment in Arabic or Hebrew reads right to left whatever the page's language.
+        const text = el('p', { class: 'comment-text', dir: 'auto' });
         text.textContent = record.comment;
         const meta = el('div', { class: 'comment-meta' },
           el('time', { datetime: record.updated_at, text: dateTime.format(new Date(record.updated_at)) }),
-          ...Object.entries(record.tags).map(([key, value]) => el('span', { class: 'tag', text: `${key}: ${value}` })));
+          ...Object.entries(record.tags).map(([key, value]) => el('span', { class: 'tag', text: `${key}: ${value}` })),
+          // The language it was answered in, when the survey speaks more than one.
+          (state.survey.languages || []).length > 1 && record.lang
+            ? el('span', { class: 'tag', text: valueName('lang', record.lang) })
+            : null);
         const item = el('li', { class: fresh ? 'comment fresh' : 'comment', 'data-response': record.response_id }, emoji, el('div', {}, text, meta));
         return item;
       }));
@@ -743,8 +885,8 @@
       renderComments();
     }
     const tags = Object.entries(record.tags).map(([key, value]) => `${key} ${value}`).join(', ');
-    toast(el('span', { class: 'emoji', text: emojiOf(record.score) }),
-      ` New response: ${labelOf(record.score)}${tags ? ` · ${tags}` : ''}`);
+    toast(scoreBadge(record.score, 'toast-face'),
+      ` New response: ${describeScore(record.score)}${tags ? ` · ${tags}` : ''}`);
     refreshSoon();
   }
 
@@ -797,6 +939,24 @@
 
   function plural(count, one, many) {
     return `${number.format(count)} ${count === 1 ? one : many}`;
+  }
+
+  /// A tag key as the page names it; `lang` is the language responses were given in.
+  function dimensionName(key) {
+    return key === 'lang' ? 'language' : key;
+  }
+
+  /// A tag value as the page shows it: a language by its name in the reader's language too.
+  const languageNames = typeof Intl.DisplayNames === 'function'
+    ? new Intl.DisplayNames(undefined, { type: 'language' })
+    : null;
+  function valueName(key, value) {
+    if (key !== 'lang' || !languageNames) return value;
+    try {
+      return `${languageNames.of(value)} (${value})`;
+    } catch (_) {
+      return value;
+    }
   }
 
   function capitalise(text) {

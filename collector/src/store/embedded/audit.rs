@@ -2,12 +2,13 @@
 //! whatever crashed while it was written, because records and counters change in one
 //! transaction.
 
+use super::batch::{StoredImpression, counter_keys};
 use super::keys;
-use super::records::{StoredImpression, counter_keys};
 use super::trees::{EmbeddedStore, decode};
 use crate::domain::Response;
 use crate::domain::calendar::from_unix_ms;
 use crate::domain::figures::Tally;
+use crate::domain::registration::Registered;
 use crate::store::backend::{Audit, StoreError};
 use crate::store::counts::{Counts, Delta, Metric};
 use std::collections::HashMap;
@@ -19,7 +20,8 @@ pub(super) fn run(store: &EmbeddedStore) -> Result<Audit, StoreError> {
         let response: Response = decode(&value?, "response")?;
         audit.responses += 1;
         let created = from_unix_ms(response.created_ms);
-        for key in counter_keys(&response.survey, &response.tags, created) {
+        let lang = response.lang.as_deref();
+        for key in counter_keys(&response.survey, &response.tags, lang, created) {
             expected
                 .entry(key)
                 .or_default()
@@ -30,13 +32,33 @@ pub(super) fn run(store: &EmbeddedStore) -> Result<Audit, StoreError> {
         let (key, value) = entry?;
         let impression: StoredImpression = decode(&value, "impression")?;
         let survey = String::from_utf8_lossy(keys::survey_of(&key));
-        audit.impressions += 1;
         let at = from_unix_ms(impression.at_ms);
-        for counter in counter_keys(&survey, &impression.tags, at) {
-            expected
-                .entry(counter)
-                .or_default()
-                .add(Metric::Impression, 0, 1);
+        let lang = impression.lang.as_deref();
+        for counter in counter_keys(&survey, &impression.tags, lang, at) {
+            let delta = expected.entry(counter).or_default();
+            if !impression.uncounted {
+                delta.add(Metric::Impression, 0, 1);
+            }
+            if impression.answered {
+                delta.add(Metric::Answered, 0, 1);
+            }
+        }
+        if !impression.uncounted {
+            audit.impressions += 1;
+        }
+    }
+    for entry in store.registrations.iter() {
+        let (key, value) = entry?;
+        let registration: Registered = decode(&value, "registration")?;
+        let survey = String::from_utf8_lossy(keys::survey_of(&key));
+        let at = from_unix_ms(registration.at_ms);
+        // A registration has no language: it is counted before anyone chose one.
+        for counter in counter_keys(&survey, &registration.tags, None, at) {
+            let delta = expected.entry(counter).or_default();
+            delta.add(Metric::Registration, 0, 1);
+            if registration.answered {
+                delta.add(Metric::Answered, 0, 1);
+            }
         }
     }
     for entry in store.counters.iter() {

@@ -3,8 +3,8 @@
 //! Read tree by tree on a stopped collector's store (the command opens it, which a running
 //! collector's lock refuses), so nothing changes while it runs.
 
+use super::batch::StoredImpression;
 use super::keys;
-use super::records::StoredImpression;
 use super::trees::{EmbeddedStore, decode, decode_count};
 use crate::domain::Response;
 use crate::store::backend::{AlertMessage, Grain, Record, RecordSink, StoreError};
@@ -38,6 +38,18 @@ pub(super) fn run(store: &EmbeddedStore, sink: &mut RecordSink<'_>) -> Result<()
             response_id,
             at_ms: impression.at_ms,
             tags: impression.tags,
+            lang: impression.lang,
+            answered: impression.answered,
+            uncounted: impression.uncounted,
+        })?;
+    }
+    for entry in store.registrations.iter() {
+        let (key, value) = entry?;
+        let (survey, interaction) = split_first_field(&key);
+        sink(Record::Registration {
+            survey,
+            interaction,
+            registered: decode(&value, "registration")?,
         })?;
     }
     for key in store.tag_values.iter().keys() {

@@ -4,7 +4,7 @@
 //! contain (the domain refuses control characters), so a prefix never matches a longer field.
 //! Numbers are big-endian so byte order is numeric order and a date range is a range scan.
 
-use crate::domain::figures::MAX_SCALE;
+use crate::domain::figures::MAX_SCORE;
 use crate::store::backend::{AlertId, Dimension, Grain, OutboxKey};
 use crate::store::counts::Metric;
 
@@ -69,7 +69,7 @@ pub fn legacy_counter(key: &[u8]) -> Option<(&[u8], Metric, u8)> {
         b'u' => Metric::UnconfirmedClick,
         _ => return None,
     };
-    (usize::from(tail[1]) <= MAX_SCALE).then_some((key, metric, tail[1]))
+    (tail[1] <= MAX_SCORE).then_some((key, metric, tail[1]))
 }
 
 /// The identity of a response: `(survey, interaction)` when there is one, else
@@ -130,6 +130,13 @@ pub fn unverified_on(survey: &str, day: u32) -> Vec<u8> {
 pub fn impression(survey: &str, response_id: &str) -> Vec<u8> {
     let mut key = survey_prefix(survey);
     key.extend_from_slice(response_id.as_bytes());
+    key
+}
+
+/// `survey \0 interaction`: a registered interaction.
+pub fn registration(survey: &str, interaction: &str) -> Vec<u8> {
+    let mut key = survey_prefix(survey);
+    key.extend_from_slice(interaction.as_bytes());
     key
 }
 

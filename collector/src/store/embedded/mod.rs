@@ -9,6 +9,8 @@
 //! - `events`: a sequence number per new or changed response → its identity, for the live feed.
 //! - `outbox`: alert messages waiting for their webhook, in due order, and those set aside as
 //!   undelivered (`outbox`).
+//! - `registrations`: (survey, interaction) → the tags a helpdesk registered for it, its expiry,
+//!   and whether it was answered (`domain::registration::Registered`, JSON).
 //! - `limits`: what the anonymous limits count: distinct values per (survey, tag), and new
 //!   unverified responses per (survey, day) (`domain::limits` decides; `keys` has the layout).
 //!
@@ -18,7 +20,11 @@
 //! # Layout
 //!
 //! - [`trees`]: the database, its trees, and how records are encoded.
-//! - [`records`]: the transaction that applies a batch of writes.
+//! - [`records`]: the transaction that applies a batch of writes, and ratings.
+//! - [`batch`]: what the writes of a batch share: its trees, its totals, the counters an event
+//!   falls in, the anonymous limits' check.
+//! - [`registry`]: registrations, the tags they vouch for, the invitations a response rate counts.
+//! - [`views`]: impressions and email clicks.
 //! - [`reads`]: counters, tag values, responses, comments.
 //! - [`events`]: the live feed's sequence.
 //! - [`outbox`]: alert messages waiting for their webhook, and those set aside.
@@ -30,16 +36,20 @@
 
 mod audit;
 mod backup;
+mod batch;
 mod events;
 mod export;
 pub mod keys;
 mod outbox;
 mod reads;
 mod records;
+mod registry;
 mod trees;
 mod upgrade;
+mod views;
 
 use crate::domain::figures::Tally;
+use crate::domain::registration::Registered;
 use crate::domain::response::Response;
 use crate::domain::survey::Surveys;
 use crate::store::backend::{
@@ -92,6 +102,14 @@ impl Backend for EmbeddedStore {
 
     fn tag_values(&self, survey: &str, tag: &str) -> Result<Vec<String>, StoreError> {
         reads::tag_values(self, survey, tag)
+    }
+
+    fn registration(
+        &self,
+        survey: &str,
+        interaction: &str,
+    ) -> Result<Option<Registered>, StoreError> {
+        reads::registration(self, survey, interaction)
     }
 
     fn find(

@@ -4,6 +4,7 @@ use super::keys;
 use super::trees::{EmbeddedStore, decode};
 use crate::domain::calendar::from_unix_ms;
 use crate::domain::figures::Tally;
+use crate::domain::registration::Registered;
 use crate::domain::{Day, Response};
 use crate::store::backend::{CommentPage, CommentQuery, Dimension, Grain, StoreError};
 use crate::store::counts::Counts;
@@ -48,6 +49,18 @@ pub(super) fn tag_values(
 }
 
 /// The response stored under an identity key.
+pub(super) fn registration(
+    store: &EmbeddedStore,
+    survey: &str,
+    interaction: &str,
+) -> Result<Option<Registered>, StoreError> {
+    store
+        .registrations
+        .get(keys::registration(survey, interaction))?
+        .map(|bytes| decode(&bytes, "registration"))
+        .transpose()
+}
+
 pub(super) fn find(store: &EmbeddedStore, identity: &[u8]) -> Result<Option<Response>, StoreError> {
     store
         .responses
@@ -124,6 +137,6 @@ fn shows(query: &CommentQuery, response: &Response) -> bool {
     let tagged = query
         .tag
         .as_ref()
-        .is_none_or(|(key, value)| response.tags.get(key).is_some_and(|held| held == value));
+        .is_none_or(|(key, value)| response.dimension(key) == Some(value.as_str()));
     in_range && has_comment && tagged
 }

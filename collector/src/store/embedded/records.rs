@@ -5,103 +5,28 @@
 //! the other. Every counter the batch moves is summed first and written once at the end: a
 //! batch of ratings on the same day costs a handful of counter writes, not a dozen per rating.
 //!
-//! The anonymous limits are counted here too (`domain::limits` decides): a new tag value or a
-//! new unverified response is checked against its count and counted in the transaction that
-//! writes it, so no two requests can both take the last place.
+//! A rating is written here; what else a batch writes has its own module beside this one:
+//! registrations and the tags they vouch for (`registry`), impressions and clicks (`views`), and
+//! what every write shares, the anonymous limits' check among it (`batch`). All of it runs in
+//! the one transaction `apply` opens.
 
+use super::batch::{Totals, Trees, Tx, admit, count};
 use super::keys;
-use super::trees::{EmbeddedStore, decode, decode_count, encode};
+use super::registry::{answer_invitation, register, vouching_registration};
+use super::trees::{EmbeddedStore, decode, encode};
+use super::views::{click, impression};
 use crate::domain::calendar::unix_ms;
-use crate::domain::limits;
-use crate::domain::rating::Subject;
-use crate::domain::response::{self, Change, Refusal};
-use crate::domain::{Day, Hour, Rating, Response, Score, Survey, SurveyId, Surveys};
+use crate::domain::registration::as_vouched;
+use crate::domain::response::{self, Change};
+use crate::domain::{Day, Rating, Response, Survey, SurveyId, Surveys};
 use crate::store::backend::{
-    AlertId, AlertMessage, Dimension, Grain, Notice, NoticeKind, OutboxChange, Outcome,
-    RecordError, Recorded, StoreError, Write,
+    AlertId, AlertMessage, Notice, NoticeKind, OutboxChange, Outcome, RecordError, Recorded,
+    StoreError, Write,
 };
 use crate::store::counts::{Counts, Delta, Metric};
-use pulsetap_wire::Tags;
-use serde::{Deserialize, Serialize};
 use sled::Transactional;
-use sled::transaction::{
-    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
-};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::convert::Infallible;
+use sled::transaction::{TransactionError, TransactionalTree, UnabortableTransactionError};
 use time::OffsetDateTime;
-
-/// No transaction here aborts on purpose: a refusal is one rating's answer, not a reason to
-/// undo the others, so only storage errors end one early.
-type Tx = ConflictableTransactionError<Infallible>;
-
-/// The trees a batch writes, inside its transaction.
-struct Trees<'t> {
-    responses: &'t TransactionalTree,
-    impressions: &'t TransactionalTree,
-    events: &'t TransactionalTree,
-    outbox: &'t TransactionalTree,
-    tag_values: &'t TransactionalTree,
-    limits: &'t TransactionalTree,
-}
-
-/// What the writes of one transaction add up to, written once at its end.
-#[derive(Default)]
-struct Totals {
-    counter_deltas: HashMap<Vec<u8>, Delta>,
-    /// `tag_values` keys already stored, looked up once per batch.
-    known_tag_values: HashSet<Vec<u8>>,
-    /// `tag_values` keys this batch adds.
-    new_tag_values: BTreeSet<Vec<u8>>,
-    /// Counts of the `limits` tree this batch read: as stored, and after its writes so far.
-    limit_counts: HashMap<Vec<u8>, (u64, u64)>,
-}
-
-impl Totals {
-    /// Whether a tag value is stored, or added by an earlier write of this batch.
-    fn knows_tag_value(
-        &mut self,
-        tree: &TransactionalTree,
-        key: &[u8],
-    ) -> Result<bool, UnabortableTransactionError> {
-        if self.new_tag_values.contains(key) || self.known_tag_values.contains(key) {
-            return Ok(true);
-        }
-        let known = tree.get(key)?.is_some();
-        if known {
-            self.known_tag_values.insert(key.to_vec());
-        }
-        Ok(known)
-    }
-
-    /// A count of the `limits` tree, with this batch's changes.
-    fn limit_count(
-        &mut self,
-        tree: &TransactionalTree,
-        key: Vec<u8>,
-    ) -> Result<u64, UnabortableTransactionError> {
-        if let Some(&(_, count)) = self.limit_counts.get(&key) {
-            return Ok(count);
-        }
-        let count = decode_count(tree.get(&key)?.as_deref());
-        self.limit_counts.insert(key, (count, count));
-        Ok(count)
-    }
-
-    /// Adds one to a count `limit_count` read.
-    fn count_one_more(&mut self, key: Vec<u8>) {
-        if let Some((_, count)) = self.limit_counts.get_mut(&key) {
-            *count += 1;
-        }
-    }
-}
-
-/// A shown widget, as kept: when, and with which tags (so an audit can recount it).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct StoredImpression {
-    pub at_ms: i64,
-    pub tags: BTreeMap<String, String>,
-}
 
 pub(super) fn apply(
     store: &EmbeddedStore,
@@ -116,9 +41,20 @@ pub(super) fn apply(
         &store.events,
         &store.outbox,
         &store.limits,
+        &store.registrations,
     )
         .transaction(
-            |(responses, counters, tag_values, impressions, events, outbox, limit_counts)| -> Result<_, Tx> {
+            |(
+                responses,
+                counters,
+                tag_values,
+                impressions,
+                events,
+                outbox,
+                limit_counts,
+                registrations,
+            )|
+             -> Result<_, Tx> {
                 let trees = Trees {
                     responses,
                     impressions,
@@ -126,6 +62,7 @@ pub(super) fn apply(
                     outbox,
                     tag_values,
                     limits: limit_counts,
+                    registrations,
                 };
                 let mut totals = Totals::default();
                 let mut outcomes = Vec::with_capacity(writes.len());
@@ -182,11 +119,20 @@ fn apply_one(
             survey,
             score,
             tags,
+            lang,
             now,
         } => {
-            click(survey, *score, tags, *now, totals);
+            click(survey, *score, tags, lang.as_ref(), *now, totals);
             Ok(Outcome::Done)
         }
+        Write::Register {
+            survey,
+            registrations,
+            now,
+        } => Ok(Outcome::Registered(match survey_of(surveys, survey) {
+            Ok(survey) => register(survey, registrations, *now, trees, totals)?,
+            Err(error) => Err(error),
+        })),
         Write::Outbox(change) => {
             change_outbox(trees.outbox, change)?;
             Ok(Outcome::Done)
@@ -214,14 +160,23 @@ fn rate(
     allowance_left: bool,
     trees: &Trees<'_>,
     totals: &mut Totals,
-) -> Result<Result<Recorded, RecordError>, UnabortableTransactionError> {
+) -> Result<Result<Box<Recorded>, RecordError>, UnabortableTransactionError> {
+    let now_ms = unix_ms(now);
+    let registration = match vouching_registration(survey, rating, now_ms, trees)? {
+        Ok(registration) => registration,
+        Err(error) => return Ok(Err(error)),
+    };
+    let rating = match as_vouched(survey, rating, registration.as_ref()) {
+        Ok(rating) => rating,
+        Err(refusal) => return Ok(Err(refusal.into())),
+    };
+    let rating = rating.as_ref();
     let subject = &rating.subject;
     let identity = keys::identity(
         survey.id.as_str(),
         subject.interaction.as_ref().map(|i| i.as_str()),
         subject.response_id.as_str(),
     );
-    let now_ms = unix_ms(now);
     let existing = match trees.responses.get(&identity)? {
         // A record we wrote ourselves no longer decodes: corruption, not the client's fault.
         Some(bytes) => match decode::<Response>(&bytes, "response") {
@@ -241,13 +196,13 @@ fn rate(
     }
     let previous = match &change {
         Change::Unchanged(old) => {
-            return Ok(Ok(Recorded {
+            return Ok(Ok(Box::new(Recorded {
                 status: change.status(),
                 response: old.clone(),
                 event: None,
                 alert_queued: false,
                 counted_unverified: false,
-            }));
+            })));
         }
         Change::Created(_) => None,
         Change::Updated { before, .. } => Some(before),
@@ -255,14 +210,18 @@ fn rate(
     let counted_unverified = matches!(change, Change::Created(_)) && !subject.trusted();
     let admitted = admit(
         survey,
-        subject,
+        subject.trusted(),
         &change.response().tags,
+        change.response().lang.as_deref(),
         counted_unverified.then_some((Day::of(now), allowance_left)),
         trees,
         totals,
     )?;
     if let Err(refusal) = admitted {
         return Ok(Err(refusal.into()));
+    }
+    if matches!(change, Change::Created(_)) {
+        answer_invitation(survey, subject, registration, trees, totals)?;
     }
     if let Some(old) = previous {
         count(totals, old, Metric::Response, old.score, -1);
@@ -298,59 +257,13 @@ fn rate(
         }
         _ => false,
     };
-    Ok(Ok(Recorded {
+    Ok(Ok(Box::new(Recorded {
         status: change.status(),
         response: change.response().clone(),
         event: Some(event),
         alert_queued: queued,
         counted_unverified,
-    }))
-}
-
-/// Checks a write against the anonymous limits and, when it passes, counts it: the tag values
-/// it brings that the survey never had, and a new unverified response (`unverified`: the day,
-/// and whether the sender has some of its daily allowance left). A refusal counts nothing.
-fn admit(
-    survey: &Survey,
-    subject: &Subject,
-    tags: &BTreeMap<String, String>,
-    unverified: Option<(Day, bool)>,
-    trees: &Trees<'_>,
-    totals: &mut Totals,
-) -> Result<Result<(), Refusal>, UnabortableTransactionError> {
-    let survey_id = survey.id.as_str();
-    let mut new_values = Vec::new();
-    for (tag, value) in tags {
-        let key = keys::tag_value(survey_id, tag, value);
-        if totals.knows_tag_value(trees.tag_values, &key)? {
-            continue;
-        }
-        let count_key = keys::tag_value_count(survey_id, tag);
-        let distinct = totals.limit_count(trees.limits, count_key.clone())?;
-        if !subject.trusted()
-            && let Err(refusal) = limits::admit_unverified_tag_value(tag, distinct, survey)
-        {
-            return Ok(Err(refusal));
-        }
-        new_values.push((key, count_key));
-    }
-    let day_key = unverified.map(|(day, _)| keys::unverified_on(survey_id, day.0));
-    if let (Some(day_key), Some((_, allowance_left))) = (&day_key, unverified) {
-        let created_today = totals.limit_count(trees.limits, day_key.clone())?;
-        if let Err(refusal) =
-            limits::admit_unverified_response(allowance_left, created_today, survey)
-        {
-            return Ok(Err(refusal));
-        }
-    }
-    for (key, count_key) in new_values {
-        totals.new_tag_values.insert(key);
-        totals.count_one_more(count_key);
-    }
-    if let Some(day_key) = day_key {
-        totals.count_one_more(day_key);
-    }
-    Ok(Ok(()))
+    })))
 }
 
 /// Removes, queues and sets aside alert messages as one change.
@@ -369,80 +282,6 @@ fn change_outbox(
         outbox.insert(key, encode(message))?;
     }
     Ok(())
-}
-
-/// Counts an impression once per response_id; whether it was new.
-fn impression(
-    survey: &Survey,
-    subject: &Subject,
-    now: OffsetDateTime,
-    trees: &Trees<'_>,
-    totals: &mut Totals,
-) -> Result<Result<bool, RecordError>, UnabortableTransactionError> {
-    let survey_id = survey.id.as_str();
-    let key = keys::impression(survey_id, subject.response_id.as_str());
-    if trees.impressions.get(&key)?.is_some() {
-        return Ok(Ok(false));
-    }
-    let stored = StoredImpression {
-        at_ms: unix_ms(now),
-        tags: subject.tags.as_map().clone(),
-    };
-    if let Err(refusal) = admit(survey, subject, &stored.tags, None, trees, totals)? {
-        return Ok(Err(refusal.into()));
-    }
-    trees.impressions.insert(key.as_slice(), encode(&stored))?;
-    for counter in counter_keys(survey_id, &stored.tags, now) {
-        totals
-            .counter_deltas
-            .entry(counter)
-            .or_default()
-            .add(Metric::Impression, 0, 1);
-    }
-    Ok(Ok(true))
-}
-
-/// Counts an opened email link that no page confirmed.
-fn click(survey: &SurveyId, score: Score, tags: &Tags, now: OffsetDateTime, totals: &mut Totals) {
-    for counter in counter_keys(survey.as_str(), tags, now) {
-        totals.counter_deltas.entry(counter).or_default().add(
-            Metric::UnconfirmedClick,
-            score.get(),
-            1,
-        );
-    }
-}
-
-/// Adds `by` to `metric` in every counter a response falls in.
-fn count(totals: &mut Totals, response: &Response, metric: Metric, score: u8, by: i64) {
-    let created = crate::domain::calendar::from_unix_ms(response.created_ms);
-    for key in counter_keys(&response.survey, &response.tags, created) {
-        totals
-            .counter_deltas
-            .entry(key)
-            .or_default()
-            .add(metric, score, by);
-    }
-}
-
-/// The day and hour counters of every dimension a tagged event falls in: the survey's, and
-/// each of its tags'.
-pub(super) fn counter_keys(
-    survey: &str,
-    tags: &BTreeMap<String, String>,
-    at: OffsetDateTime,
-) -> Vec<Vec<u8>> {
-    let (day, hour) = (Day::of(at).0, Hour::of(at).0);
-    let dimensions =
-        std::iter::once(Dimension::All).chain(tags.iter().map(|(k, v)| Dimension::Tag(k, v)));
-    dimensions
-        .flat_map(|dimension| {
-            [
-                keys::counter(survey, &dimension, Grain::Day, day),
-                keys::counter(survey, &dimension, Grain::Hour, hour),
-            ]
-        })
-        .collect()
 }
 
 fn add_to_counter(tree: &TransactionalTree, key: &[u8], delta: &Delta) -> Result<(), Tx> {

@@ -3,6 +3,7 @@
 use crate::store::backend::StoreError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 impl From<sled::Error> for StoreError {
     fn from(error: sled::Error) -> Self {
@@ -21,11 +22,39 @@ pub struct EmbeddedStore {
     pub(super) events: sled::Tree,
     pub(super) outbox: sled::Tree,
     pub(super) limits: sled::Tree,
+    pub(super) registrations: sled::Tree,
 }
 
 impl EmbeddedStore {
     /// Opens the database in `path` as it is, creating it when missing.
     pub(super) fn open_as_is(path: &Path) -> Result<Self, StoreError> {
+        let db = open_db(path)?;
+        let store = Self {
+            responses: db.open_tree("responses")?,
+            counters: db.open_tree("counters")?,
+            tag_values: db.open_tree("tag_values")?,
+            impressions: db.open_tree("impressions")?,
+            events: db.open_tree("events")?,
+            outbox: db.open_tree("outbox")?,
+            limits: db.open_tree("limits")?,
+            registrations: db.open_tree("registrations")?,
+            db,
+        };
+        Ok(store)
+    }
+}
+
+/// How long an open waits for the lock that a store closed a moment ago still holds.
+const CLOSING_GRACE: Duration = Duration::from_secs(2);
+
+/// Opens sled's database in `path`, waiting out a lock that is being let go. sled holds its
+/// file lock until its background flusher thread drops the database, up to one flush interval
+/// (half a second) after the last handle closed, so a store reopened at once in the same
+/// process (a restart, `collector backup` of a store just stopped) would otherwise be told it
+/// is in use. A store held by a running collector is still `InUse`, after the grace.
+fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
+    let started = Instant::now();
+    loop {
         // sled's default page cache is 1 GiB; with 32 MiB the collector holds 125-156 MB
         // resident at a million responses (178 MB with 64 MiB; BENCHMARKS.md) while the hot
         // counters, the only thing reads touch, still stay cached.
@@ -36,30 +65,23 @@ impl EmbeddedStore {
         // 4 MiB segments turn over 8x less often than the 512 KiB default, so truncations, and
         // that window, become rare; `benches/aggregate_reads.rs` writes millions of ratings
         // back to back to keep this honest.
-        let db = sled::Config::new()
+        let opened = sled::Config::new()
             .path(path)
             .cache_capacity(32 * 1024 * 1024)
             .mode(sled::Mode::HighThroughput)
             .segment_size(4 * 1024 * 1024)
-            .open()
-            .map_err(|error| match error {
-                // sled says a running collector holds the files only in an IO error's text.
-                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                    StoreError::InUse
+            .open();
+        match opened {
+            Ok(db) => return Ok(db),
+            // sled says a process holds the files only in an IO error's text.
+            Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
+                if started.elapsed() >= CLOSING_GRACE {
+                    return Err(StoreError::InUse);
                 }
-                other => other.into(),
-            })?;
-        let store = Self {
-            responses: db.open_tree("responses")?,
-            counters: db.open_tree("counters")?,
-            tag_values: db.open_tree("tag_values")?,
-            impressions: db.open_tree("impressions")?,
-            events: db.open_tree("events")?,
-            outbox: db.open_tree("outbox")?,
-            limits: db.open_tree("limits")?,
-            db,
-        };
-        Ok(store)
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(other) => return Err(other.into()),
+        }
     }
 }
 

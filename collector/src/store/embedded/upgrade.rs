@@ -27,11 +27,77 @@ const OUTBOX_FORMAT_DUE: &[u8] = b"due-messages";
 /// Key in the default tree saying the `limits` tree counts every tag's values.
 const TAG_VALUE_COUNTS: &[u8] = b"tag-value-counts";
 const TAG_VALUE_COUNTS_KEPT: &[u8] = b"kept";
+/// Key in the default tree saying impressions know whether they were answered.
+const ANSWERED_IMPRESSIONS: &[u8] = b"answered-impressions";
+const ANSWERED_IMPRESSIONS_COUNTED: &[u8] = b"counted";
 
 pub(super) fn run(store: &EmbeddedStore) -> Result<(), StoreError> {
     fold_counters(store)?;
     convert_outbox(store)?;
     count_tag_values(store)?;
+    count_answered_impressions(store)?;
+    Ok(())
+}
+
+/// Stores written before the response rate counted answered invitations kept none: every
+/// response rate of their past would read 0%. Marks each impression whose response_id has a
+/// response as answered and counts it, in one transaction with the marker, so a crash leaves
+/// the old state or the new one and a second run changes nothing.
+fn count_answered_impressions(store: &EmbeddedStore) -> Result<(), StoreError> {
+    use super::batch::{StoredImpression, counter_keys};
+    use crate::store::counts::Metric;
+    use sled::Transactional;
+    use sled::transaction::ConflictableTransactionError;
+
+    if store.db.get(ANSWERED_IMPRESSIONS)?.as_deref() == Some(ANSWERED_IMPRESSIONS_COUNTED) {
+        return Ok(());
+    }
+    let mut answered: Vec<(Vec<u8>, StoredImpression)> = Vec::new();
+    let mut deltas: BTreeMap<Vec<u8>, Delta> = BTreeMap::new();
+    for value in store.responses.iter().values() {
+        let response: Response = decode(&value?, "response")?;
+        let key = keys::impression(&response.survey, &response.response_id);
+        let Some(bytes) = store.impressions.get(&key)? else {
+            continue;
+        };
+        let Ok(mut impression) = decode::<StoredImpression>(&bytes, "impression") else {
+            continue;
+        };
+        if impression.answered {
+            continue;
+        }
+        impression.answered = true;
+        let at = crate::domain::calendar::from_unix_ms(impression.at_ms);
+        for counter in counter_keys(
+            &response.survey,
+            &impression.tags,
+            impression.lang.as_deref(),
+            at,
+        ) {
+            deltas
+                .entry(counter)
+                .or_default()
+                .add(Metric::Answered, 0, 1);
+        }
+        answered.push((key, impression));
+    }
+    let default: &sled::Tree = &store.db;
+    (&store.impressions, &store.counters, default)
+        .transaction(|(impressions, counters, marker)| {
+            for (key, impression) in &answered {
+                impressions.insert(key.as_slice(), encode(impression))?;
+            }
+            for (key, delta) in &deltas {
+                let current = counters
+                    .get(key)?
+                    .map_or_else(Counts::default, |value| Counts::decode(&value));
+                counters.insert(key.as_slice(), delta.applied_to(current).encode())?;
+            }
+            marker.insert(ANSWERED_IMPRESSIONS, ANSWERED_IMPRESSIONS_COUNTED)?;
+            Ok::<_, ConflictableTransactionError<()>>(())
+        })
+        .map_err(|error| StoreError::Engine(format!("counting answered impressions: {error:?}")))?;
+    store.db.flush()?;
     Ok(())
 }
 
@@ -189,6 +255,7 @@ fn response_of(record: ResponseRecord) -> Option<Response> {
         score: record.score,
         tags: record.tags,
         comment: record.comment,
+        lang: record.lang,
         // Only signed or verified ratings could tell; an alert does not need to know.
         signed: false,
         created_ms: ms(&record.created_at)?,
@@ -197,6 +264,7 @@ fn response_of(record: ResponseRecord) -> Option<Response> {
         last_event: 0,
         // It alerted: that is why it was in the outbox.
         alerted: true,
+        registered: false,
     })
 }
 
@@ -205,7 +273,7 @@ mod tests {
     use super::super::trees::decode_count;
     use super::*;
     use crate::domain::Day;
-    use crate::store::backend::{Backend, Dimension};
+    use crate::store::backend::{Backend, Dimension, Grain};
 
     #[test]
     fn counters_of_an_older_store_are_folded_into_buckets_once_and_keep_their_counts() {
@@ -253,10 +321,14 @@ mod tests {
                     .unwrap()[&Day(day).0]
             };
             let survey = total(&Dimension::All);
-            assert_eq!(survey.by_score[..5], [1, 0, 0, 0, 3]);
+            assert_eq!(
+                survey.by_score[..6],
+                [0, 1, 0, 0, 0, 3],
+                "by score, 0 first"
+            );
             assert_eq!((survey.impressions, survey.unconfirmed_clicks), (7, 2));
             let agent = total(&Dimension::Tag("agent", "ana"));
-            assert_eq!(agent.by_score[..5], [0, 0, 0, 0, 3]);
+            assert_eq!(agent.by_score[..6], [0, 0, 0, 0, 0, 3]);
             assert_eq!(
                 store.counters.len(),
                 2,
@@ -298,6 +370,54 @@ mod tests {
             assert_eq!(count("support", "agent"), 2);
             assert_eq!(count("support", "channel"), 1);
             assert_eq!(count("sales", "agent"), 1);
+        }
+    }
+
+    #[test]
+    fn impressions_answered_before_answers_were_counted_count_once_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let response = serde_json::json!({
+            "survey": "support", "response_id": "r1", "interaction": null, "score": 5,
+            "tags": {}, "comment": null, "signed": false, "created_ms": 5, "updated_ms": 5,
+            "history": [[5, 5]]
+        });
+        {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            store
+                .responses
+                .insert(
+                    keys::identity("support", None, "r1"),
+                    serde_json::to_vec(&response).unwrap(),
+                )
+                .unwrap();
+            for id in ["r1", "r2"] {
+                let impression = serde_json::json!({"at_ms": 5, "tags": {"agent": "alice"}});
+                store
+                    .impressions
+                    .insert(
+                        keys::impression("support", id),
+                        serde_json::to_vec(&impression).unwrap(),
+                    )
+                    .unwrap();
+            }
+            store.db.remove(ANSWERED_IMPRESSIONS).unwrap();
+        }
+        for _ in 0..2 {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            let day = crate::domain::Day::of(crate::domain::calendar::from_unix_ms(5)).0;
+            let tallies = store
+                .tallies(
+                    "support",
+                    &Dimension::Tag("agent", "alice"),
+                    Grain::Day,
+                    day,
+                    day,
+                )
+                .unwrap();
+            assert_eq!(
+                tallies[&day].answered, 1,
+                "r1 answered, r2 not, counted once"
+            );
         }
     }
 

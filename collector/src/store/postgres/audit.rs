@@ -1,11 +1,12 @@
 //! Recounting every counter from the stored records: the shards' sums must equal what the
-//! responses and impressions add up to.
+//! responses, impressions and registrations add up to.
 
 use super::errors::engine;
 use super::reads::{ResponseScan, counts_at};
 use super::rows::{CounterKey, counter_keys};
 use crate::domain::calendar::from_unix_ms;
 use crate::domain::figures::Tally;
+use crate::domain::registration::Registered;
 use crate::store::backend::{Audit, StoreError};
 use crate::store::counts::{Counts, Delta, Metric, SLOTS};
 use std::collections::{BTreeMap, HashMap};
@@ -23,7 +24,8 @@ pub(super) async fn run(client: &mut Client) -> Result<Audit, StoreError> {
         for response in chunk {
             audit.responses += 1;
             let created = from_unix_ms(response.created_ms);
-            for key in counter_keys(&response.survey, &response.tags, created) {
+            let lang = response.lang.as_deref();
+            for key in counter_keys(&response.survey, &response.tags, lang, created) {
                 expected
                     .entry(key)
                     .or_default()
@@ -33,19 +35,51 @@ pub(super) async fn run(client: &mut Client) -> Result<Audit, StoreError> {
     }
     drop(scan);
     let impressions = client
-        .query("SELECT survey, at_ms, tags::text FROM impressions", &[])
+        .query(
+            "SELECT survey, at_ms, tags::text, lang, answered, uncounted FROM impressions",
+            &[],
+        )
         .await
         .map_err(engine)?;
     for row in impressions {
         let survey: &str = row.get(0);
         let tags: BTreeMap<String, String> = serde_json::from_str(row.get(2))
             .map_err(|_| StoreError::Corrupt("impression".into()))?;
-        audit.impressions += 1;
-        for key in counter_keys(survey, &tags, from_unix_ms(row.get(1))) {
-            expected
-                .entry(key)
-                .or_default()
-                .add(Metric::Impression, 0, 1);
+        let lang: Option<&str> = row.get(3);
+        let (answered, uncounted): (bool, bool) = (row.get(4), row.get(5));
+        if !uncounted {
+            audit.impressions += 1;
+        }
+        for key in counter_keys(survey, &tags, lang, from_unix_ms(row.get(1))) {
+            let delta = expected.entry(key).or_default();
+            if !uncounted {
+                delta.add(Metric::Impression, 0, 1);
+            }
+            if answered {
+                delta.add(Metric::Answered, 0, 1);
+            }
+        }
+    }
+    let registrations = client
+        .query("SELECT survey, body::text FROM registrations", &[])
+        .await
+        .map_err(engine)?;
+    for row in registrations {
+        let survey: &str = row.get(0);
+        let registration: Registered = serde_json::from_str(row.get(1))
+            .map_err(|_| StoreError::Corrupt("registration".into()))?;
+        // A registration has no language: it is counted before anyone chose one.
+        for key in counter_keys(
+            survey,
+            &registration.tags,
+            None,
+            from_unix_ms(registration.at_ms),
+        ) {
+            let delta = expected.entry(key).or_default();
+            delta.add(Metric::Registration, 0, 1);
+            if registration.answered {
+                delta.add(Metric::Answered, 0, 1);
+            }
         }
     }
     let sums = (0..SLOTS)

@@ -2,9 +2,9 @@
 //!
 //! Everything goes in one transaction, so a migration that fails leaves the database as empty
 //! as it found it, and collectors started on it meanwhile see nothing half-copied. Records are
-//! written a chunk at a time; counters are rebuilt from the responses and impressions (and the
-//! unconfirmed clicks, which no record backs, are carried over), and the distinct values per tag
-//! from the tag values.
+//! written a chunk at a time; counters are rebuilt from the responses, impressions and
+//! registrations (and the unconfirmed clicks, which no record backs, are carried over), and the
+//! distinct values per tag from the tag values.
 
 use super::errors::engine;
 use super::rows::{
@@ -13,6 +13,7 @@ use super::rows::{
 };
 use crate::domain::Response;
 use crate::domain::calendar::from_unix_ms;
+use crate::domain::survey::LANG_DIMENSION;
 use crate::store::backend::{AlertMessage, Dimension, Record, StoreError};
 use crate::store::counts::{Delta, Metric};
 use std::collections::{BTreeMap, HashMap};
@@ -27,15 +28,29 @@ pub struct Imported {
     pub responses: u64,
     pub events: u64,
     pub impressions: u64,
+    pub registrations: u64,
     pub alerts: u64,
     pub records: u64,
+}
+
+/// An impression as its row takes it, its tags as JSON.
+struct ImportedImpression {
+    survey: String,
+    response_id: String,
+    at_ms: i64,
+    tags: String,
+    lang: Option<String>,
+    answered: bool,
+    uncounted: bool,
 }
 
 #[derive(Default)]
 pub(super) struct Importer {
     responses: Vec<Response>,
     events: Vec<(String, i64, String)>,
-    impressions: Vec<(String, String, i64, String)>,
+    impressions: Vec<ImportedImpression>,
+    /// (survey, interaction, body as JSON).
+    registrations: Vec<(String, String, String)>,
     tag_values: Vec<(String, String, String)>,
     alerts: Vec<AlertMessage>,
     undelivered: Vec<AlertMessage>,
@@ -57,7 +72,8 @@ impl Importer {
             Record::Response(response) => {
                 self.imported.responses += 1;
                 let created = from_unix_ms(response.created_ms);
-                for key in counter_keys(&response.survey, &response.tags, created) {
+                let lang = response.lang.as_deref();
+                for key in counter_keys(&response.survey, &response.tags, lang, created) {
                     self.counters
                         .entry(key)
                         .or_default()
@@ -82,22 +98,57 @@ impl Importer {
                 response_id,
                 at_ms,
                 tags,
+                lang,
+                answered,
+                uncounted,
             } => {
                 self.imported.impressions += 1;
-                for key in counter_keys(&survey, &tags, from_unix_ms(at_ms)) {
-                    self.counters
-                        .entry(key)
-                        .or_default()
-                        .add(Metric::Impression, 0, 1);
+                for key in counter_keys(&survey, &tags, lang.as_deref(), from_unix_ms(at_ms)) {
+                    let delta = self.counters.entry(key).or_default();
+                    if !uncounted {
+                        delta.add(Metric::Impression, 0, 1);
+                    }
+                    if answered {
+                        delta.add(Metric::Answered, 0, 1);
+                    }
                 }
                 let tags = serde_json::to_string(&tags).expect("tags always serialize");
-                self.impressions.push((survey, response_id, at_ms, tags));
+                self.impressions.push(ImportedImpression {
+                    survey,
+                    response_id,
+                    at_ms,
+                    tags,
+                    lang,
+                    answered,
+                    uncounted,
+                });
+            }
+            Record::Registration {
+                survey,
+                interaction,
+                registered,
+            } => {
+                self.imported.registrations += 1;
+                let at = from_unix_ms(registered.at_ms);
+                for key in counter_keys(&survey, &registered.tags, None, at) {
+                    let delta = self.counters.entry(key).or_default();
+                    delta.add(Metric::Registration, 0, 1);
+                    if registered.answered {
+                        delta.add(Metric::Answered, 0, 1);
+                    }
+                }
+                let body =
+                    serde_json::to_string(&registered).expect("stored types always serialize");
+                self.registrations.push((survey, interaction, body));
             }
             Record::TagValue { survey, tag, value } => {
-                *self
-                    .distinct_values
-                    .entry((survey.clone(), format!("tag {tag}")))
-                    .or_default() += 1;
+                // Languages are noted like a tag's values but never limited, so not counted.
+                if tag != LANG_DIMENSION {
+                    *self
+                        .distinct_values
+                        .entry((survey.clone(), format!("tag {tag}")))
+                        .or_default() += 1;
+                }
                 self.tag_values.push((survey, tag, value));
             }
             Record::UnverifiedCount { survey, day, count } => {
@@ -161,24 +212,58 @@ impl Importer {
             self.events.clear();
         }
         if !self.impressions.is_empty() {
-            let mut columns: (Vec<&str>, Vec<&str>, Vec<i64>, Vec<&str>) = Default::default();
-            for (survey, response_id, at_ms, tags) in &self.impressions {
-                columns.0.push(survey);
-                columns.1.push(response_id);
-                columns.2.push(*at_ms);
-                columns.3.push(tags);
+            let mut columns: (
+                Vec<&str>,
+                Vec<&str>,
+                Vec<i64>,
+                Vec<&str>,
+                Vec<Option<&str>>,
+                Vec<bool>,
+                Vec<bool>,
+            ) = Default::default();
+            for impression in &self.impressions {
+                columns.0.push(&impression.survey);
+                columns.1.push(&impression.response_id);
+                columns.2.push(impression.at_ms);
+                columns.3.push(&impression.tags);
+                columns.4.push(impression.lang.as_deref());
+                columns.5.push(impression.answered);
+                columns.6.push(impression.uncounted);
             }
             transaction
                 .execute(
-                    "INSERT INTO impressions (survey, response_id, at_ms, tags)
-                     SELECT survey, response_id, at_ms, tags::jsonb
-                     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])
-                       AS t(survey, response_id, at_ms, tags)",
-                    &[&columns.0, &columns.1, &columns.2, &columns.3],
+                    "INSERT INTO impressions
+                       (survey, response_id, at_ms, tags, lang, answered, uncounted)
+                     SELECT survey, response_id, at_ms, tags::jsonb, lang, answered, uncounted
+                     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],
+                                 $6::boolean[], $7::boolean[])
+                       AS t(survey, response_id, at_ms, tags, lang, answered, uncounted)",
+                    &[
+                        &columns.0, &columns.1, &columns.2, &columns.3, &columns.4, &columns.5,
+                        &columns.6,
+                    ],
                 )
                 .await
                 .map_err(engine)?;
             self.impressions.clear();
+        }
+        if !self.registrations.is_empty() {
+            let mut columns: (Vec<&str>, Vec<&str>, Vec<&str>) = Default::default();
+            for (survey, interaction, body) in &self.registrations {
+                columns.0.push(survey);
+                columns.1.push(interaction);
+                columns.2.push(body);
+            }
+            transaction
+                .execute(
+                    "INSERT INTO registrations (survey, interaction, body)
+                     SELECT survey, interaction, body::jsonb
+                     FROM unnest($1::text[], $2::text[], $3::text[]) AS t(survey, interaction, body)",
+                    &[&columns.0, &columns.1, &columns.2],
+                )
+                .await
+                .map_err(engine)?;
+            self.registrations.clear();
         }
         if !self.tag_values.is_empty() {
             let mut columns: (Vec<&str>, Vec<&str>, Vec<&str>) = Default::default();
@@ -257,7 +342,8 @@ pub(super) async fn refuse_unless_empty(transaction: &Transaction<'_>) -> Result
             "SELECT EXISTS (SELECT 1 FROM responses) OR EXISTS (SELECT 1 FROM events)
                  OR EXISTS (SELECT 1 FROM impressions) OR EXISTS (SELECT 1 FROM counters)
                  OR EXISTS (SELECT 1 FROM outbox) OR EXISTS (SELECT 1 FROM undelivered)
-                 OR EXISTS (SELECT 1 FROM tag_values) OR EXISTS (SELECT 1 FROM limit_counts)",
+                 OR EXISTS (SELECT 1 FROM tag_values) OR EXISTS (SELECT 1 FROM limit_counts)
+                 OR EXISTS (SELECT 1 FROM registrations)",
             &[],
         )
         .await

@@ -8,8 +8,8 @@
 //! locked (`FOR UPDATE`) until it commits.
 
 use crate::domain::limits;
-use crate::domain::rating::Subject;
 use crate::domain::response::Refusal;
+use crate::domain::survey::LANG_DIMENSION;
 use crate::domain::{Day, Survey, Surveys};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use tokio_postgres::Transaction;
@@ -44,13 +44,16 @@ impl Limits {
     }
 
     /// Checks a write against the anonymous limits and, when it passes, counts it (see
-    /// `store/embedded/records.rs`: the same rule over the same counts).
+    /// `store/embedded/batch.rs`: the same rule over the same counts). Its language is noted
+    /// as a value of the `lang` pseudo-tag, with no limit: a survey speaks only the few
+    /// languages it is configured with.
     pub(super) async fn admit(
         &mut self,
         transaction: &Transaction<'_>,
         survey: &Survey,
-        subject: &Subject,
+        trusted: bool,
         tags: &BTreeMap<String, String>,
+        lang: Option<&str>,
         unverified: Option<(Day, bool)>,
     ) -> Result<Result<(), Refusal>, tokio_postgres::Error> {
         let survey_id = survey.id.as_str();
@@ -62,12 +65,12 @@ impl Limits {
             }
             let count_key = (survey_id.to_owned(), format!("tag {tag}"));
             let distinct = self.count(transaction, &count_key).await?;
-            if !subject.trusted()
+            if !trusted
                 && let Err(refusal) = limits::admit_unverified_tag_value(tag, distinct, survey)
             {
                 return Ok(Err(refusal));
             }
-            new_values.push((key, count_key, !subject.trusted()));
+            new_values.push((key, count_key, !trusted));
         }
         let day_key =
             unverified.map(|(day, _)| (survey_id.to_owned(), format!("unverified {}", day.0)));
@@ -86,6 +89,17 @@ impl Limits {
         }
         if let Some(day_key) = day_key {
             self.count_one_more(&day_key, true);
+        }
+        if let Some(lang) = lang {
+            let key = (
+                survey_id.to_owned(),
+                LANG_DIMENSION.to_owned(),
+                lang.to_owned(),
+            );
+            if !self.knows_tag_value(transaction, &key).await? {
+                self.known_tag_values.insert(key.clone());
+                self.new_tag_values.insert(key);
+            }
         }
         Ok(Ok(()))
     }

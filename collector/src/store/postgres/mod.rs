@@ -45,7 +45,10 @@
 //! - this file: [`PostgresStore`]: connecting (TLS, the pool, migrations) and the [`Backend`].
 //! - [`errors`]: driver errors as `StoreError`s.
 //! - [`schema`]: the migrations (`migrations/*.sql`).
-//! - [`records`]: the transaction that applies a batch of writes.
+//! - [`records`]: the transaction that applies a batch of writes, and ratings.
+//! - [`registry`]: registrations, the tags they vouch for, the invitations a response rate
+//!   counts.
+//! - [`views`]: impressions and email clicks.
 //! - [`limits`]: the anonymous limits' counts, as a batch checks and adds to them.
 //! - [`rows`]: how records become rows (identities, counter keys, event numbers) and the
 //!   statements that write them.
@@ -61,10 +64,13 @@ mod limits;
 mod outbox;
 mod reads;
 mod records;
+mod registry;
 mod rows;
 mod schema;
+mod views;
 
 use crate::domain::figures::Tally;
+use crate::domain::registration::Registered;
 use crate::domain::response::Response;
 use crate::domain::survey::Surveys;
 use crate::store::backend::{
@@ -265,6 +271,17 @@ impl Backend for PostgresStore {
         self.run(async {
             let client = self.client().await?;
             reads::tag_values(&client, survey, tag).await
+        })
+    }
+
+    fn registration(
+        &self,
+        survey: &str,
+        interaction: &str,
+    ) -> Result<Option<Registered>, StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            reads::registration(&client, survey, interaction).await
         })
     }
 

@@ -6,6 +6,7 @@ use super::rows::{EVENTS_PER_TRANSACTION, dimension_name, event_number, grain_na
 use crate::domain::Response;
 use crate::domain::calendar::unix_ms;
 use crate::domain::figures::Tally;
+use crate::domain::registration::Registered;
 use crate::store::backend::{CommentPage, CommentQuery, Dimension, EventBatch, Grain, StoreError};
 use crate::store::counts::{Counts, SLOTS};
 use std::collections::BTreeMap;
@@ -85,6 +86,25 @@ pub(super) async fn tag_values(
         .await
         .map_err(engine)?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+/// The registration of an interaction, if any.
+pub(super) async fn registration(
+    client: &Client,
+    survey: &str,
+    interaction: &str,
+) -> Result<Option<Registered>, StoreError> {
+    client
+        .query_opt(
+            "SELECT body::text FROM registrations WHERE survey = $1 AND interaction = $2",
+            &[&survey, &interaction],
+        )
+        .await
+        .map_err(engine)?
+        .map(|row| {
+            serde_json::from_str(row.get(0)).map_err(|_| StoreError::Corrupt("registration".into()))
+        })
+        .transpose()
 }
 
 pub(super) async fn find(

@@ -14,15 +14,14 @@ use super::rows::{
     identity, insert_events, queue_alert, upsert_responses,
 };
 use crate::domain::calendar::{from_unix_ms, unix_ms};
-use crate::domain::rating::Subject;
+use crate::domain::registration::{Registered, as_vouched};
 use crate::domain::response::{self, Change};
-use crate::domain::{Day, Rating, Response, Score, Survey, SurveyId, Surveys};
+use crate::domain::{Day, Rating, Response, Survey, SurveyId, Surveys};
 use crate::store::backend::{
     AlertId, AlertMessage, Notice, NoticeKind, OutboxChange, Outcome, RecordError, Recorded,
     StoreError, Write,
 };
 use crate::store::counts::{Delta, Metric};
-use pulsetap_wire::Tags;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use time::OffsetDateTime;
@@ -86,25 +85,31 @@ enum Attempt {
 }
 
 /// (survey, identity).
-type Identity = (String, String);
+pub(super) type Identity = (String, String);
 
 /// One run of a batch inside its transaction, and what its writes add up to.
-struct Batch<'a, 't> {
-    transaction: &'a Transaction<'t>,
+pub(super) struct Batch<'a, 't> {
+    pub(super) transaction: &'a Transaction<'t>,
     surveys: &'a Surveys,
     next_event: i64,
     /// The responses of the batch's identities: as stored, then as this batch left them.
-    responses: HashMap<Identity, Response>,
+    pub(super) responses: HashMap<Identity, Response>,
     /// Stored records that no longer decode.
-    corrupt: HashSet<Identity>,
+    pub(super) corrupt: HashSet<Identity>,
     /// Responses to write at the end.
-    changed: BTreeSet<Identity>,
+    pub(super) changed: BTreeSet<Identity>,
     /// Live-feed events: (identity, event), in event order.
     events: Vec<(Identity, i64)>,
     alerts: Vec<AlertMessage>,
-    counter_deltas: BTreeMap<CounterKey, Delta>,
+    pub(super) counter_deltas: BTreeMap<CounterKey, Delta>,
     /// What the anonymous limits count, as this batch read and changed it.
-    limits: Limits,
+    pub(super) limits: Limits,
+    /// The registrations of the interactions the batch names, keyed (survey, interaction): as
+    /// stored, then as this batch left them. Those that no longer decode are in `corrupt`
+    /// under (survey, `registration <interaction>`).
+    pub(super) registrations: HashMap<Identity, Registered>,
+    /// Registrations to write at the end.
+    pub(super) changed_registrations: BTreeSet<Identity>,
 }
 
 impl<'a, 't> Batch<'a, 't> {
@@ -120,6 +125,8 @@ impl<'a, 't> Batch<'a, 't> {
             alerts: Vec::new(),
             counter_deltas: BTreeMap::new(),
             limits: Limits::new(exact),
+            registrations: HashMap::new(),
+            changed_registrations: BTreeSet::new(),
         }
     }
 
@@ -136,6 +143,7 @@ impl<'a, 't> Batch<'a, 't> {
             outcomes.push(self.apply_one(write).await?);
         }
         self.write_responses().await?;
+        self.write_registrations().await?;
         self.write_alerts().await?;
         if !self.limits.write(self.transaction, self.surveys).await? {
             return Ok(Attempt::TookPlacesOthersTook);
@@ -144,25 +152,52 @@ impl<'a, 't> Batch<'a, 't> {
         Ok(Attempt::Done(outcomes))
     }
 
-    /// Locks every identity the batch rates, in one order for every collector (so two batches
-    /// never wait on each other in a circle), then reads their responses.
+    /// Locks every identity the batch rates or registers, in one order for every collector (so
+    /// two batches never wait on each other in a circle), then reads their responses and the
+    /// registrations of the interactions the batch names.
     async fn lock_and_read_identities(
         &mut self,
         writes: &[Write],
     ) -> Result<(), tokio_postgres::Error> {
-        let identities: BTreeSet<Identity> = writes
-            .iter()
-            .filter_map(|write| match write {
-                Write::Rating { survey, rating, .. } => Some((
-                    survey.as_str().to_owned(),
-                    identity(
-                        rating.subject.interaction.as_ref().map(|i| i.as_str()),
-                        rating.subject.response_id.as_str(),
-                    ),
-                )),
-                _ => None,
-            })
-            .collect();
+        let mut identities: BTreeSet<Identity> = BTreeSet::new();
+        let mut interactions: BTreeSet<Identity> = BTreeSet::new();
+        for write in writes {
+            match write {
+                Write::Rating { survey, rating, .. } => {
+                    let subject = &rating.subject;
+                    let interaction = subject.interaction.as_ref().map(|i| i.as_str());
+                    identities.insert((
+                        survey.as_str().to_owned(),
+                        identity(interaction, subject.response_id.as_str()),
+                    ));
+                    if let Some(interaction) = interaction {
+                        interactions.insert((survey.as_str().to_owned(), interaction.to_owned()));
+                    }
+                }
+                Write::Register {
+                    survey,
+                    registrations,
+                    ..
+                } => {
+                    for registration in registrations {
+                        let interaction = registration.interaction.as_str();
+                        identities
+                            .insert((survey.as_str().to_owned(), identity(Some(interaction), "")));
+                        interactions.insert((survey.as_str().to_owned(), interaction.to_owned()));
+                    }
+                }
+                Write::Impression {
+                    survey, subject, ..
+                } => {
+                    if let Some(interaction) = &subject.interaction {
+                        interactions
+                            .insert((survey.as_str().to_owned(), interaction.as_str().to_owned()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.read_registrations(&interactions).await?;
         if identities.is_empty() {
             return Ok(());
         }
@@ -215,7 +250,10 @@ impl<'a, 't> Batch<'a, 't> {
                 now,
                 allowance_left,
             } => Ok(Outcome::Rating(match survey_of(surveys, survey) {
-                Ok(survey) => self.rate(survey, rating, *now, *allowance_left).await?,
+                Ok(survey) => self
+                    .rate(survey, rating, *now, *allowance_left)
+                    .await?
+                    .map(Box::new),
                 Err(error) => Err(error.into()),
             })),
             Write::Impression {
@@ -230,11 +268,20 @@ impl<'a, 't> Batch<'a, 't> {
                 survey,
                 score,
                 tags,
+                lang,
                 now,
             } => {
-                self.click(survey, *score, tags, *now);
+                self.click(survey, *score, tags, lang.as_ref(), *now);
                 Ok(Outcome::Done)
             }
+            Write::Register {
+                survey,
+                registrations,
+                now,
+            } => Ok(Outcome::Registered(match survey_of(surveys, survey) {
+                Ok(survey) => self.register(survey, registrations, *now).await?,
+                Err(error) => Err(error),
+            })),
             Write::Outbox(change) => {
                 self.change_outbox(change).await?;
                 Ok(Outcome::Done)
@@ -253,6 +300,16 @@ impl<'a, 't> Batch<'a, 't> {
         now: OffsetDateTime,
         allowance_left: bool,
     ) -> Result<Result<Recorded, RecordError>, tokio_postgres::Error> {
+        let now_ms = unix_ms(now);
+        let registration = match self.vouching_registration(survey, rating, now_ms) {
+            Ok(registration) => registration,
+            Err(error) => return Ok(Err(error)),
+        };
+        let rating = match as_vouched(survey, rating, registration.as_ref()) {
+            Ok(rating) => rating,
+            Err(refusal) => return Ok(Err(refusal.into())),
+        };
+        let rating = rating.as_ref();
         let subject = &rating.subject;
         let key: Identity = (
             survey.id.as_str().to_owned(),
@@ -264,7 +321,6 @@ impl<'a, 't> Batch<'a, 't> {
         if self.corrupt.contains(&key) {
             return Ok(Err(StoreError::Corrupt("response".into()).into()));
         }
-        let now_ms = unix_ms(now);
         let mut change = match response::answer(self.responses.get(&key), survey, rating, now_ms) {
             Ok(change) => change,
             Err(refusal) => return Ok(Err(refusal.into())),
@@ -289,27 +345,35 @@ impl<'a, 't> Batch<'a, 't> {
         };
         let counted_unverified = matches!(change, Change::Created(_)) && !subject.trusted();
         let tags = change.response().tags.clone();
+        let lang = change.response().lang.clone();
         let unverified = counted_unverified.then_some((Day::of(now), allowance_left));
         if let Err(refusal) = self
             .limits
-            .admit(self.transaction, survey, subject, &tags, unverified)
+            .admit(
+                self.transaction,
+                survey,
+                subject.trusted(),
+                &tags,
+                lang.as_deref(),
+                unverified,
+            )
             .await?
         {
             return Ok(Err(refusal.into()));
         }
+        if matches!(change, Change::Created(_)) {
+            self.answer_invitation(survey, subject, registration)
+                .await?;
+        }
         if let Some(old) = &previous {
             self.count(old, Metric::Response, old.score, -1);
         }
-        let event = self.next_event;
-        self.next_event += 1;
-        let event = u64::try_from(event).expect("transaction ids are positive");
+        let event = self.next_event();
         let stored = change.response_mut();
         stored.last_event = event;
         let stored = stored.clone();
         self.count(&stored, Metric::Response, stored.score, 1);
-        self.responses.insert(key.clone(), stored.clone());
-        self.events.push((key.clone(), event_number(event)));
-        self.changed.insert(key);
+        self.store_response(key, stored.clone(), event);
 
         let notice = match (alerts, follows_up) {
             (true, _) => Some(NoticeKind::Alert),
@@ -338,67 +402,25 @@ impl<'a, 't> Batch<'a, 't> {
         }))
     }
 
-    /// Counts an impression once per response_id; whether it was new. The row is written
-    /// first: a second collector inserting the same one waits for this transaction, then finds
-    /// it there.
-    async fn impression(
-        &mut self,
-        survey: &Survey,
-        subject: &Subject,
-        now: OffsetDateTime,
-    ) -> Result<Result<bool, RecordError>, tokio_postgres::Error> {
-        let survey_id = survey.id.as_str();
-        let response_id = subject.response_id.as_str();
-        let tags = subject.tags.as_map().clone();
-        let tags_json = serde_json::to_string(&tags).expect("tags always serialize");
-        let inserted = self
-            .transaction
-            .execute(
-                "INSERT INTO impressions (survey, response_id, at_ms, tags)
-                 VALUES ($1, $2, $3, $4::text::jsonb) ON CONFLICT DO NOTHING",
-                &[&survey_id, &response_id, &unix_ms(now), &tags_json],
-            )
-            .await?;
-        if inserted == 0 {
-            return Ok(Ok(false));
-        }
-        if let Err(refusal) = self
-            .limits
-            .admit(self.transaction, survey, subject, &tags, None)
-            .await?
-        {
-            self.transaction
-                .execute(
-                    "DELETE FROM impressions WHERE survey = $1 AND response_id = $2",
-                    &[&survey_id, &response_id],
-                )
-                .await?;
-            return Ok(Err(refusal.into()));
-        }
-        for counter in counter_keys(survey_id, &tags, now) {
-            self.counter_deltas
-                .entry(counter)
-                .or_default()
-                .add(Metric::Impression, 0, 1);
-        }
-        Ok(Ok(true))
+    /// The number of the batch's next live-feed event.
+    pub(super) fn next_event(&mut self) -> u64 {
+        let event = self.next_event;
+        self.next_event += 1;
+        u64::try_from(event).expect("transaction ids are positive")
     }
 
-    /// Counts an opened email link that no page confirmed.
-    fn click(&mut self, survey: &SurveyId, score: Score, tags: &Tags, now: OffsetDateTime) {
-        for counter in counter_keys(survey.as_str(), tags, now) {
-            self.counter_deltas.entry(counter).or_default().add(
-                Metric::UnconfirmedClick,
-                score.get(),
-                1,
-            );
-        }
+    /// Keeps a new or changed response, with its live-feed event, for the end of the batch.
+    pub(super) fn store_response(&mut self, key: Identity, response: Response, event: u64) {
+        self.responses.insert(key.clone(), response);
+        self.events.push((key.clone(), event_number(event)));
+        self.changed.insert(key);
     }
 
     /// Adds `by` to `metric` in every counter a response falls in.
-    fn count(&mut self, response: &Response, metric: Metric, score: u8, by: i64) {
+    pub(super) fn count(&mut self, response: &Response, metric: Metric, score: u8, by: i64) {
         let created = from_unix_ms(response.created_ms);
-        for key in counter_keys(&response.survey, &response.tags, created) {
+        let lang = response.lang.as_deref();
+        for key in counter_keys(&response.survey, &response.tags, lang, created) {
             self.counter_deltas
                 .entry(key)
                 .or_default()
@@ -450,6 +472,32 @@ impl<'a, 't> Batch<'a, 't> {
             .map(|((survey, identity), event)| (survey.as_str(), *event, identity.as_str()))
             .collect();
         insert_events(self.transaction, &events).await
+    }
+
+    /// Writes every registration the batch changed, in one statement.
+    async fn write_registrations(&mut self) -> Result<(), tokio_postgres::Error> {
+        if self.changed_registrations.is_empty() {
+            return Ok(());
+        }
+        let (mut surveys, mut interactions, mut bodies) = (Vec::new(), Vec::new(), Vec::new());
+        for key in &self.changed_registrations {
+            surveys.push(key.0.as_str());
+            interactions.push(key.1.as_str());
+            bodies.push(
+                serde_json::to_string(&self.registrations[key])
+                    .expect("stored types always serialize"),
+            );
+        }
+        self.transaction
+            .execute(
+                "INSERT INTO registrations (survey, interaction, body)
+                 SELECT survey, interaction, body::jsonb
+                 FROM unnest($1::text[], $2::text[], $3::text[]) AS t(survey, interaction, body)
+                 ON CONFLICT (survey, interaction) DO UPDATE SET body = excluded.body",
+                &[&surveys, &interactions, &bodies],
+            )
+            .await?;
+        Ok(())
     }
 
     async fn write_alerts(&mut self) -> Result<(), tokio_postgres::Error> {

@@ -2,6 +2,7 @@
 //! statements that write responses, events, counters and alert messages, shared by the batch
 //! transaction (`records`), the import (`import`), the reads and the audit.
 
+use crate::domain::survey::LANG_DIMENSION;
 use crate::domain::{Day, Hour, Response};
 use crate::store::backend::{AlertMessage, Dimension, Grain};
 use crate::store::counts::{Delta, SLOTS};
@@ -65,16 +66,18 @@ pub(super) fn grain_name(grain: Grain) -> &'static str {
     }
 }
 
-/// The day and hour counters of every dimension a tagged event falls in: the survey's, and
-/// each of its tags'.
+/// The day and hour counters of every dimension a tagged event falls in: the survey's, each of
+/// its tags', and its language's (counted like a tag named `lang`, which no survey may have).
 pub(super) fn counter_keys(
     survey: &str,
     tags: &BTreeMap<String, String>,
+    lang: Option<&str>,
     at: OffsetDateTime,
 ) -> Vec<CounterKey> {
     let (day, hour) = (i64::from(Day::of(at).0), i64::from(Hour::of(at).0));
-    let dimensions =
-        std::iter::once(Dimension::All).chain(tags.iter().map(|(k, v)| Dimension::Tag(k, v)));
+    let dimensions = std::iter::once(Dimension::All)
+        .chain(tags.iter().map(|(k, v)| Dimension::Tag(k, v)))
+        .chain(lang.map(|lang| Dimension::Tag(LANG_DIMENSION, lang)));
     dimensions
         .flat_map(|dimension| {
             let name = dimension_name(&dimension);

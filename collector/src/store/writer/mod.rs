@@ -323,6 +323,12 @@ impl Announcer {
                 }
                 alert |= recorded.alert_queued;
             }
+            // Responses a registration moved to its tags.
+            if let Ok(Outcome::Registered(Ok(report))) = outcome {
+                for &event in &report.events {
+                    let _ = self.live.send(event);
+                }
+            }
         }
         if alert {
             self.alerts_queued.notify_one();

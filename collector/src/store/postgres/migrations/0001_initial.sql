@@ -31,23 +31,31 @@ CREATE TABLE events (
 -- The newest event of any survey.
 CREATE INDEX events_newest ON events (event);
 
--- A widget shown, once per response_id, with its tags so an audit can recount it.
+-- A widget shown, once per response_id, with its tags and language so an audit can recount it.
 CREATE TABLE impressions (
     survey      text COLLATE "C" NOT NULL,
     response_id text COLLATE "C" NOT NULL,
     at_ms       bigint NOT NULL,
     tags        jsonb NOT NULL,
+    -- The language it was shown in.
+    lang        text,
+    -- A response with its response_id was created: the invitation was answered.
+    answered    boolean NOT NULL DEFAULT false,
+    -- Shown for a registered interaction, whose registration is its invitation: kept so its
+    -- response_id counts once, not counted as an impression.
+    uncounted   boolean NOT NULL DEFAULT false,
     PRIMARY KEY (survey, response_id)
 );
 
 -- Counters, sharded: the counts of one (survey, dimension, grain, bucket) are the sum of its
 -- shards' rows. A batch adds to one shard, chosen per transaction, so collectors writing the
--- same day's counters at once rarely wait on the same row. c0..c9: responses by score 1..10,
--- c10: impressions, c11: unconfirmed clicks (store::counts). A shard may go negative (an
--- answer counted in one shard and changed in another); only sums mean anything.
+-- same day's counters at once rarely wait on the same row. c0..c10: responses by score 0..10,
+-- c11: impressions, c12: unconfirmed clicks, c13: registrations, c14: answered invitations
+-- (store::counts). A shard may go negative (an answer counted in one shard and changed in
+-- another); only sums mean anything.
 CREATE TABLE counters (
     survey    text COLLATE "C" NOT NULL,
-    -- '' for the whole survey, 'tag=value' for one tag value.
+    -- '' for the whole survey, 'tag=value' for one tag value ('lang=fr' for a language).
     dimension text COLLATE "C" NOT NULL,
     -- 'd' or 'h'.
     grain     text COLLATE "C" NOT NULL,
@@ -58,7 +66,17 @@ CREATE TABLE counters (
     c3 bigint NOT NULL DEFAULT 0, c4 bigint NOT NULL DEFAULT 0, c5 bigint NOT NULL DEFAULT 0,
     c6 bigint NOT NULL DEFAULT 0, c7 bigint NOT NULL DEFAULT 0, c8 bigint NOT NULL DEFAULT 0,
     c9 bigint NOT NULL DEFAULT 0, c10 bigint NOT NULL DEFAULT 0, c11 bigint NOT NULL DEFAULT 0,
+    c12 bigint NOT NULL DEFAULT 0, c13 bigint NOT NULL DEFAULT 0, c14 bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (survey, dimension, grain, bucket, shard)
+);
+
+-- Interactions a helpdesk registered: `body` is domain::registration::Registered as JSON (its
+-- tags, expiry, when it was first registered, whether it was answered).
+CREATE TABLE registrations (
+    survey      text COLLATE "C" NOT NULL,
+    interaction text COLLATE "C" NOT NULL,
+    body        jsonb NOT NULL,
+    PRIMARY KEY (survey, interaction)
 );
 
 -- Every tag value ever seen, so a breakdown knows its groups without a scan.
