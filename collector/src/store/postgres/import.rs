@@ -212,24 +212,14 @@ impl Importer {
             self.events.clear();
         }
         if !self.impressions.is_empty() {
-            let mut columns: (
-                Vec<&str>,
-                Vec<&str>,
-                Vec<i64>,
-                Vec<&str>,
-                Vec<Option<&str>>,
-                Vec<bool>,
-                Vec<bool>,
-            ) = Default::default();
-            for impression in &self.impressions {
-                columns.0.push(&impression.survey);
-                columns.1.push(&impression.response_id);
-                columns.2.push(impression.at_ms);
-                columns.3.push(&impression.tags);
-                columns.4.push(impression.lang.as_deref());
-                columns.5.push(impression.answered);
-                columns.6.push(impression.uncounted);
-            }
+            let impressions = &self.impressions;
+            let surveys: Vec<&str> = impressions.iter().map(|i| i.survey.as_str()).collect();
+            let ids: Vec<&str> = impressions.iter().map(|i| i.response_id.as_str()).collect();
+            let at_ms: Vec<i64> = impressions.iter().map(|i| i.at_ms).collect();
+            let tags: Vec<&str> = impressions.iter().map(|i| i.tags.as_str()).collect();
+            let langs: Vec<Option<&str>> = impressions.iter().map(|i| i.lang.as_deref()).collect();
+            let answered: Vec<bool> = impressions.iter().map(|i| i.answered).collect();
+            let uncounted: Vec<bool> = impressions.iter().map(|i| i.uncounted).collect();
             transaction
                 .execute(
                     "INSERT INTO impressions
@@ -238,10 +228,7 @@ impl Importer {
                      FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],
                                  $6::boolean[], $7::boolean[])
                        AS t(survey, response_id, at_ms, tags, lang, answered, uncounted)",
-                    &[
-                        &columns.0, &columns.1, &columns.2, &columns.3, &columns.4, &columns.5,
-                        &columns.6,
-                    ],
+                    &[&surveys, &ids, &at_ms, &tags, &langs, &answered, &uncounted],
                 )
                 .await
                 .map_err(engine)?;
