@@ -364,3 +364,28 @@ pub fn listening_address(child: &mut std::process::Child) -> String {
         .expect("the listening line")
         .to_owned()
 }
+
+/// A `collector serve` child process on port 0 with the configuration file `config`, the data
+/// directory `data` and, when given, the PostgreSQL database `store`; its base URL.
+pub fn start_collector(
+    config: &std::path::Path,
+    data: &std::path::Path,
+    store: Option<&str>,
+) -> (std::process::Child, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_collector"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .arg("--data")
+        .arg(data);
+    if let Some(store) = store {
+        command.args(["--store", store]);
+    }
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the collector starts");
+    let address = listening_address(&mut child);
+    (child, address)
+}

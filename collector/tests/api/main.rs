@@ -31,6 +31,7 @@ mod overload;
 mod recording;
 mod serve_cli;
 mod shared_store;
+mod shared_store_faults;
 mod sign_cli;
 mod supervision;
 mod trust_answers;
