@@ -10,6 +10,7 @@ mod backup_cli;
 mod batched_writes;
 mod configuration;
 mod connections;
+mod database_tls;
 mod durability;
 mod email_cli;
 mod email_confirm;
