@@ -49,6 +49,7 @@
 //! - [`registry`]: registrations, the tags they vouch for, the invitations a response rate
 //!   counts.
 //! - [`views`]: impressions and email clicks.
+//! - [`identities`]: the identities a batch touches, locked in one order, then read.
 //! - [`limits`]: the anonymous limits' counts, as a batch checks and adds to them.
 //! - [`rows`]: how records become rows (identities, counter keys, event numbers) and the
 //!   statements that write them.
@@ -59,6 +60,7 @@
 
 mod audit;
 mod errors;
+mod identities;
 mod import;
 mod limits;
 mod outbox;

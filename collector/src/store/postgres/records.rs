@@ -22,7 +22,6 @@ use crate::store::backend::{
     StoreError, Write,
 };
 use crate::store::counts::{Delta, Metric};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use time::OffsetDateTime;
 use tokio_postgres::error::SqlState;
@@ -150,95 +149,6 @@ impl<'a, 't> Batch<'a, 't> {
         }
         self.write_counters().await?;
         Ok(Attempt::Done(outcomes))
-    }
-
-    /// Locks every identity the batch rates or registers, in one order for every collector (so
-    /// two batches never wait on each other in a circle), then reads their responses and the
-    /// registrations of the interactions the batch names.
-    async fn lock_and_read_identities(
-        &mut self,
-        writes: &[Write],
-    ) -> Result<(), tokio_postgres::Error> {
-        let mut identities: BTreeSet<Identity> = BTreeSet::new();
-        let mut interactions: BTreeSet<Identity> = BTreeSet::new();
-        for write in writes {
-            match write {
-                Write::Rating { survey, rating, .. } => {
-                    let subject = &rating.subject;
-                    let interaction = subject.interaction.as_ref().map(|i| i.as_str());
-                    identities.insert((
-                        survey.as_str().to_owned(),
-                        identity(interaction, subject.response_id.as_str()),
-                    ));
-                    if let Some(interaction) = interaction {
-                        interactions.insert((survey.as_str().to_owned(), interaction.to_owned()));
-                    }
-                }
-                Write::Register {
-                    survey,
-                    registrations,
-                    ..
-                } => {
-                    for registration in registrations {
-                        let interaction = registration.interaction.as_str();
-                        identities
-                            .insert((survey.as_str().to_owned(), identity(Some(interaction), "")));
-                        interactions.insert((survey.as_str().to_owned(), interaction.to_owned()));
-                    }
-                }
-                Write::Impression {
-                    survey, subject, ..
-                } => {
-                    if let Some(interaction) = &subject.interaction {
-                        interactions
-                            .insert((survey.as_str().to_owned(), interaction.as_str().to_owned()));
-                    }
-                }
-                _ => {}
-            }
-        }
-        self.read_registrations(&interactions).await?;
-        if identities.is_empty() {
-            return Ok(());
-        }
-        let mut locks: Vec<i64> = identities
-            .iter()
-            .map(|(survey, identity)| lock_key(survey, identity))
-            .collect();
-        locks.sort_unstable();
-        locks.dedup();
-        self.transaction
-            .execute(
-                "SELECT count(pg_advisory_xact_lock(key)) FROM unnest($1::bigint[]) AS key",
-                &[&locks],
-            )
-            .await?;
-        let (surveys, ids): (Vec<&str>, Vec<&str>) = identities
-            .iter()
-            .map(|(survey, identity)| (survey.as_str(), identity.as_str()))
-            .unzip();
-        let rows = self
-            .transaction
-            .query(
-                "SELECT r.survey, r.identity, r.body::text FROM responses r
-                 JOIN unnest($1::text[], $2::text[]) AS wanted(survey, identity)
-                   ON r.survey = wanted.survey AND r.identity = wanted.identity",
-                &[&surveys, &ids],
-            )
-            .await?;
-        for row in rows {
-            let key: Identity = (row.get(0), row.get(1));
-            let body: &str = row.get(2);
-            match serde_json::from_str::<Response>(body) {
-                Ok(response) => {
-                    self.responses.insert(key, response);
-                }
-                Err(_) => {
-                    self.corrupt.insert(key);
-                }
-            }
-        }
-        Ok(())
     }
 
     async fn apply_one(&mut self, write: &Write) -> Result<Outcome, tokio_postgres::Error> {
@@ -512,17 +422,6 @@ impl<'a, 't> Batch<'a, 't> {
         let shard: i16 = rand::random::<i16>().rem_euclid(SHARDS);
         add_to_counters(self.transaction, &self.counter_deltas, shard).await
     }
-}
-
-/// The advisory lock of one identity: 64 bits of its SHA-256. Two identities sharing one only
-/// wait for each other.
-fn lock_key(survey: &str, identity: &str) -> i64 {
-    let digest = Sha256::new()
-        .chain_update(survey.as_bytes())
-        .chain_update([0])
-        .chain_update(identity.as_bytes())
-        .finalize();
-    i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
 /// Requests were checked against the same configuration the writer holds, so every survey is
