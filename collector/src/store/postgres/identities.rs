@@ -1,27 +1,31 @@
 //! The identities a batch touches: locked in one order for every collector, then read, with
-//! the registrations of the interactions it names.
+//! the registrations of the interactions it names and which of its tag values are known.
 
 use super::records::{Batch, Identity};
 use super::rows::identity;
 use crate::domain::Response;
+use crate::domain::rating::Subject;
+use crate::domain::survey::LANG_DIMENSION;
 use crate::store::backend::Write;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 
 impl Batch<'_, '_> {
     /// Locks every identity the batch rates or registers, in one order for every collector (so
-    /// two batches never wait on each other in a circle), then reads their responses and the
-    /// registrations of the interactions the batch names.
+    /// two batches never wait on each other in a circle), then reads their responses, the
+    /// registrations of the interactions the batch names, and which of its tag values are stored.
     pub(super) async fn lock_and_read_identities(
         &mut self,
         writes: &[Write],
     ) -> Result<(), tokio_postgres::Error> {
         let mut identities: BTreeSet<Identity> = BTreeSet::new();
         let mut interactions: BTreeSet<Identity> = BTreeSet::new();
+        let mut tag_values: BTreeSet<(String, String, String)> = BTreeSet::new();
         for write in writes {
             match write {
                 Write::Rating { survey, rating, .. } => {
                     let subject = &rating.subject;
+                    tag_values_of(&mut tag_values, survey.as_str(), subject);
                     let interaction = subject.interaction.as_ref().map(|i| i.as_str());
                     identities.insert((
                         survey.as_str().to_owned(),
@@ -46,6 +50,7 @@ impl Batch<'_, '_> {
                 Write::Impression {
                     survey, subject, ..
                 } => {
+                    tag_values_of(&mut tag_values, survey.as_str(), subject);
                     if let Some(interaction) = &subject.interaction {
                         interactions
                             .insert((survey.as_str().to_owned(), interaction.as_str().to_owned()));
@@ -55,6 +60,9 @@ impl Batch<'_, '_> {
             }
         }
         self.read_registrations(&interactions).await?;
+        self.limits
+            .look_up_tag_values(self.transaction, tag_values)
+            .await?;
         if identities.is_empty() {
             return Ok(());
         }
@@ -96,6 +104,21 @@ impl Batch<'_, '_> {
             }
         }
         Ok(())
+    }
+}
+
+/// The tag values (and the language, a value of the `lang` pseudo-tag) a write brings.
+fn tag_values_of(values: &mut BTreeSet<(String, String, String)>, survey: &str, subject: &Subject) {
+    let tags = subject.tags.as_map().iter();
+    let lang = subject
+        .lang
+        .as_ref()
+        .map(|lang| (LANG_DIMENSION, lang.as_str()));
+    for (tag, value) in tags
+        .map(|(tag, value)| (tag.as_str(), value.as_str()))
+        .chain(lang)
+    {
+        values.insert((survey.to_owned(), tag.to_owned(), value.to_owned()));
     }
 }
 

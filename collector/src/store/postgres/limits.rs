@@ -28,6 +28,8 @@ pub(super) struct Limits {
     exact: bool,
     /// (survey, tag, value) stored, or added by this batch.
     known_tag_values: HashSet<(String, String, String)>,
+    /// (survey, tag, value) looked up, found or not: no need to ask the database again.
+    looked_up: HashSet<(String, String, String)>,
     new_tag_values: BTreeSet<(String, String, String)>,
     /// (survey, what) → its count.
     counts: BTreeMap<(String, String), LimitCount>,
@@ -38,6 +40,7 @@ impl Limits {
         Self {
             exact,
             known_tag_values: HashSet::new(),
+            looked_up: HashSet::new(),
             new_tag_values: BTreeSet::new(),
             counts: BTreeMap::new(),
         }
@@ -104,6 +107,38 @@ impl Limits {
         Ok(Ok(()))
     }
 
+    /// Looks up, in one statement, which of the tag values a batch is about to bring are
+    /// stored already, so that admitting its writes asks the database nothing more about them.
+    pub(super) async fn look_up_tag_values(
+        &mut self,
+        transaction: &Transaction<'_>,
+        values: BTreeSet<(String, String, String)>,
+    ) -> Result<(), tokio_postgres::Error> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        let (mut surveys, mut tags, mut texts) = (Vec::new(), Vec::new(), Vec::new());
+        for (survey, tag, value) in &values {
+            surveys.push(survey.as_str());
+            tags.push(tag.as_str());
+            texts.push(value.as_str());
+        }
+        let rows = transaction
+            .query(
+                "SELECT v.survey, v.tag, v.value FROM tag_values v
+                 JOIN unnest($1::text[], $2::text[], $3::text[]) AS wanted(survey, tag, value)
+                   ON v.survey = wanted.survey AND v.tag = wanted.tag AND v.value = wanted.value",
+                &[&surveys, &tags, &texts],
+            )
+            .await?;
+        for row in rows {
+            self.known_tag_values
+                .insert((row.get(0), row.get(1), row.get(2)));
+        }
+        self.looked_up.extend(values);
+        Ok(())
+    }
+
     async fn knows_tag_value(
         &mut self,
         transaction: &Transaction<'_>,
@@ -111,6 +146,9 @@ impl Limits {
     ) -> Result<bool, tokio_postgres::Error> {
         if self.known_tag_values.contains(key) {
             return Ok(true);
+        }
+        if self.looked_up.contains(key) {
+            return Ok(false);
         }
         let known = transaction
             .query_opt(

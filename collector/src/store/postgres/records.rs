@@ -109,6 +109,8 @@ pub(super) struct Batch<'a, 't> {
     pub(super) registrations: HashMap<Identity, Registered>,
     /// Registrations to write at the end.
     pub(super) changed_registrations: BTreeSet<Identity>,
+    /// (survey, response_id) of the widgets shown that new responses answer, marked at the end.
+    pub(super) answering: BTreeSet<Identity>,
 }
 
 impl<'a, 't> Batch<'a, 't> {
@@ -126,6 +128,7 @@ impl<'a, 't> Batch<'a, 't> {
             limits: Limits::new(exact),
             registrations: HashMap::new(),
             changed_registrations: BTreeSet::new(),
+            answering: BTreeSet::new(),
         }
     }
 
@@ -143,6 +146,7 @@ impl<'a, 't> Batch<'a, 't> {
         }
         self.write_responses().await?;
         self.write_registrations().await?;
+        self.answer_impressions().await?;
         self.write_alerts().await?;
         if !self.limits.write(self.transaction, self.surveys).await? {
             return Ok(Attempt::TookPlacesOthersTook);
@@ -272,8 +276,7 @@ impl<'a, 't> Batch<'a, 't> {
             return Ok(Err(refusal.into()));
         }
         if matches!(change, Change::Created(_)) {
-            self.answer_invitation(survey, subject, registration)
-                .await?;
+            self.answer_invitation(survey, subject, registration);
         }
         if let Some(old) = &previous {
             self.count(old, Metric::Response, old.score, -1);

@@ -96,14 +96,14 @@ impl Batch<'_, '_> {
     }
 
     /// A new response answers what invited it, once: its registration, else the widget shown
-    /// with its response_id. Counted in the invitation's own buckets and tags, so no group ever
-    /// has more answered than invited.
-    pub(super) async fn answer_invitation(
+    /// with its response_id (marked at the batch's end: `answer_impressions`). Counted in the
+    /// invitation's own buckets and tags, so no group ever has more answered than invited.
+    pub(super) fn answer_invitation(
         &mut self,
         survey: &Survey,
         subject: &Subject,
         registration: Option<Registered>,
-    ) -> Result<(), tokio_postgres::Error> {
+    ) {
         let survey_id = survey.id.as_str();
         if let (Some(mut registration), Some(interaction)) = (registration, &subject.interaction) {
             if !registration.answered {
@@ -120,28 +120,48 @@ impl Batch<'_, '_> {
                 self.registrations.insert(key.clone(), registration);
                 self.changed_registrations.insert(key);
             }
+            return;
+        }
+        self.answering.insert((
+            survey_id.to_owned(),
+            subject.response_id.as_str().to_owned(),
+        ));
+    }
+
+    /// Marks the widgets shown that the batch's new responses answer, in one statement at the
+    /// batch's end, and counts each answer in its impression's buckets, tags and language. The
+    /// row lock the update takes makes two collectors answer one impression once.
+    pub(super) async fn answer_impressions(&mut self) -> Result<(), tokio_postgres::Error> {
+        if self.answering.is_empty() {
             return Ok(());
         }
-        // The row lock taken by the update makes two collectors answer one impression once.
-        let answered = self
+        let (surveys, ids): (Vec<&str>, Vec<&str>) = self
+            .answering
+            .iter()
+            .map(|(survey, response_id)| (survey.as_str(), response_id.as_str()))
+            .unzip();
+        let rows = self
             .transaction
-            .query_opt(
-                "UPDATE impressions SET answered = true
-                 WHERE survey = $1 AND response_id = $2 AND NOT answered AND NOT uncounted
-                 RETURNING at_ms, tags::text, lang",
-                &[&survey_id, &subject.response_id.as_str()],
+            .query(
+                "UPDATE impressions i SET answered = true
+                 FROM unnest($1::text[], $2::text[]) AS a(survey, response_id)
+                 WHERE i.survey = a.survey AND i.response_id = a.response_id
+                   AND NOT i.answered AND NOT i.uncounted
+                 RETURNING i.survey, i.at_ms, i.tags::text, i.lang",
+                &[&surveys, &ids],
             )
             .await?;
-        // An impression whose tags no longer decode just leaves its answer uncounted.
-        if let Some(row) = answered
-            && let Ok(tags) = serde_json::from_str::<BTreeMap<String, String>>(row.get(1))
-        {
-            let lang: Option<String> = row.get(2);
+        for row in rows {
+            // An impression whose tags no longer decode just leaves its answer uncounted.
+            let Ok(tags) = serde_json::from_str::<BTreeMap<String, String>>(row.get(2)) else {
+                continue;
+            };
+            let (survey, lang): (String, Option<String>) = (row.get(0), row.get(3));
             self.count_invitation(
-                survey_id,
+                &survey,
                 &tags,
                 lang.as_deref(),
-                row.get(0),
+                row.get(1),
                 Metric::Answered,
                 1,
             );
