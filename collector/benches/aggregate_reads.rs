@@ -7,6 +7,9 @@
 //!
 //!     cargo bench -p pulsetap-collector --bench aggregate_reads
 //!
+//! `PULSETAP_BENCH_STORE=postgres://…` fills and reads an empty PostgreSQL database instead of a
+//! new embedded store (`scripts/bench-postgres.sh` does).
+//!
 //! Reads only touch counters, so their cost should depend on the days asked, not the responses.
 
 use axum::body::Body;
@@ -15,7 +18,7 @@ use pulsetap_collector::configuration;
 use pulsetap_collector::domain::Rating;
 use pulsetap_collector::routes::router;
 use pulsetap_collector::state::AppState;
-use pulsetap_collector::store::EmbeddedStore;
+use pulsetap_collector::store::{Backend, Location};
 use pulsetap_wire::RecordResponse;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,7 +52,12 @@ async fn main() {
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let surveys = configuration::parse(CONFIG).unwrap();
-    let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    let location = match std::env::var("PULSETAP_BENCH_STORE") {
+        Ok(url) if !url.is_empty() => Location::parse(&url).expect("a PostgreSQL URL"),
+        _ => Location::Embedded(dir.path().to_owned()),
+    };
+    println!("store: {}", location.shown());
+    let store: Arc<dyn Backend> = location.open().await.expect("the store opens");
     let state = AppState::new(surveys, store.clone(), None);
     let survey = state.surveys.get("support").unwrap().clone();
     let surveys = state.surveys.clone();
@@ -64,9 +72,12 @@ async fn main() {
     let mut baseline: Option<Vec<Duration>> = None;
     for size in sizes {
         let fill_started = Instant::now();
-        record_in_batches(store.as_ref(), &surveys, &survey, stored, size, |n| {
-            let (body, at) = rating_number(n, now);
-            (Rating::parse(body, &survey).unwrap(), at)
+        // The store blocks (the PostgreSQL one on a runtime of its own): off the async threads.
+        tokio::task::block_in_place(|| {
+            record_in_batches(store.as_ref(), &surveys, &survey, stored, size, |n| {
+                let (body, at) = rating_number(n, now);
+                (Rating::parse(body, &survey).unwrap(), at)
+            })
         });
         stored = stored.max(size);
         let mut medians = Vec::new();

@@ -29,7 +29,9 @@ mod file;
 mod texts;
 
 pub use checks::parse_duration;
-use checks::{AnonymousLimits, check_alert, check_origins, check_tags, unknown_interactions};
+use checks::{
+    AnonymousLimits, check_alert, check_origins, check_store, check_tags, unknown_interactions,
+};
 use file::{ConfigFile, Problem, SurveyFile, ThemeFile, at};
 use texts::Wording;
 
@@ -52,8 +54,22 @@ pub enum ConfigError {
     },
 }
 
+/// Everything a configuration file sets.
+#[derive(Debug)]
+pub struct Config {
+    pub surveys: Surveys,
+    /// `store = "postgres://…"`: the PostgreSQL database to store in instead of the embedded
+    /// store in the data directory (`--store` and `PULSETAP_STORE` win over it).
+    pub store: Option<String>,
+}
+
 /// Reads and checks a configuration file.
 pub fn load(path: &Path) -> Result<Surveys, ConfigError> {
+    load_config(path).map(|config| config.surveys)
+}
+
+/// Reads and checks a configuration file, the store's setting included.
+pub fn load_config(path: &Path) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => ConfigError::Missing { path: path.into() },
         _ => ConfigError::Read {
@@ -61,7 +77,7 @@ pub fn load(path: &Path) -> Result<Surveys, ConfigError> {
             source,
         },
     })?;
-    parse(&text).map_err(|(offset, message)| ConfigError::Invalid {
+    parse_config(&text).map_err(|(offset, message)| ConfigError::Invalid {
         path: path.into(),
         line: line_of(&text, offset),
         message,
@@ -70,6 +86,11 @@ pub fn load(path: &Path) -> Result<Surveys, ConfigError> {
 
 /// Parses configuration text; an error carries the byte offset it is about.
 pub fn parse(text: &str) -> Result<Surveys, Problem> {
+    parse_config(text).map(|config| config.surveys)
+}
+
+/// Parses configuration text, the store's setting included.
+pub fn parse_config(text: &str) -> Result<Config, Problem> {
     let file: ConfigFile = toml::from_str(text).map_err(|error| {
         // The TOML parser leaves the message empty for some inputs (a stray control
         // character, found by fuzzing); the user still deserves to know what is wrong.
@@ -133,9 +154,11 @@ pub fn parse(text: &str) -> Result<Surveys, Problem> {
     }
     let read_keys = key_digests("read_keys", &file.read_keys)?;
     let write_keys = key_digests("write_keys", &file.write_keys)?;
-    Ok(Surveys::new(surveys, read_keys, flood_limit)
+    let store = file.store.map(check_store).transpose()?;
+    let surveys = Surveys::new(surveys, read_keys, flood_limit)
         .with_write_keys(write_keys)
-        .with_trusted_proxy(limits.trust_x_forwarded_for))
+        .with_trusted_proxy(limits.trust_x_forwarded_for);
+    Ok(Config { surveys, store })
 }
 
 fn line_of(text: &str, offset: usize) -> usize {

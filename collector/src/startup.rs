@@ -6,11 +6,10 @@ use crate::domain::Surveys;
 use crate::routes::{admin, router};
 use crate::server::serve_connections;
 use crate::state::AppState;
-use crate::store::{EmbeddedStore, Store, StoreError};
+use crate::store::{Location, Store, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -24,6 +23,9 @@ const STALL_REMINDER: Duration = Duration::from_secs(30);
 pub struct Settings {
     pub listen: SocketAddr,
     pub data: PathBuf,
+    /// `--store` or `PULSETAP_STORE`: a PostgreSQL URL, which wins over the configuration's
+    /// `store`; with neither, the embedded store in `data`.
+    pub store: Option<String>,
     /// `None`: no configuration file, so no surveys (the server still serves health and assets).
     pub config: Option<PathBuf>,
     /// A directory that must hold the built widget (`pulsetap.js`); `None`: no widget, so
@@ -40,8 +42,10 @@ pub enum StartupError {
         .0.display()
     )]
     Assets(PathBuf),
-    #[error("cannot open the data directory: {0}")]
+    #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
+    #[error("--store: {0}")]
+    Location(String),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
 }
@@ -52,14 +56,21 @@ pub enum StartupError {
 /// surveys, no widget) is warned about loudly, since the server may still be wanted for
 /// reading old data.
 pub async fn serve(settings: Settings) -> Result<(), StartupError> {
-    let surveys = match &settings.config {
-        Some(path) => configuration::load(path)?,
+    let (surveys, configured_store) = match &settings.config {
+        Some(path) => {
+            let config = configuration::load_config(path)?;
+            (config.surveys, config.store)
+        }
         None => {
             tracing::warn!(
                 "NO CONFIGURATION: no --config, no PULSETAP_CONFIG and no pulsetap.toml in the working directory, so there are 0 surveys and every rating will be refused"
             );
-            Surveys::default()
+            (Surveys::default(), None)
         }
+    };
+    let location = match settings.store.clone().or(configured_store) {
+        Some(url) => Location::parse(&url).map_err(StartupError::Location)?,
+        None => Location::Embedded(settings.data.clone()),
     };
     match &settings.assets {
         Some(assets) if !assets.join("pulsetap.js").is_file() => {
@@ -70,7 +81,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
             "NO WIDGET: no --assets and no widget/dist/pulsetap.js in the working directory, so /pulsetap.js answers 404 and no page can show the widget; run scripts/build-widget.sh and pass --assets widget/dist"
         ),
     }
-    let store = EmbeddedStore::open(&settings.data)?;
+    let store = location.open().await?;
     let listener = TcpListener::bind(settings.listen).await?;
     let shutdown = shutdown_signal();
     let address = listener.local_addr()?;
@@ -83,13 +94,22 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     };
     tracing::info!(
         config = %shown(settings.config.as_deref()),
-        data = %shown(Some(&settings.data)),
+        // Where the data is: the directory, or the database (without its password).
+        data = %match &location {
+            Location::Embedded(data) => shown(Some(data)),
+            postgres => postgres.shown(),
+        },
         assets = %shown(settings.assets.as_deref()),
         surveys = surveys.iter().count(),
         "collector ready"
     );
-    let state = AppState::new(surveys, Arc::new(store), settings.assets);
-    let admin = serve_admin(&settings.data, state.clone());
+    let state = AppState::new(surveys, store, settings.assets);
+    // The admin socket serves backups of the embedded store; a database is backed up with its
+    // own tools, and collectors sharing it may share a machine and a data directory too.
+    let admin = match &location {
+        Location::Embedded(data) => serve_admin(data, state.clone()),
+        Location::Postgres(_) => None,
+    };
     // Scripts and tests wait for this exact line to know the server is up.
     println!("pulsetap collector listening on http://{address}");
     run(listener, state, shutdown).await?;

@@ -2,11 +2,12 @@
 
 pub mod backup;
 pub mod email_links;
+pub mod migrate;
 
 use crate::configuration;
 use crate::domain::{Interaction, TagSet};
 use crate::startup::{Settings, serve};
-use crate::store::{Backend, EmbeddedStore, StoreError};
+use crate::store::{Audit, Backend, Location, PostgresStore};
 use clap::{Args, Parser, Subcommand};
 use pulsetap_wire::tags;
 use std::io::IsTerminal;
@@ -45,6 +46,10 @@ enum Command {
         /// An existing data directory; nothing is created.
         #[arg(long, env = "PULSETAP_DATA", default_value = "pulsetap-data")]
         data: PathBuf,
+        /// Audit this PostgreSQL database instead (collectors may keep running: it reads one
+        /// snapshot).
+        #[arg(long, env = "PULSETAP_STORE")]
+        store: Option<String>,
     },
     /// Print the `data-sig` for an interaction and its tags, for pages that embed the widget.
     Sign {
@@ -65,6 +70,9 @@ enum Command {
     /// serving (or from a stopped collector's data directory). Start a collector with
     /// `--data` there to restore it.
     Backup(backup::BackupArgs),
+    /// Move a stopped collector's embedded store into an empty PostgreSQL database, then
+    /// audit it (exits non-zero unless the audit finds 0 mismatches).
+    Migrate(migrate::MigrateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -72,9 +80,14 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "PULSETAP_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// sled data directory (created when missing).
+    /// sled data directory (created when missing), unless a store is given.
     #[arg(long, env = "PULSETAP_DATA", default_value = "pulsetap-data")]
     data: PathBuf,
+    /// A PostgreSQL database to store in, shared by any number of collectors:
+    /// postgres://user:password@host:5432/database (`?sslmode=require` for TLS). Wins over
+    /// `store` in the configuration file; without either, the embedded store in --data.
+    #[arg(long, env = "PULSETAP_STORE")]
+    store: Option<String>,
     /// Configuration file. Without this flag, `pulsetap.toml` is read when present.
     #[arg(long, env = "PULSETAP_CONFIG")]
     config: Option<PathBuf>,
@@ -91,6 +104,7 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
             let settings = Settings {
                 listen: args.listen,
                 data: args.data,
+                store: args.store,
                 config: args.config.or_else(|| existing(Path::new(DEFAULT_CONFIG))),
                 // Only the working directory's build is looked for: a path baked in at compile
                 // time would point into the build machine, or at a stale build.
@@ -117,11 +131,14 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
             }
             Err(error) => fail(&error),
         },
-        Command::Audit { data } => match open_for_audit(&data).and_then(|store| {
-            store
-                .audit()
-                .map_err(|error| format!("{}: {error}", data.display()))
-        }) {
+        Command::Audit { data, store } => match match store {
+            Some(url) => audit_database(url).await,
+            None => migrate::open_existing_store(&data).and_then(|store| {
+                store
+                    .audit()
+                    .map_err(|error| format!("{}: {error}", data.display()))
+            }),
+        } {
             Ok(audit) => {
                 println!(
                     "{} responses, {} impressions, {} counters checked, {} mismatches",
@@ -152,35 +169,25 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
         },
         Command::EmailLinks(args) => email_links::run(args),
         Command::Backup(args) => backup::run(args).await,
+        Command::Migrate(args) => migrate::run(args).await,
     }
 }
 
-/// Opens a stopped collector's store for `audit`. Refuses a path that holds no store rather
-/// than creating one there: a mistyped `--data` must not report "0 mismatches".
-fn open_for_audit(data: &Path) -> Result<EmbeddedStore, String> {
-    let holds_something = std::fs::read_dir(data)
-        .map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => format!(
-                "{}: no such directory; give the collector's data directory with --data or PULSETAP_DATA",
-                data.display()
-            ),
-            _ => format!("{}: cannot read it: {error}", data.display()),
-        })?
-        .next()
-        .is_some();
-    if !holds_something {
-        return Err(format!(
-            "{}: the directory is empty, so it holds no store to audit",
-            data.display()
-        ));
-    }
-    EmbeddedStore::open(data).map_err(|error| match error {
-        StoreError::InUse => format!(
-            "{}: the store is in use by a running collector; stop it or audit a copy",
-            data.display()
-        ),
-        other => format!("{}: {other}", data.display()),
+/// Audits a PostgreSQL store, off the async runtime (the store blocks).
+async fn audit_database(url: String) -> Result<Audit, String> {
+    tokio::task::spawn_blocking(move || {
+        let Location::Postgres(url) =
+            Location::parse(&url).map_err(|error| format!("--store: {error}"))?
+        else {
+            unreachable!("a parsed --store is a database");
+        };
+        let shown = Location::Postgres(url.clone()).shown();
+        PostgresStore::connect(&url)
+            .and_then(|store| store.audit())
+            .map_err(|error| format!("{shown}: {error}"))
     })
+    .await
+    .map_err(|error| error.to_string())?
 }
 
 /// The `data-sig` for an interaction and its tags, after the checks the collector makes when

@@ -229,3 +229,17 @@ pub(super) fn alert_give_up_after(text: Option<&Spanned<String>>) -> Result<Dura
         )),
     }
 }
+
+/// `store` names a PostgreSQL database by its URL (the same rule as `--store`, which
+/// `store::Location::parse` applies).
+pub(super) fn check_store(store: Spanned<String>) -> Result<String, Problem> {
+    let url = store.get_ref();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(store.into_inner())
+    } else {
+        Err((
+            at(&store),
+            "store must be a PostgreSQL URL, like \"postgres://pulsetap@db.internal:5432/pulsetap\"; remove it to keep the embedded store in the data directory".into(),
+        ))
+    }
+}

@@ -24,6 +24,7 @@ pub(super) struct ConfigFile {
     pub(super) survey: Vec<SurveyFile>,
     #[serde(default)]
     pub(super) limits: LimitsFile,
+    pub(super) store: Option<Spanned<String>>,
 }
 
 /// `[limits]`: requests per visitor before `429`; a missing value keeps its default.

@@ -340,3 +340,15 @@ fn a_stray_control_character_is_reported_with_a_message() {
     assert_eq!(line, 1);
     assert!(!message.is_empty());
 }
+
+#[test]
+fn a_store_that_is_not_a_postgresql_url_is_refused_on_its_line() {
+    let text = format!("store = \"mysql://db/pulsetap\"\n{}", with_setting(""));
+    let (line, message) = error_of(&text);
+    assert_eq!(line, 1);
+    assert!(message.contains("PostgreSQL URL"), "{message}");
+
+    let text = format!("store = \"postgres://db/pulsetap\"\n{}", with_setting(""));
+    let config = parse_config(&text).unwrap();
+    assert_eq!(config.store.as_deref(), Some("postgres://db/pulsetap"));
+}

@@ -5,10 +5,12 @@
 //! registered tags, whatever its link or widget says.
 
 use super::calendar::unix_ms;
-use super::rating::{Interaction, Invalid, TagSet};
-use super::survey::Survey;
+use super::rating::{Interaction, Invalid, Rating, TagSet};
+use super::response::Refusal;
+use super::survey::{Survey, UnknownInteractions};
 use pulsetap_wire::{RegisterInteraction, Tags};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -84,6 +86,38 @@ impl Registered {
     /// Whether it still vouches for a rating at `now_ms`.
     pub fn vouches_at(&self, now_ms: i64) -> bool {
         self.expires_ms.is_none_or(|expires| now_ms < expires)
+    }
+}
+
+/// The rating as the registry vouches for it: a registered interaction takes its registered
+/// tags, whatever the rating says; one neither signed nor registered is taken as the survey's
+/// `unknown_interactions` says.
+pub fn as_vouched<'r>(
+    survey: &Survey,
+    rating: &'r Rating,
+    registration: Option<&Registered>,
+) -> Result<Cow<'r, Rating>, Refusal> {
+    let subject = &rating.subject;
+    if let Some(registration) = registration {
+        let mut vouched = rating.clone();
+        vouched.subject.tags = TagSet::registered(registration.tags.clone(), survey);
+        vouched.subject.registered = true;
+        return Ok(Cow::Owned(vouched));
+    }
+    if subject.interaction.is_none() || subject.signed {
+        return Ok(Cow::Borrowed(rating));
+    }
+    if survey.require_sig {
+        return Err(Refusal::SignatureRequired);
+    }
+    match survey.unknown_interactions {
+        UnknownInteractions::Anonymous => Ok(Cow::Borrowed(rating)),
+        UnknownInteractions::Accept => {
+            let mut untagged = rating.clone();
+            untagged.subject.tags = TagSet::default();
+            Ok(Cow::Owned(untagged))
+        }
+        UnknownInteractions::Refuse => Err(Refusal::UnknownInteraction),
     }
 }
 

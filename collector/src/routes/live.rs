@@ -11,7 +11,8 @@
 //! dashboard reads the feed with `fetch()` streaming instead, which can.
 //!
 //! Ordering: the store makes event numbers visible in increasing order, so once the feed has
-//! read up to N, nothing below N appears later.
+//! read up to N, nothing below N appears later (a store shared by several collectors holds back
+//! what a transaction still running could precede; the feed then reads again shortly).
 //!
 //! A replayed event carries the response as it is at the time of the replay, not as it was
 //! when the event happened: a response changed three times since `Last-Event-ID` comes back
@@ -42,6 +43,8 @@ const RETRY: Duration = Duration::from_secs(2);
 /// Events read from the store at a time during a replay, so a long one streams instead of
 /// loading everything first.
 const BATCH: usize = 256;
+/// How long to wait before reading again events the store held back.
+const HELD_BACK: Duration = Duration::from_millis(20);
 
 /// Server-Sent Events of this survey's new and changed responses.
 #[utoipa::path(
@@ -186,7 +189,13 @@ impl Feed {
         let first = self.after.map_or(0, |after| after + 1);
         let batch = self.store.events(&self.survey, first, until, BATCH).await?;
         // An empty read means nothing is left up to `until` (only gaps in the numbering).
-        self.after = Some(batch.last_seen.unwrap_or(until));
+        let after = Some(batch.last_seen.unwrap_or(until));
+        if after == self.after {
+            // A shared store holds back events while an older transaction (another
+            // collector's) is still running: look again shortly rather than skip them.
+            tokio::time::sleep(HELD_BACK).await;
+        }
+        self.after = after;
         for (sequence, response) in batch.events {
             let event = Event::default()
                 .id(sequence.to_string())

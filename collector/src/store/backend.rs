@@ -313,6 +313,67 @@ pub struct Audit {
     pub mismatches: Vec<(String, Tally, Tally)>,
 }
 
+/// One record of a store, as `collector migrate` carries it from one engine to another.
+/// Counters are not records: the importing engine rebuilds them from the responses and
+/// impressions, except the unconfirmed clicks, which no record backs.
+#[derive(Debug, Clone)]
+pub enum Record {
+    /// A response with its history (its identity follows from it).
+    Response(Response),
+    /// A live-feed event: its sequence number and the identity of its response.
+    Event {
+        sequence: u64,
+        survey: String,
+        interaction: Option<String>,
+        response_id: String,
+    },
+    Impression {
+        survey: String,
+        response_id: String,
+        at_ms: i64,
+        tags: Tags,
+        /// The language it was shown in.
+        lang: Option<String>,
+        /// A response with its response_id answered it.
+        answered: bool,
+        /// Shown for a registered interaction: kept so it counts once, counted as nothing.
+        uncounted: bool,
+    },
+    /// An interaction a helpdesk registered.
+    Registration {
+        survey: String,
+        interaction: String,
+        registered: Registered,
+    },
+    TagValue {
+        survey: String,
+        tag: String,
+        value: String,
+    },
+    /// New unverified responses of a survey on a day, as the anonymous limits counted them.
+    UnverifiedCount {
+        survey: String,
+        day: u32,
+        count: u64,
+    },
+    /// An alert message waiting for its webhook.
+    Alert(AlertMessage),
+    /// An alert message set aside as undelivered.
+    Undelivered(AlertMessage),
+    /// The unconfirmed email clicks of one counter.
+    Clicks {
+        survey: String,
+        /// `None` for the whole survey, else (tag, value).
+        tag: Option<(String, String)>,
+        grain: Grain,
+        bucket: u32,
+        count: u64,
+    },
+}
+
+/// Where an engine's `export` hands its records, one at a time; an error stops the export.
+pub type RecordSink<'a> = dyn FnMut(Record) -> Result<(), StoreError> + 'a;
+
 /// A storage engine. Every method may block: [`Store`] calls them from the writer thread
 /// (`apply`, `flush`, `backup`) or the blocking pool (the rest), never from the async runtime.
 pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
@@ -381,4 +442,9 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     fn backup(&self, to: &Path, progress: &mut dyn FnMut()) -> Result<BackupReport, StoreError>;
     /// Recounts every counter from the stored records and compares.
     fn audit(&self) -> Result<Audit, StoreError>;
+    /// Whether other processes write to the same store (collectors sharing one database): then
+    /// this collector's live feed must also look for events it did not write.
+    fn shared(&self) -> bool {
+        false
+    }
 }

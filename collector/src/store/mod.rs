@@ -10,7 +10,8 @@
 //! - **Every read runs off the async runtime's threads** (on the blocking pool), so a read that
 //!   waits on the disk or on the writer's lock never stalls the threads that serve connections.
 //!
-//! A [`Backend`] is a storage engine behind those rules; [`embedded`] is the sled one.
+//! A [`Backend`] is a storage engine behind those rules; [`embedded`] is the sled one, the
+//! default, and [`postgres`] the one any number of collectors can share.
 //!
 //! # Layout
 //!
@@ -19,9 +20,13 @@
 //! - [`writer`]: the one writer thread, batching and flushing, and announcing what it wrote.
 //! - [`embedded`]: the embedded sled store, split by job (records, reads, events, outbox, audit,
 //!   format upgrade).
+//! - [`postgres`]: the PostgreSQL store, split the same way.
+//! - [`counts`]: every count of one counter, as both engines keep it.
 
 mod backend;
+pub mod counts;
 pub mod embedded;
+pub mod postgres;
 pub mod writer;
 
 use crate::domain::figures::Tally;
@@ -41,10 +46,65 @@ use writer::{FlushObserver, Writer, WriterStatus};
 
 pub use backend::{
     AlertId, AlertMessage, Audit, Backend, BackupReport, CommentPage, CommentQuery, Dimension,
-    DueAlerts, EventBatch, Grain, Notice, NoticeKind, OutboxChange, OutboxKey, Outcome,
-    RecordError, Recorded, RegisterReport, StoreError, Write,
+    DueAlerts, EventBatch, Grain, Notice, NoticeKind, OutboxChange, OutboxKey, Outcome, Record,
+    RecordError, RecordSink, Recorded, RegisterReport, StoreError, Write,
 };
 pub use embedded::EmbeddedStore;
+pub use postgres::PostgresStore;
+
+/// Where the responses are kept: `--store`, `PULSETAP_STORE` or `store = "…"` in the
+/// configuration when one is given, else the embedded store in the data directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The embedded sled store in this directory (created when missing).
+    Embedded(PathBuf),
+    /// A PostgreSQL database, by its URL.
+    Postgres(String),
+}
+
+impl Location {
+    /// A `--store` value: a `postgres://` or `postgresql://` URL. Anything else is refused
+    /// with what is accepted.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let scheme = text.split_once("://").map(|(scheme, _)| scheme);
+        match scheme {
+            Some("postgres" | "postgresql") => Ok(Self::Postgres(text.to_owned())),
+            _ => Err(
+                "a store is a PostgreSQL URL, postgres://user:password@host:5432/database; without one the collector keeps its embedded store in --data".to_owned(),
+            ),
+        }
+    }
+
+    /// Where it is, without a password, for logs.
+    pub fn shown(&self) -> String {
+        match self {
+            Self::Embedded(path) => path.display().to_string(),
+            Self::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut url) => {
+                    if url.password().is_some() {
+                        let _ = url.set_password(Some("***"));
+                    }
+                    url.to_string()
+                }
+                Err(_) => "postgres://…".to_owned(),
+            },
+        }
+    }
+
+    /// Opens (or connects to) the store, on a blocking thread: opening reads the disk or waits
+    /// on the network.
+    pub async fn open(&self) -> Result<Arc<dyn Backend>, StoreError> {
+        let location = self.clone();
+        tokio::task::spawn_blocking(move || -> Result<Arc<dyn Backend>, StoreError> {
+            Ok(match &location {
+                Self::Embedded(path) => Arc::new(EmbeddedStore::open(path)?),
+                Self::Postgres(url) => Arc::new(PostgresStore::connect(url)?),
+            })
+        })
+        .await
+        .map_err(|join| StoreError::Engine(join.to_string()))?
+    }
+}
 
 /// The store as the collector uses it: cheap to clone, every method async and safe to call from
 /// a request handler.

@@ -62,3 +62,41 @@ fn audit_of_a_store_a_running_collector_holds_says_to_stop_it_or_audit_a_copy() 
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("0 mismatches"));
 }
+
+#[tokio::test]
+#[ignore = "needs PULSETAP_TEST_STORE (scripts/test.sh starts a PostgreSQL)"]
+async fn audit_of_a_postgresql_store_recounts_it_while_its_collector_runs() {
+    use crate::helpers::*;
+    let server = test_postgres().expect("PULSETAP_TEST_STORE names a PostgreSQL server");
+    let app = spawn_app().await;
+    for score in [1, 4, 5] {
+        assert_eq!(app.post_response(&rating(score)).await.status(), 201);
+    }
+    let database = test_database(&server, app.data_path()).await;
+
+    let output = Command::new(env!("CARGO_BIN_EXE_collector"))
+        .args(["audit", "--store", &database])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.starts_with("3 responses, 0 impressions") && stdout.contains(" 0 mismatches"),
+        "{stdout}"
+    );
+
+    let output = Command::new(env!("CARGO_BIN_EXE_collector"))
+        .args(["audit", "--store", "mysql://db/pulsetap"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("a store is a PostgreSQL URL"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -43,9 +43,18 @@ fn record_batch(
             allowance_left: true,
         })
         .collect();
-    let backend = app.state.store.backend();
-    let outcomes = backend.apply(&app.state.surveys, &writes).unwrap();
-    backend.flush().unwrap();
+    // A backend blocks: run it off the async runtime, on a thread of its own as the writer does.
+    let (backend, surveys) = (app.state.store.backend(), &app.state.surveys);
+    let outcomes = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let outcomes = backend.apply(surveys, &writes).unwrap();
+                backend.flush().unwrap();
+                outcomes
+            })
+            .join()
+            .unwrap()
+    });
     outcomes
         .into_iter()
         .map(|outcome| match outcome {

@@ -5,30 +5,34 @@ use crate::helpers::*;
 use pulsetap_collector::store::Backend;
 use serde_json::json;
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn start_collector(config: &std::path::Path, data: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_collector"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(config)
-        .arg("--data")
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let address = listening_address(&mut child);
-    (child, address)
-}
 
 /// What one client knows about its interaction: the last acknowledged score, and the score of
 /// a request still in flight when the server died (which may or may not have landed).
 #[derive(Debug, Default, Clone, Copy)]
-struct Known {
-    acknowledged: Option<u8>,
-    in_flight: Option<u8>,
+pub(crate) struct Known {
+    pub(crate) acknowledged: Option<u8>,
+    pub(crate) in_flight: Option<u8>,
+}
+
+/// Every interaction's acknowledged score is the one stored (or, when a later request was in
+/// flight as the server died, that one's); `find` reads an interaction's response.
+pub(crate) fn assert_every_acknowledged_rating_is_stored(
+    known: &HashMap<String, Known>,
+    find: impl Fn(&str) -> Option<pulsetap_collector::domain::Response>,
+) {
+    for (interaction, state) in known {
+        match (state.acknowledged, find(interaction)) {
+            (Some(acked), Some(stored)) => assert!(
+                stored.score == acked || Some(stored.score) == state.in_flight,
+                "{interaction}: acknowledged {acked}, stored {}",
+                stored.score
+            ),
+            (Some(acked), None) => panic!("{interaction}: acknowledged score {acked} was lost"),
+            (None, _) => {}
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,7 +41,7 @@ async fn a_sigkill_under_load_loses_no_acknowledged_rating_and_no_aggregate_drif
     let config = dir.path().join("pulsetap.toml");
     std::fs::write(&config, CONFIG).unwrap();
     let data = dir.path().join("data");
-    let (mut collector, address) = start_collector(&config, &data);
+    let (mut collector, address) = start_collector(&config, &data, None);
 
     let known: Arc<Mutex<HashMap<String, Known>>> = Arc::default();
     let client = reqwest::Client::new();
@@ -91,22 +95,13 @@ async fn a_sigkill_under_load_loses_no_acknowledged_rating_and_no_aggregate_drif
             "aggregates equal a recount: {:?}",
             &audit.mismatches[..audit.mismatches.len().min(5)]
         );
-        for (interaction, state) in &known {
-            let stored = store.find("support", Some(interaction), "").unwrap();
-            match (state.acknowledged, stored) {
-                (Some(acked), Some(stored)) => assert!(
-                    stored.score == acked || Some(stored.score) == state.in_flight,
-                    "{interaction}: acknowledged {acked}, stored {}",
-                    stored.score
-                ),
-                (Some(acked), None) => panic!("{interaction}: acknowledged score {acked} was lost"),
-                (None, _) => {}
-            }
-        }
+        assert_every_acknowledged_rating_is_stored(&known, |interaction| {
+            store.find("support", Some(interaction), "").unwrap()
+        });
     }
 
     // The restarted collector serves the same figures.
-    let (mut restarted, address) = start_collector(&config, &data);
+    let (mut restarted, address) = start_collector(&config, &data, None);
     let summary: pulsetap_wire::Summary = client
         .get(format!("{address}/v1/surveys/support/summary"))
         .bearer_auth(MARKETING_KEY)

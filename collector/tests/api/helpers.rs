@@ -1,9 +1,15 @@
 //! `spawn_app()`: a collector on a free port with a temporary data directory.
+//!
+//! With `PULSETAP_TEST_STORE` set to a PostgreSQL server's URL (`scripts/test.sh` starts a
+//! throwaway one), every in-process collector stores in PostgreSQL instead, in a database of
+//! its own named after its data directory, so a restart on the same directory finds its data.
+//! Tests that run `collector` as a child process, or copy and open a store's files, test the
+//! embedded store whatever the variable says.
 
 use pulsetap_collector::configuration;
 use pulsetap_collector::startup::run;
 use pulsetap_collector::state::AppState;
-use pulsetap_collector::store::{Backend, EmbeddedStore};
+use pulsetap_collector::store::{Backend, EmbeddedStore, Location};
 use pulsetap_wire::Summary;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -79,11 +85,46 @@ pub async fn spawn_app_with(config: &str) -> TestApp {
 
 /// A collector on an existing data directory: a restart, as far as the data can tell.
 pub async fn spawn_app_on(data: TempDir, config: &str) -> TestApp {
+    let store = open_test_store(data.path()).await;
+    serve_app(data, store, config).await
+}
+
+/// Another collector on the PostgreSQL database `app` stores in (`None` when the tests run on
+/// the embedded store, which one process owns): its own writer, visitor limits, alert worker
+/// and live feed, as a second machine behind a load balancer has.
+pub async fn spawn_app_beside(app: &TestApp, config: &str) -> Option<TestApp> {
+    let server = test_postgres()?;
+    let data = app.data.as_ref().expect("the first app's data directory");
+    let database = test_database(&server, data.path()).await;
+    let store = Location::Postgres(database)
+        .open()
+        .await
+        .expect("the test database opens");
+    Some(serve_app(TempDir::new().expect("a temp dir"), store, config).await)
+}
+
+/// A collector on the embedded store in a new data directory, whatever `PULSETAP_TEST_STORE`
+/// says (what `collector migrate` moves from).
+pub async fn spawn_embedded_app(config: &str) -> TestApp {
+    let data = TempDir::new().expect("a temp dir");
+    let store = Arc::new(open_store(data.path()).await);
+    serve_app(data, store, config).await
+}
+
+/// A collector on the PostgreSQL database at `url`.
+pub async fn spawn_app_on_database(url: &str, config: &str) -> TestApp {
+    let store = Location::Postgres(url.to_owned())
+        .open()
+        .await
+        .expect("the database opens");
+    serve_app(TempDir::new().expect("a temp dir"), store, config).await
+}
+
+async fn serve_app(data: TempDir, store: Arc<dyn Backend>, config: &str) -> TestApp {
     let surveys = configuration::parse(config).expect("the test configuration is valid");
-    let store = open_store(data.path()).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(surveys, Arc::new(store) as Arc<dyn Backend>, None);
+    let state = AppState::new(surveys, store, None);
     let (shutdown, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(run(listener, state.clone(), async {
         let _ = stopped.await;
@@ -101,6 +142,50 @@ pub async fn spawn_app_on(data: TempDir, config: &str) -> TestApp {
         shutdown: Some(shutdown),
         server: Some(server),
     }
+}
+
+/// The PostgreSQL server the in-process collectors use, when `PULSETAP_TEST_STORE` names one.
+pub fn test_postgres() -> Option<String> {
+    std::env::var("PULSETAP_TEST_STORE")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// The store of an in-process collector on `data`: the embedded store there, or its own
+/// PostgreSQL database (see the module's comment).
+pub async fn open_test_store(data: &std::path::Path) -> Arc<dyn Backend> {
+    match test_postgres() {
+        None => Arc::new(open_store(data).await),
+        Some(server) => Location::Postgres(test_database(&server, data).await)
+            .open()
+            .await
+            .expect("the test database opens"),
+    }
+}
+
+/// The URL of the database named after `data` on `server`, created when missing.
+pub async fn test_database(server: &str, data: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(data.as_os_str().as_encoded_bytes());
+    let name = format!("pulsetap_{}", hex::encode(&digest[..10]));
+    let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
+        .await
+        .expect("the test PostgreSQL server answers");
+    let driver = tokio::spawn(connection);
+    match client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+    {
+        Ok(()) => {}
+        Err(error)
+            if error.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}
+        Err(error) => panic!("cannot create a test database: {error:?}"),
+    }
+    drop(client);
+    let _ = driver.await;
+    let mut url = url::Url::parse(server).expect("PULSETAP_TEST_STORE is a URL");
+    url.set_path(&name);
+    url.to_string()
 }
 
 /// Opens a store, waiting while a stopped app in this process still releases its lock.
@@ -192,6 +277,11 @@ impl TestApp {
             .collect()
     }
 
+    /// Its data directory (on PostgreSQL, what names its database: `test_database`).
+    pub fn data_path(&self) -> &std::path::Path {
+        self.data.as_ref().expect("the data directory").path()
+    }
+
     /// Stops the server gracefully and hands back its data directory.
     pub async fn stop(mut self) -> TempDir {
         if let Some(shutdown) = self.shutdown.take() {
@@ -273,4 +363,29 @@ pub fn listening_address(child: &mut std::process::Child) -> String {
         .next()
         .expect("the listening line")
         .to_owned()
+}
+
+/// A `collector serve` child process on port 0 with the configuration file `config`, the data
+/// directory `data` and, when given, the PostgreSQL database `store`; its base URL.
+pub fn start_collector(
+    config: &std::path::Path,
+    data: &std::path::Path,
+    store: Option<&str>,
+) -> (std::process::Child, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_collector"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .arg("--data")
+        .arg(data);
+    if let Some(store) = store {
+        command.args(["--store", store]);
+    }
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the collector starts");
+    let address = listening_address(&mut child);
+    (child, address)
 }

@@ -16,19 +16,19 @@ use tokio::net::TcpListener;
 
 /// What the receiver saw: every request, with its idempotency key and body.
 #[derive(Clone, Default)]
-struct Received {
+pub(crate) struct Received {
     requests: Arc<Mutex<Vec<(String, Value)>>>,
     /// Answer this many requests with 503 before accepting any.
     refuse_first: Arc<Mutex<usize>>,
 }
 
 impl Received {
-    fn all(&self) -> Vec<(String, Value)> {
+    pub(crate) fn all(&self) -> Vec<(String, Value)> {
         self.requests.lock().unwrap().clone()
     }
 
     /// Waits until the receiver has seen `count` requests; gives them all.
-    async fn wait_for(&self, count: usize, within: Duration) -> Vec<(String, Value)> {
+    pub(crate) async fn wait_for(&self, count: usize, within: Duration) -> Vec<(String, Value)> {
         let deadline = Instant::now() + within;
         loop {
             let seen = self.all();
@@ -62,12 +62,12 @@ async fn hook(State(received): State<Received>, headers: HeaderMap, body: String
 }
 
 /// A port nobody listens on now, for the receiver to take later (or never: a dead webhook).
-async fn free_port() -> u16 {
+pub(crate) async fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     listener.local_addr().unwrap().port()
 }
 
-async fn start_receiver(port: u16, received: Received) {
+pub(crate) async fn start_receiver(port: u16, received: Received) {
     let listener = TcpListener::bind(("127.0.0.1", port))
         .await
         .expect("the receiver's port is free again");
@@ -77,7 +77,7 @@ async fn start_receiver(port: u16, received: Received) {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 }
 
-fn config_with_webhook(port: u16, extra: &str) -> String {
+pub(crate) fn config_with_webhook(port: u16, extra: &str) -> String {
     format!(
         r#"
 read_keys = ["marketing-team-key"]
@@ -99,14 +99,14 @@ alert = {{ webhook = "http://127.0.0.1:{port}/hook", max_score = 2{extra} }}
 
 /// An unhappy rating after a chat, signed as the shop's server signs its chat pages (so a burst
 /// of them is never mistaken for one visitor's flood).
-fn unhappy(interaction: &str, comment: Option<&str>) -> Value {
+pub(crate) fn unhappy(interaction: &str, comment: Option<&str>) -> Value {
     json!({"survey": "support", "response_id": new_id(), "score": 1,
            "interaction": interaction, "tags": {"agent": "alice"}, "comment": comment,
            "sig": sign("support", Some(interaction), &[("agent", "alice")])})
 }
 
 /// The response ids a post tells about, whatever its kind.
-fn alerted_ids(body: &Value) -> BTreeSet<String> {
+pub(crate) fn alerted_ids(body: &Value) -> BTreeSet<String> {
     let responses: Vec<&Value> = match body["kind"].as_str() {
         Some("batch") => body["notices"]
             .as_array()

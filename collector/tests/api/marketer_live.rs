@@ -9,10 +9,11 @@ use serde_json::json;
 use std::pin::Pin;
 use std::time::Duration;
 
-type Feed = Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
+pub(crate) type Feed =
+    Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
 
 /// Opens the feed as the marketing team, optionally resuming.
-async fn open_feed(app: &TestApp, survey: &str, last_event_id: Option<&str>) -> Feed {
+pub(crate) async fn open_feed(app: &TestApp, survey: &str, last_event_id: Option<&str>) -> Feed {
     let mut request = app
         .client
         .get(format!("{}/v1/surveys/{survey}/live", app.address))
@@ -38,14 +39,14 @@ async fn next_event(feed: &mut Feed) -> Event {
 }
 
 /// The first event of a connection says where the feed starts.
-async fn ready(feed: &mut Feed) -> Event {
+pub(crate) async fn ready(feed: &mut Feed) -> Event {
     let event = next_event(feed).await;
     assert_eq!(event.event, "ready", "the feed opens with a ready event");
     event
 }
 
 /// The next response event, as its id and record.
-async fn next_response(feed: &mut Feed) -> (u64, ResponseRecord) {
+pub(crate) async fn next_response(feed: &mut Feed) -> (u64, ResponseRecord) {
     let event = next_event(feed).await;
     assert_eq!(event.event, "message");
     let id = event.id.parse().expect("event ids are sequence numbers");

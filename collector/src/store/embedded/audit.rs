@@ -3,7 +3,6 @@
 //! transaction.
 
 use super::batch::{StoredImpression, counter_keys};
-use super::counts::{Counts, Delta, Metric};
 use super::keys;
 use super::trees::{EmbeddedStore, decode};
 use crate::domain::Response;
@@ -11,6 +10,7 @@ use crate::domain::calendar::from_unix_ms;
 use crate::domain::figures::Tally;
 use crate::domain::registration::Registered;
 use crate::store::backend::{Audit, StoreError};
+use crate::store::counts::{Counts, Delta, Metric};
 use std::collections::HashMap;
 
 pub(super) fn run(store: &EmbeddedStore) -> Result<Audit, StoreError> {

@@ -3,7 +3,6 @@
 //! decides; a new tag value or unverified response is counted in the transaction that writes it,
 //! so no two requests can both take the last place).
 
-use super::counts::{Delta, Metric};
 use super::keys;
 use super::trees::decode_count;
 use crate::domain::limits;
@@ -11,6 +10,7 @@ use crate::domain::response::Refusal;
 use crate::domain::survey::LANG_DIMENSION;
 use crate::domain::{Day, Hour, Response, Survey};
 use crate::store::backend::{Dimension, Grain};
+use crate::store::counts::{Delta, Metric};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{
     ConflictableTransactionError, TransactionalTree, UnabortableTransactionError,

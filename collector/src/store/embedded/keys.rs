@@ -4,9 +4,9 @@
 //! contain (the domain refuses control characters), so a prefix never matches a longer field.
 //! Numbers are big-endian so byte order is numeric order and a date range is a range scan.
 
-use super::counts::Metric;
 use crate::domain::figures::MAX_SCORE;
 use crate::store::backend::{AlertId, Dimension, Grain, OutboxKey};
+use crate::store::counts::Metric;
 
 impl Grain {
     fn byte(self) -> u8 {

@@ -2,7 +2,7 @@
 //!
 //! Trees:
 //! - `responses`: identity → the response with its history (JSON).
-//! - `counters`: (survey, dimension, grain, bucket) → every count of that bucket (`counts`).
+//! - `counters`: (survey, dimension, grain, bucket) → every count of that bucket (`store::counts`).
 //!   Reads touch only these.
 //! - `tag_values`: every tag value seen, so a breakdown knows its groups without a scan.
 //! - `impressions`: (survey, response_id) → when and with which tags a widget was shown.
@@ -30,14 +30,15 @@
 //! - [`outbox`]: alert messages waiting for their webhook, and those set aside.
 //! - [`audit`]: recounting every counter from the records.
 //! - [`backup`]: a consistent copy of the whole store, taken by the writer between batches.
+//! - [`export`]: every record, for `collector migrate` to carry into another engine.
 //! - [`upgrade`]: bringing a store written by an older version to today's format, once.
-//! - [`keys`] and [`counts`]: the byte layouts of keys and counter values.
+//! - [`keys`]: the byte layouts of keys (counter values are `store::counts`).
 
 mod audit;
 mod backup;
 mod batch;
-pub mod counts;
 mod events;
+mod export;
 pub mod keys;
 mod outbox;
 mod reads;
@@ -53,7 +54,7 @@ use crate::domain::response::Response;
 use crate::domain::survey::Surveys;
 use crate::store::backend::{
     AlertMessage, Audit, Backend, BackupReport, CommentPage, CommentQuery, Dimension, DueAlerts,
-    EventBatch, Grain, Outcome, StoreError, Write,
+    EventBatch, Grain, Outcome, RecordSink, StoreError, Write,
 };
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -68,6 +69,11 @@ impl EmbeddedStore {
         let store = Self::open_as_is(path)?;
         upgrade::run(&store)?;
         Ok(store)
+    }
+
+    /// Calls `sink` with every record of the store (see `Record`), stopping at its first error.
+    pub fn export(&self, sink: &mut RecordSink<'_>) -> Result<(), StoreError> {
+        export::run(self, sink)
     }
 }
 

@@ -1,6 +1,5 @@
 //! Reads: counters, tag values, responses and comments.
 
-use super::counts::Counts;
 use super::keys;
 use super::trees::{EmbeddedStore, decode};
 use crate::domain::calendar::from_unix_ms;
@@ -8,6 +7,7 @@ use crate::domain::figures::Tally;
 use crate::domain::registration::Registered;
 use crate::domain::{Day, Response};
 use crate::store::backend::{CommentPage, CommentQuery, Dimension, Grain, StoreError};
+use crate::store::counts::Counts;
 use std::collections::{BTreeMap, HashSet};
 use std::ops::ControlFlow;
 

@@ -11,18 +11,19 @@
 //! the one transaction `apply` opens.
 
 use super::batch::{Totals, Trees, Tx, admit, count};
-use super::counts::{Counts, Delta, Metric};
 use super::keys;
-use super::registry::{answer_invitation, as_vouched, register, vouching_registration};
+use super::registry::{answer_invitation, register, vouching_registration};
 use super::trees::{EmbeddedStore, decode, encode};
 use super::views::{click, impression};
 use crate::domain::calendar::unix_ms;
+use crate::domain::registration::as_vouched;
 use crate::domain::response::{self, Change};
 use crate::domain::{Day, Rating, Response, Survey, SurveyId, Surveys};
 use crate::store::backend::{
     AlertId, AlertMessage, Notice, NoticeKind, OutboxChange, Outcome, RecordError, Recorded,
     StoreError, Write,
 };
+use crate::store::counts::{Counts, Delta, Metric};
 use sled::Transactional;
 use sled::transaction::{TransactionError, TransactionalTree, UnabortableTransactionError};
 use time::OffsetDateTime;

@@ -4,18 +4,14 @@
 //! themselves, and the invitations (registrations, answered impressions) the response rate counts.
 
 use super::batch::{StoredImpression, Totals, Trees, admit, count, counter_keys};
-use super::counts::Metric;
 use super::keys;
 use super::trees::{decode, encode};
 use crate::domain::calendar::unix_ms;
-use crate::domain::rating::TagSet;
 use crate::domain::registration::{Registered, Registration};
-use crate::domain::response::Refusal;
-use crate::domain::survey::UnknownInteractions;
 use crate::domain::{Rating, Response, Survey};
 use crate::store::backend::{RecordError, RegisterReport, StoreError};
+use crate::store::counts::Metric;
 use sled::transaction::UnabortableTransactionError;
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -48,38 +44,6 @@ pub(super) fn read_registration(
         .registrations
         .get(keys::registration(survey, interaction))?
         .map(|bytes| decode::<Registered>(&bytes, "registration")))
-}
-
-/// The rating as the registry vouches for it: a registered interaction takes its registered
-/// tags, whatever the rating says; one neither signed nor registered is taken as the survey's
-/// `unknown_interactions` says.
-pub(super) fn as_vouched<'r>(
-    survey: &Survey,
-    rating: &'r Rating,
-    registration: Option<&Registered>,
-) -> Result<Cow<'r, Rating>, Refusal> {
-    let subject = &rating.subject;
-    if let Some(registration) = registration {
-        let mut vouched = rating.clone();
-        vouched.subject.tags = TagSet::registered(registration.tags.clone(), survey);
-        vouched.subject.registered = true;
-        return Ok(Cow::Owned(vouched));
-    }
-    if subject.interaction.is_none() || subject.signed {
-        return Ok(Cow::Borrowed(rating));
-    }
-    if survey.require_sig {
-        return Err(Refusal::SignatureRequired);
-    }
-    match survey.unknown_interactions {
-        UnknownInteractions::Anonymous => Ok(Cow::Borrowed(rating)),
-        UnknownInteractions::Accept => {
-            let mut untagged = rating.clone();
-            untagged.subject.tags = TagSet::default();
-            Ok(Cow::Owned(untagged))
-        }
-        UnknownInteractions::Refuse => Err(Refusal::UnknownInteraction),
-    }
 }
 
 /// A new response answers what invited it, once: its registration, else the widget shown with

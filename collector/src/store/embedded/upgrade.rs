@@ -4,12 +4,12 @@
 //! records that it is done; a crash leaves either the old format or the new one, and running it
 //! again finds nothing left to change.
 
-use super::counts::{Counts, Delta};
 use super::keys;
 use super::trees::{EmbeddedStore, decode, encode};
 use crate::domain::Response;
 use crate::domain::calendar::unix_ms;
 use crate::store::backend::{AlertId, AlertMessage, Notice, NoticeKind, StoreError};
+use crate::store::counts::{Counts, Delta};
 use pulsetap_wire::ResponseRecord;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -45,7 +45,7 @@ pub(super) fn run(store: &EmbeddedStore) -> Result<(), StoreError> {
 /// the old state or the new one and a second run changes nothing.
 fn count_answered_impressions(store: &EmbeddedStore) -> Result<(), StoreError> {
     use super::batch::{StoredImpression, counter_keys};
-    use super::counts::Metric;
+    use crate::store::counts::Metric;
     use sled::Transactional;
     use sled::transaction::ConflictableTransactionError;
 

@@ -2,7 +2,6 @@
 //! an email link opened that no page confirmed (a click).
 
 use super::batch::{StoredImpression, Totals, Trees, admit, counter_keys};
-use super::counts::Metric;
 use super::keys;
 use super::registry::read_registration;
 use super::trees::encode;
@@ -10,6 +9,7 @@ use crate::domain::calendar::unix_ms;
 use crate::domain::response::Refusal;
 use crate::domain::{Lang, Score, Survey, SurveyId};
 use crate::store::backend::RecordError;
+use crate::store::counts::Metric;
 use pulsetap_wire::Tags;
 use sled::transaction::UnabortableTransactionError;
 use time::OffsetDateTime;

@@ -74,6 +74,10 @@ pub const STALL_AFTER: Duration = Duration::from_secs(10);
 /// The exit code after a writer panic: EX_SOFTWARE, an internal error.
 const PANIC_EXIT_CODE: i32 = 70;
 
+/// How often a collector whose store other collectors write too looks for their new events,
+/// so a dashboard connected to it sees their ratings within a second.
+pub const SHARED_POLL: Duration = Duration::from_millis(200);
+
 /// Live-feed announcements a slow listener may fall behind by before it must re-read the
 /// events from the store.
 const ANNOUNCEMENTS: usize = 1024;
@@ -126,6 +130,13 @@ impl Writer {
             faults: faults.clone(),
         };
         exit_on_writer_panic();
+        if thread.backend.shared() {
+            watch_shared_events(
+                thread.backend.clone(),
+                live.clone(),
+                Arc::downgrade(&health),
+            );
+        }
         std::thread::Builder::new()
             .name("pulsetap-writer".into())
             .spawn(move || thread.run())
@@ -414,6 +425,35 @@ impl Thread {
         let copied = self.backend.backup(&to, &mut || health.moved());
         let _ = reply.send(copied.map(Outcome::Backup));
     }
+}
+
+/// Announces the newest event of a store that other collectors write too, whenever it moves,
+/// until the writer is gone (`alive` no longer upgrades).
+fn watch_shared_events(
+    backend: Arc<dyn Backend>,
+    live: broadcast::Sender<u64>,
+    alive: std::sync::Weak<Health>,
+) {
+    let watch = move || {
+        let mut announced = None;
+        while alive.upgrade().is_some() {
+            match backend.newest_event() {
+                Ok(newest) if newest > announced => {
+                    if let Some(event) = newest {
+                        let _ = live.send(event);
+                    }
+                    announced = newest;
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "cannot look for other collectors' events"),
+            }
+            std::thread::sleep(SHARED_POLL);
+        }
+    };
+    std::thread::Builder::new()
+        .name("pulsetap-events".into())
+        .spawn(watch)
+        .expect("the events thread starts");
 }
 
 thread_local! {

@@ -1,6 +1,6 @@
-//! The value under a counter key: every count of one dimension in one time bucket.
+//! Every count of one dimension in one time bucket, as both engines keep it.
 //!
-//! One value per (survey, dimension, grain, bucket) holds the responses by score, the
+//! In the embedded store, one value per (survey, dimension, grain, bucket) holds the responses by score, the
 //! impressions, the unconfirmed clicks, the registrations and the answered invitations
 //! together, as `SLOTS` big-endian u64s. A rating then moves six keys (the survey and each of its two tags, by day and by hour), and the ratings of
 //! one batch mostly share them: with a key per score and metric, a batch wrote about five times
@@ -16,7 +16,7 @@ use crate::domain::figures::{SCORE_SLOTS, Tally};
 
 /// Responses by score (`0..=MAX_SCORE`), then impressions, unconfirmed clicks, registrations and
 /// answered invitations.
-const SLOTS: usize = SCORE_SLOTS + 4;
+pub const SLOTS: usize = SCORE_SLOTS + 4;
 const IMPRESSIONS: usize = SCORE_SLOTS;
 const UNCONFIRMED_CLICKS: usize = SCORE_SLOTS + 1;
 const REGISTRATIONS: usize = SCORE_SLOTS + 2;
@@ -74,6 +74,12 @@ impl Counts {
         self.0.iter().all(|&count| count == 0)
     }
 
+    /// Counts from their slots (a PostgreSQL counter row's columns, summed over its shards); a
+    /// negative sum, which only a damaged store could hold, reads as zero.
+    pub fn from_slots(slots: [i64; SLOTS]) -> Self {
+        Self(slots.map(|count| u64::try_from(count).unwrap_or(0)))
+    }
+
     /// The same counts without the unconfirmed clicks, which no stored record backs (an audit
     /// can't recount them).
     pub fn without_clicks(mut self) -> Self {
@@ -116,6 +122,11 @@ impl Delta {
 
     pub fn is_zero(&self) -> bool {
         self.0.iter().all(|&change| change == 0)
+    }
+
+    /// The change of each slot, in `Counts`' order.
+    pub fn slots(&self) -> [i64; SLOTS] {
+        self.0
     }
 
     /// `counts` changed by this delta; a count never goes below zero.
