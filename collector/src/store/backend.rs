@@ -5,7 +5,7 @@ use crate::domain::figures::Tally;
 use crate::domain::rating::{Rating, Subject};
 use crate::domain::registration::{Registered, Registration};
 use crate::domain::response::{Refusal, Response};
-use crate::domain::survey::{SurveyId, Surveys};
+use crate::domain::survey::{Survey, SurveyId, Surveys};
 use crate::domain::{Day, Lang, Score};
 use pulsetap_wire::{Tags, WriteStatus};
 use serde::{Deserialize, Serialize};
@@ -225,6 +225,31 @@ pub struct AlertMessage {
 }
 
 impl AlertMessage {
+    /// The message a change of `response` (live-feed event `event`) sends the survey's webhook,
+    /// if it has one: an alert when the answer is unhappy (`alerts`), an update when a comment
+    /// follows an alert already sent (`follows_up`), else none.
+    pub fn for_change(
+        survey: &Survey,
+        alerts: bool,
+        follows_up: bool,
+        event: u64,
+        response: &Response,
+        now_ms: i64,
+    ) -> Option<Self> {
+        let kind = match (alerts, follows_up) {
+            (true, _) => NoticeKind::Alert,
+            (false, true) => NoticeKind::Update,
+            (false, false) => return None,
+        };
+        let notice = Notice {
+            id: AlertId(event),
+            kind,
+            response: response.clone(),
+        };
+        let webhook = survey.alert.as_ref()?.webhook.clone();
+        Some(Self::new(notice, webhook, now_ms))
+    }
+
     /// An open message holding one notice, due at once.
     pub fn new(notice: Notice, webhook: String, now_ms: i64) -> Self {
         let survey = notice.response.survey.clone();

@@ -20,8 +20,7 @@ use crate::domain::registration::as_vouched;
 use crate::domain::response::{self, Change};
 use crate::domain::{Day, Rating, Response, Survey, SurveyId, Surveys};
 use crate::store::backend::{
-    AlertId, AlertMessage, Notice, NoticeKind, OutboxChange, Outcome, RecordError, Recorded,
-    StoreError, Write,
+    AlertMessage, OutboxChange, Outcome, RecordError, Recorded, StoreError, Write,
 };
 use crate::store::counts::{Counts, Delta, Metric};
 use sled::Transactional;
@@ -237,26 +236,13 @@ fn rate(
         .events
         .insert(&keys::event(event), identity.as_slice())?;
 
-    let notice = match (alerts, follows_up) {
-        (true, _) => Some(NoticeKind::Alert),
-        (false, true) => Some(NoticeKind::Update),
-        (false, false) => None,
-    };
-    let queued = match (notice, survey.alert.as_ref()) {
-        (Some(kind), Some(alert)) => {
-            let notice = Notice {
-                id: AlertId(event),
-                kind,
-                response: stored.clone(),
-            };
-            let message = AlertMessage::new(notice, alert.webhook.clone(), now_ms);
-            trees
-                .outbox
-                .insert(&keys::outbox_due(message.key()), encode(&message))?;
-            true
-        }
-        _ => false,
-    };
+    let message = AlertMessage::for_change(survey, alerts, follows_up, event, stored, now_ms);
+    let queued = message.is_some();
+    if let Some(message) = message {
+        trees
+            .outbox
+            .insert(&keys::outbox_due(message.key()), encode(&message))?;
+    }
     Ok(Ok(Box::new(Recorded {
         status: change.status(),
         response: change.response().clone(),

@@ -18,8 +18,7 @@ use crate::domain::registration::{Registered, as_vouched};
 use crate::domain::response::{self, Change};
 use crate::domain::{Day, Rating, Response, Survey, SurveyId, Surveys};
 use crate::store::backend::{
-    AlertId, AlertMessage, Notice, NoticeKind, OutboxChange, Outcome, RecordError, Recorded,
-    StoreError, Write,
+    AlertMessage, OutboxChange, Outcome, RecordError, Recorded, StoreError, Write,
 };
 use crate::store::counts::{Delta, Metric};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -288,24 +287,9 @@ impl<'a, 't> Batch<'a, 't> {
         self.count(&stored, Metric::Response, stored.score, 1);
         self.store_response(key, stored.clone(), event);
 
-        let notice = match (alerts, follows_up) {
-            (true, _) => Some(NoticeKind::Alert),
-            (false, true) => Some(NoticeKind::Update),
-            (false, false) => None,
-        };
-        let queued = match (notice, survey.alert.as_ref()) {
-            (Some(kind), Some(alert)) => {
-                let notice = Notice {
-                    id: AlertId(event),
-                    kind,
-                    response: stored.clone(),
-                };
-                self.alerts
-                    .push(AlertMessage::new(notice, alert.webhook.clone(), now_ms));
-                true
-            }
-            _ => false,
-        };
+        let message = AlertMessage::for_change(survey, alerts, follows_up, event, &stored, now_ms);
+        let queued = message.is_some();
+        self.alerts.extend(message);
         Ok(Ok(Recorded {
             status: change.status(),
             response: stored,
