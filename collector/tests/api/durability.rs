@@ -16,6 +16,36 @@ pub(crate) struct Known {
     pub(crate) in_flight: Option<u8>,
 }
 
+/// What the clients of a test under load know, shared between them.
+#[derive(Clone, Default)]
+pub(crate) struct Ledger(Arc<Mutex<HashMap<String, Known>>>);
+
+impl Ledger {
+    /// Notes a score about to be sent for `interaction`.
+    pub(crate) fn sending(&self, interaction: &str, score: u8) {
+        let mut known = self.0.lock().unwrap();
+        known.entry(interaction.to_owned()).or_default().in_flight = Some(score);
+    }
+
+    /// Notes that the score sent for `interaction` was acknowledged.
+    pub(crate) fn acknowledged(&self, interaction: &str, score: u8) {
+        let mut known = self.0.lock().unwrap();
+        let entry = known.entry(interaction.to_owned()).or_default();
+        entry.acknowledged = Some(score);
+        entry.in_flight = None;
+    }
+
+    /// How many interactions have an acknowledged score.
+    pub(crate) fn acknowledged_count(&self) -> usize {
+        let known = self.0.lock().unwrap();
+        known.values().filter(|k| k.acknowledged.is_some()).count()
+    }
+
+    pub(crate) fn snapshot(&self) -> HashMap<String, Known> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
 /// Every interaction's acknowledged score is the one stored (or, when a later request was in
 /// flight as the server died, that one's); `find` reads an interaction's response.
 pub(crate) fn assert_every_acknowledged_rating_is_stored(
@@ -43,12 +73,12 @@ async fn a_sigkill_under_load_loses_no_acknowledged_rating_and_no_aggregate_drif
     let data = dir.path().join("data");
     let (mut collector, address) = start_collector(&config, &data, None);
 
-    let known: Arc<Mutex<HashMap<String, Known>>> = Arc::default();
+    let ledger = Ledger::default();
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_millis(2_500);
     let mut clients = Vec::new();
     for worker in 0..16 {
-        let (client, address, known) = (client.clone(), address.clone(), known.clone());
+        let (client, address, ledger) = (client.clone(), address.clone(), ledger.clone());
         clients.push(tokio::spawn(async move {
             for n in 0.. {
                 if Instant::now() > deadline {
@@ -60,13 +90,10 @@ async fn a_sigkill_under_load_loses_no_acknowledged_rating_and_no_aggregate_drif
                 let agent = ["alice", "bob", "carol"][(worker % 3) as usize];
                 let body = json!({"survey": "support", "response_id": format!("00000000-0000-4000-8000-{:06}{:06}", worker, n / 2),
                     "score": score, "interaction": interaction, "tags": {"agent": agent}});
-                known.lock().unwrap().entry(interaction.clone()).or_default().in_flight = Some(score);
+                ledger.sending(&interaction, score);
                 match client.post(format!("{address}/v1/responses")).json(&body).send().await {
                     Ok(response) if response.status().is_success() => {
-                        let mut known = known.lock().unwrap();
-                        let entry = known.get_mut(&interaction).unwrap();
-                        entry.acknowledged = Some(score);
-                        entry.in_flight = None;
+                        ledger.acknowledged(&interaction, score);
                     }
                     _ => break, // the server is gone
                 }
@@ -80,8 +107,8 @@ async fn a_sigkill_under_load_loses_no_acknowledged_rating_and_no_aggregate_drif
         client.await.unwrap();
     }
 
-    let known = known.lock().unwrap().clone();
-    let acknowledged = known.values().filter(|k| k.acknowledged.is_some()).count();
+    let known = ledger.snapshot();
+    let acknowledged = ledger.acknowledged_count();
     assert!(
         acknowledged > 100,
         "the load was real: {acknowledged} interactions acknowledged"

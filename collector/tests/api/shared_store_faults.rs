@@ -5,7 +5,7 @@
 //! They need a PostgreSQL server: `scripts/test.sh` runs them with `PULSETAP_TEST_STORE` naming
 //! a throwaway one (and `PULSETAP_TEST_PG_DATA` its data directory, which the restart needs).
 
-use crate::durability::{Known, assert_every_acknowledged_rating_is_stored};
+use crate::durability::{Known, Ledger, assert_every_acknowledged_rating_is_stored};
 use crate::helpers::*;
 use pulsetap_collector::store::{Backend, Location};
 use serde_json::{Value, json};
@@ -55,14 +55,14 @@ async fn one_of_two_collector_processes_killed_under_load_loses_no_acknowledged_
     let (mut survivor, survivor_address) =
         start_collector(&config, &dir.path().join("b"), Some(&database));
 
-    let known: Arc<Mutex<HashMap<String, Known>>> = Arc::default();
+    let ledger = Ledger::default();
     let killed = Arc::new(AtomicBool::new(false));
     let answered_after_the_kill = Arc::new(AtomicUsize::new(0));
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_millis(3_000);
     let mut workers = Vec::new();
     for worker in 0..16 {
-        let (client, known) = (client.clone(), known.clone());
+        let (client, ledger) = (client.clone(), ledger.clone());
         let (killed, after) = (killed.clone(), answered_after_the_kill.clone());
         // Half the clients start on the collector that dies; like a load balancer, they move
         // to the other one when it stops answering.
@@ -84,12 +84,7 @@ async fn one_of_two_collector_processes_killed_under_load_loses_no_acknowledged_
                 } else {
                     5 - (n % 3) as u8
                 };
-                known
-                    .lock()
-                    .unwrap()
-                    .entry(interaction.clone())
-                    .or_default()
-                    .in_flight = Some(score);
+                ledger.sending(&interaction, score);
                 let sent = client
                     .post(format!("{address}/v1/responses"))
                     .json(&signed_rating(&interaction, score))
@@ -97,10 +92,7 @@ async fn one_of_two_collector_processes_killed_under_load_loses_no_acknowledged_
                     .await;
                 match sent {
                     Ok(response) if response.status().is_success() => {
-                        let mut known = known.lock().unwrap();
-                        let entry = known.get_mut(&interaction).unwrap();
-                        entry.acknowledged = Some(score);
-                        entry.in_flight = None;
+                        ledger.acknowledged(&interaction, score);
                         if killed.load(Ordering::SeqCst) {
                             after.fetch_add(1, Ordering::SeqCst);
                         }
@@ -130,8 +122,7 @@ async fn one_of_two_collector_processes_killed_under_load_loses_no_acknowledged_
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    let known = known.lock().unwrap().clone();
-    assert_database_holds(&database, known).await;
+    assert_database_holds(&database, ledger.snapshot()).await;
     survivor.kill().unwrap();
     survivor.wait().unwrap();
 }
@@ -185,7 +176,7 @@ async fn a_database_restart_under_load_is_answered_503_with_retry_after_and_lose
     let (mut collector, address) =
         start_collector(&config, &dir.path().join("data"), Some(&database));
 
-    let known: Arc<Mutex<HashMap<String, Known>>> = Arc::default();
+    let ledger = Ledger::default();
     let unavailable = Arc::new(AtomicUsize::new(0));
     let unexpected: Arc<Mutex<Vec<String>>> = Arc::default();
     let restarted = Arc::new(AtomicBool::new(false));
@@ -194,7 +185,7 @@ async fn a_database_restart_under_load_is_answered_503_with_retry_after_and_lose
     let client = reqwest::Client::new();
     let mut workers = Vec::new();
     for worker in 0..8 {
-        let (client, address, known) = (client.clone(), address.clone(), known.clone());
+        let (client, address, ledger) = (client.clone(), address.clone(), ledger.clone());
         let (unavailable, unexpected) = (unavailable.clone(), unexpected.clone());
         let (restarted, after, stop) = (
             restarted.clone(),
@@ -208,12 +199,7 @@ async fn a_database_restart_under_load_is_answered_503_with_retry_after_and_lose
                 // it is acknowledged.
                 let interaction = format!("w{worker}-{n}");
                 let score = 1 + (n % 5) as u8;
-                known
-                    .lock()
-                    .unwrap()
-                    .entry(interaction.clone())
-                    .or_default()
-                    .in_flight = Some(score);
+                ledger.sending(&interaction, score);
                 let sent = client
                     .post(format!("{address}/v1/responses"))
                     .json(&signed_rating(&interaction, score))
@@ -222,10 +208,7 @@ async fn a_database_restart_under_load_is_answered_503_with_retry_after_and_lose
                     .await;
                 match sent {
                     Ok(response) if response.status().is_success() => {
-                        let mut known = known.lock().unwrap();
-                        let entry = known.get_mut(&interaction).unwrap();
-                        entry.acknowledged = Some(score);
-                        entry.in_flight = None;
+                        ledger.acknowledged(&interaction, score);
                         if restarted.load(Ordering::SeqCst) {
                             after.fetch_add(1, Ordering::SeqCst);
                         }
@@ -259,12 +242,7 @@ async fn a_database_restart_under_load_is_answered_503_with_retry_after_and_lose
         }));
     }
     tokio::time::sleep(Duration::from_millis(1_000)).await;
-    let before = known
-        .lock()
-        .unwrap()
-        .values()
-        .filter(|k| k.acknowledged.is_some())
-        .count();
+    let before = ledger.acknowledged_count();
     assert!(
         before > 10,
         "the load was real before the restart: {before}"
@@ -294,8 +272,7 @@ async fn a_database_restart_under_load_is_answered_503_with_retry_after_and_lose
         unavailable.load(Ordering::SeqCst) > 0,
         "while the database was down, writes were answered 503"
     );
-    let known = known.lock().unwrap().clone();
-    assert_database_holds(&database, known).await;
+    assert_database_holds(&database, ledger.snapshot()).await;
     collector.kill().unwrap();
     collector.wait().unwrap();
 }
