@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The collector on PostgreSQL, measured from outside the process like scripts/bench-http.sh:
 #   ./scripts/bench-postgres.sh           # 5-second rounds, 3 of each; reads at 10k and 1M
-#   ./scripts/bench-postgres.sh --quick   # 1-second rounds, 1 of each; reads at 10k and 100k
+#   ./scripts/bench-postgres.sh --quick   # 1-second rounds, 1 of each; reads at 1k and 10k
 #
 # A throwaway PostgreSQL 15 (Debian's package) that syncs every commit to disk, as the embedded
 # store syncs before it acknowledges. wrk posts new anonymous ratings with two tags
@@ -21,7 +21,7 @@ source scripts/lib/postgres.sh
 source scripts/lib/wrk.sh
 
 round_seconds=5 rounds=3 read_sizes=10000,1000000
-if [ "${1:-}" = "--quick" ]; then round_seconds=1 rounds=1 read_sizes=10000,100000; fi
+if [ "${1:-}" = "--quick" ]; then round_seconds=1 rounds=1 read_sizes=1000,10000; fi
 connections=64
 
 ensure_wrk
