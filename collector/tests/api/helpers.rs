@@ -66,9 +66,30 @@ require_sig = true
 allowed_origins = ["https://shop.example.com"]
 "#;
 
-pub struct TestApp {
+/// What a test reaches a collector by, in this process or in another: its base URL and a client.
+pub struct Collector {
     pub address: String,
     pub client: reqwest::Client,
+}
+
+impl Collector {
+    fn new(address: String) -> Self {
+        Self {
+            address,
+            // The collector drops a connection that sends no request headers for 10 s
+            // (slow-loris guard), idle keep-alive ones included; a client must not reuse one
+            // that old.
+            client: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(5))
+                .build()
+                .expect("a client"),
+        }
+    }
+}
+
+/// A collector serving in this test's process, on port 0; its state is the test's to inspect.
+pub struct TestApp {
+    collector: Collector,
     pub state: AppState,
     data: Option<TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -87,20 +108,6 @@ pub async fn spawn_app_with(config: &str) -> TestApp {
 pub async fn spawn_app_on(data: TempDir, config: &str) -> TestApp {
     let store = open_test_store(data.path()).await;
     serve_app(data, store, config).await
-}
-
-/// Another collector on the PostgreSQL database `app` stores in (`None` when the tests run on
-/// the embedded store, which one process owns): its own writer, visitor limits, alert worker
-/// and live feed, as a second machine behind a load balancer has.
-pub async fn spawn_app_beside(app: &TestApp, config: &str) -> Option<TestApp> {
-    let server = test_postgres()?;
-    let data = app.data.as_ref().expect("the first app's data directory");
-    let database = test_database(&server, data.path()).await;
-    let store = Location::Postgres(database)
-        .open()
-        .await
-        .expect("the test database opens");
-    Some(serve_app(TempDir::new().expect("a temp dir"), store, config).await)
 }
 
 /// A collector on the embedded store in a new data directory, whatever `PULSETAP_TEST_STORE`
@@ -130,13 +137,7 @@ async fn serve_app(data: TempDir, store: Arc<dyn Backend>, config: &str) -> Test
         let _ = stopped.await;
     }));
     TestApp {
-        address,
-        // The collector drops a connection that sends no request headers for 10 s (slow-loris
-        // guard), idle keep-alive ones included; a client must not reuse one that old.
-        client: reqwest::Client::builder()
-            .pool_idle_timeout(std::time::Duration::from_secs(5))
-            .build()
-            .expect("a client"),
+        collector: Collector::new(address),
         state,
         data: Some(data),
         shutdown: Some(shutdown),
@@ -213,7 +214,53 @@ pub fn sign(survey: &str, interaction: Option<&str>, tags: &[(&str, &str)]) -> S
     pulsetap_collector::domain::Secret::new(SECRET).sign_interaction(survey, interaction, &tags)
 }
 
-impl TestApp {
+impl std::ops::Deref for TestApp {
+    type Target = Collector;
+
+    fn deref(&self) -> &Collector {
+        &self.collector
+    }
+}
+
+/// `collector serve` in a child process, on the PostgreSQL database `database`: another
+/// machine behind the load balancer, as far as the database can tell. Killed when dropped.
+pub struct CollectorProcess {
+    collector: Collector,
+    child: std::process::Child,
+    _dir: TempDir,
+}
+
+impl CollectorProcess {
+    pub fn start(config: &str, database: &str) -> Self {
+        let dir = TempDir::new().expect("a temp dir");
+        let config_file = dir.path().join("pulsetap.toml");
+        std::fs::write(&config_file, config).expect("the configuration is written");
+        let (child, address) =
+            start_collector(&config_file, &dir.path().join("data"), Some(database));
+        Self {
+            collector: Collector::new(address),
+            child,
+            _dir: dir,
+        }
+    }
+}
+
+impl std::ops::Deref for CollectorProcess {
+    type Target = Collector;
+
+    fn deref(&self) -> &Collector {
+        &self.collector
+    }
+}
+
+impl Drop for CollectorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Collector {
     /// Posts a rating as a customer's browser on the shop would.
     pub async fn post_response(&self, body: &Value) -> reqwest::Response {
         self.client
@@ -276,7 +323,9 @@ impl TestApp {
             .map(|line| serde_json::from_str(line).expect("one record per line"))
             .collect()
     }
+}
 
+impl TestApp {
     /// Its data directory (on PostgreSQL, what names its database: `test_database`).
     pub fn data_path(&self) -> &std::path::Path {
         self.data.as_ref().expect("the data directory").path()

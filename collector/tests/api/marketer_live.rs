@@ -13,7 +13,7 @@ pub(crate) type Feed =
     Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
 
 /// Opens the feed as the marketing team, optionally resuming.
-pub(crate) async fn open_feed(app: &TestApp, survey: &str, last_event_id: Option<&str>) -> Feed {
+pub(crate) async fn open_feed(app: &Collector, survey: &str, last_event_id: Option<&str>) -> Feed {
     let mut request = app
         .client
         .get(format!("{}/v1/surveys/{survey}/live", app.address))

@@ -1,6 +1,7 @@
-//! Two collectors on one PostgreSQL database, as two machines behind a load balancer: every
-//! interaction counts once whichever collector each request reached, an unhappy rating is
-//! alerted once, and a dashboard on one collector sees ratings posted to the other.
+//! Two collector processes on one PostgreSQL database, as two machines behind a load balancer
+//! (one serving in the test's process, one `collector serve` child): every interaction counts
+//! once whichever collector each request reached, an unhappy rating is alerted once, and a
+//! dashboard on one collector sees ratings posted to the other.
 //!
 //! They need a PostgreSQL server: `scripts/test.sh` runs them (`--include-ignored`) with
 //! `PULSETAP_TEST_STORE` naming a throwaway one.
@@ -17,13 +18,12 @@ use std::time::{Duration, Instant};
 
 const NEEDS_POSTGRES: &str = "needs PULSETAP_TEST_STORE (scripts/test.sh starts a PostgreSQL)";
 
-/// Two collectors sharing one database.
-async fn two_collectors(config: &str) -> (TestApp, TestApp) {
-    assert!(test_postgres().is_some(), "{NEEDS_POSTGRES}");
+/// Two collectors sharing one database: one in this process, one in a child process.
+async fn two_collectors(config: &str) -> (TestApp, CollectorProcess) {
+    let server = test_postgres().expect(NEEDS_POSTGRES);
     let first = spawn_app_with(config).await;
-    let second = spawn_app_beside(&first, config)
-        .await
-        .expect("a second collector on the same database");
+    let database = test_database(&server, first.data_path()).await;
+    let second = CollectorProcess::start(config, &database);
     (first, second)
 }
 
@@ -35,7 +35,7 @@ async fn a_duplicate_storm_split_over_two_collectors_counts_once() {
                       "interaction": "chat-storm", "comment": "Fine"});
 
     let answers = join_all((0..60).map(|n| {
-        let app = if n % 2 == 0 { &first } else { &second };
+        let app: &Collector = if n % 2 == 0 { &first } else { &second };
         let body = body.clone();
         async move { app.post_response(&body).await.status().as_u16() }
     }))
@@ -46,7 +46,7 @@ async fn a_duplicate_storm_split_over_two_collectors_counts_once() {
         *by_status.entry(status).or_insert(0) += 1;
     }
     assert_eq!(by_status, BTreeMap::from([(200, 59), (201, 1)]));
-    for app in [&first, &second] {
+    for app in [&*first, &*second] {
         assert_eq!(app.summary("support", "").await.figures.responses, 1);
         assert_eq!(app.export("support").await.len(), 1);
     }
@@ -60,7 +60,7 @@ async fn five_hundred_strangers_on_one_interaction_over_two_collectors_get_one_2
     let (first, second) = two_collectors(CONFIG).await;
 
     let answers = join_all((0..500).map(|n| {
-        let app = if n % 2 == 0 { &first } else { &second };
+        let app: &Collector = if n % 2 == 0 { &first } else { &second };
         async move {
             let body = json!({"survey": "support", "response_id": new_id(), "score": 1 + n % 5,
                               "interaction": "chat-contested"});
@@ -73,7 +73,7 @@ async fn five_hundred_strangers_on_one_interaction_over_two_collectors_get_one_2
     let conflicts = answers.iter().filter(|&&status| status == 409).count();
     assert_eq!((created, conflicts), (1, 499), "{answers:?}");
     assert_eq!(second.summary("support", "").await.figures.responses, 1);
-    let audit = second.state.store.audit().await.unwrap();
+    let audit = first.state.store.audit().await.unwrap();
     assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
 }
 
@@ -108,7 +108,7 @@ async fn unhappy_ratings_sent_to_two_collectors_are_each_alerted_once() {
 
     let mut expected = Vec::new();
     for n in 0..6 {
-        let app = if n % 2 == 0 { &first } else { &second };
+        let app: &Collector = if n % 2 == 0 { &first } else { &second };
         let body = unhappy(&format!("chat-{n}"), None);
         expected.push(body["response_id"].as_str().unwrap().to_owned());
         assert_eq!(app.post_response(&body).await.status(), 201);
