@@ -123,12 +123,16 @@ start_collector() {
   done
 }
 
-# wrk_run <name> <seconds> <connections> [pace ms]: one wrk run recording acknowledged ids; prints
-# its RESULT line's values as "key=value …".
-run_number=$((RANDOM * 4))
+# wrk_run <name> <run> <seconds> <connections> [pace ms]: one wrk run recording acknowledged ids;
+# prints its RESULT line's values as "key=value …". <run> must differ between runs: the ids of
+# its ratings and its random numbers follow from it, so two runs with one number send many of the
+# same ratings again (answered "unchanged"), and a rating lost at a kill could be stored again by
+# a later run and go unnoticed. wrk_run runs in a command substitution (a subshell), so it can't
+# count runs itself: the main loop numbers its runs from run_base, the bursts from run_base + 8192
+# (the ids keep the run number modulo 16384).
+run_base=$((RANDOM % 4096))
 wrk_run() {
-  local name=$1 seconds=$2 conns=$3 pace=${4:-0}
-  run_number=$((run_number + 1))
+  local name=$1 run_number=$2 seconds=$3 conns=$4 pace=${5:-0}
   local out="$work/wrk-$name-$run_number.txt"
   PULSETAP_WRK_KIND=anonymous PULSETAP_WRK_RUN=$run_number PULSETAP_WRK_PACE=$pace \
     PULSETAP_WRK_ACKED="$work/acked/$name" \
@@ -145,7 +149,8 @@ echo "soak: ${total}s at half load ($connections connections), SIGKILL every ${k
   "collector file-descriptor limit $nofile; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 step "capacity: 15 s as fast as it answers, $connections connections"
-capacity_result=$(wrk_run capacity 15 "$connections")
+main_runs=0
+capacity_result=$(wrk_run capacity "$run_base" 15 "$connections")
 capacity=$(($(field acknowledged "$capacity_result") / 15))
 target=$((capacity / 2))
 pace=$(awk -v c="$connections" -v r="$target" 'BEGIN { printf "%.1f", c * 1000 / r }')
@@ -170,6 +175,7 @@ pids+=($!)
 (
   next_kill=$kill_every
   next_burst=$((burst_every / 4))
+  bursts_run=0
   while true; do
     t=$(now)
     if [ "$t" -ge "$total" ]; then break; fi
@@ -182,7 +188,8 @@ pids+=($!)
         "resident on opening the store $(($(collector_rss) / 1024)) MB with $(acknowledged_so_far) ratings acknowledged so far" >>"$work/events.txt"
       next_kill=$((next_kill + kill_every))
     elif [ "$t" -ge "$next_burst" ]; then
-      result=$(wrk_run burst "$burst_seconds" "$burst_connections")
+      bursts_run=$((bursts_run + 1))
+      result=$(wrk_run burst $((run_base + 8192 + bursts_run)) "$burst_seconds" "$burst_connections")
       echo "$t burst: $result" >>"$work/events.txt"
       next_burst=$((next_burst + burst_every))
     fi
@@ -199,7 +206,8 @@ while [ "$(now)" -lt "$total" ]; do
   seconds=$((total - $(now)))
   if [ "$seconds" -gt "$round" ]; then seconds=$round; fi
   from=$(now)
-  result=$(wrk_run steady "$seconds" "$connections" "$pace")
+  main_runs=$((main_runs + 1))
+  result=$(wrk_run steady $((run_base + main_runs)) "$seconds" "$connections" "$pace")
   to=$(now)
   rss=$(awk -v a="$from" -v b="$to" '$1 >= a && $1 <= b && $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$work/rss.txt" 2>/dev/null || echo "?")
   stored=$(awk -v b="$to" '$1 <= b { s = $3 } END { printf "%.3f", s / 1e6 }' "$work/rss.txt" 2>/dev/null || echo "?")
@@ -265,6 +273,10 @@ curl -fsS -H "Authorization: Bearer $read_key" \
     END { if (!column) { print "the export has no response_id column" > "/dev/stderr"; exit 1 } }' |
   sort -u >"$work/stored.txt"
 acknowledged=$(wc -l <"$work/acknowledged.txt")
+answers=$(cat "$work"/acked/* | wc -l)
+if [ "$answers" -ne "$acknowledged" ]; then
+  echo "WARNING: $answers acknowledgements for $acknowledged distinct ratings: runs sent the same ids again" >&2
+fi
 stored=$(wc -l <"$work/stored.txt")
 missing=$(comm -23 "$work/acknowledged.txt" "$work/stored.txt" | wc -l)
 unacknowledged=$(comm -13 "$work/acknowledged.txt" "$work/stored.txt" | wc -l)
