@@ -2,9 +2,20 @@
 # The soak benchmark (not in CI): the release `collector serve` under half its maximum load for
 # 30 minutes, SIGKILLed and restarted every 5 minutes, with a burst of far more than it can take
 # for 10 s every 10 minutes. It prints, minute by minute, the ratings acknowledged, the 503s
-# answered, the p50/p99 of the steady load and the collector's resident memory; then the
-# acknowledged ratings against those stored (every acknowledged one must be stored), and an
-# audit of the store. Exits non-zero if an acknowledged rating is missing or the audit fails.
+# answered, the p50/p99 of the steady load, the collector's resident memory and the ratings
+# stored so far; then the acknowledged ratings against those stored (every acknowledged one must
+# be stored), a verdict on memory, and an audit of the store. Exits non-zero if an acknowledged
+# rating is missing or the audit fails.
+#
+# Memory: every request is a new rating (so every acknowledgement can be checked against the
+# store), so the store grows by about 1.5 million responses in ten minutes and the collector's
+# memory cannot be flat over time the way a fixed working set's would be: sled 0.34 keeps some
+# metadata in memory for every page of the store (a leaf page holds 16 entries at most), which
+# a freshly restarted collector already holds before it serves anything. The soak therefore
+# prints both: resident memory over time, and per million stored responses, with the resident
+# memory of each restart on opening the store; and a verdict comparing the first window after
+# the warm-up with the last: flat over time, or growing only in proportion to the store, or
+# growing faster than the store (what a leak looks like).
 #
 #   ./scripts/bench.sh soak                                  # 30 minutes
 #   PULSETAP_SOAK_SECONDS=180 PULSETAP_SOAK_KILL_EVERY=60 PULSETAP_SOAK_BURST_EVERY=120 \
@@ -14,7 +25,11 @@
 # PULSETAP_SOAK_BURST_EVERY (600; the first burst comes after a quarter of it),
 # PULSETAP_SOAK_BURST_SECONDS (10), PULSETAP_SOAK_BURST_CONNECTIONS (2000),
 # PULSETAP_SOAK_CONNECTIONS (64, the steady load), PULSETAP_SOAK_NOFILE (1024: the collector's
-# file-descriptor limit, so 960 connections, the default outside systemd).
+# file-descriptor limit, so 960 connections, the default outside systemd),
+# PULSETAP_SOAK_WARMUP (300: memory windows start after it, once the first collector, started
+# on an empty store, was killed), PULSETAP_SOAK_WINDOW (600: the length of the first and the
+# last memory windows; at most half of what follows the warm-up), PULSETAP_SOAK_FLAT (15: the
+# growth in percent the memory verdict tolerates).
 #
 # How: wrk (scripts/bench-http.lua, each request a new rating) first measures the collector's
 # capacity (closed loop, 15 s); then one-minute rounds of wrk paced at half of it follow each
@@ -35,6 +50,10 @@ burst_seconds=${PULSETAP_SOAK_BURST_SECONDS:-10}
 burst_connections=${PULSETAP_SOAK_BURST_CONNECTIONS:-2000}
 connections=${PULSETAP_SOAK_CONNECTIONS:-64}
 nofile=${PULSETAP_SOAK_NOFILE:-1024}
+warmup=${PULSETAP_SOAK_WARMUP:-300}
+window=${PULSETAP_SOAK_WINDOW:-600}
+if [ $((2 * window)) -gt $((total - warmup)) ]; then window=$(((total - warmup) / 2)); fi
+flat=${PULSETAP_SOAK_FLAT:-15}
 round=60
 read_key=soak-read-key
 
@@ -104,12 +123,16 @@ start_collector() {
   done
 }
 
-# wrk_run <name> <seconds> <connections> [pace ms]: one wrk run recording acknowledged ids; prints
-# its RESULT line's values as "key=value …".
-run_number=$((RANDOM * 4))
+# wrk_run <name> <run> <seconds> <connections> [pace ms]: one wrk run recording acknowledged ids;
+# prints its RESULT line's values as "key=value …". <run> must differ between runs: the ids of
+# its ratings and its random numbers follow from it, so two runs with one number send many of the
+# same ratings again (answered "unchanged"), and a rating lost at a kill could be stored again by
+# a later run and go unnoticed. wrk_run runs in a command substitution (a subshell), so it can't
+# count runs itself: the main loop numbers its runs from run_base, the bursts from run_base + 8192
+# (the ids keep the run number modulo 16384).
+run_base=$((RANDOM % 4096))
 wrk_run() {
-  local name=$1 seconds=$2 conns=$3 pace=${4:-0}
-  run_number=$((run_number + 1))
+  local name=$1 run_number=$2 seconds=$3 conns=$4 pace=${5:-0}
   local out="$work/wrk-$name-$run_number.txt"
   PULSETAP_WRK_KIND=anonymous PULSETAP_WRK_RUN=$run_number PULSETAP_WRK_PACE=$pace \
     PULSETAP_WRK_ACKED="$work/acked/$name" \
@@ -126,18 +149,23 @@ echo "soak: ${total}s at half load ($connections connections), SIGKILL every ${k
   "collector file-descriptor limit $nofile; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 step "capacity: 15 s as fast as it answers, $connections connections"
-capacity_result=$(wrk_run capacity 15 "$connections")
+main_runs=0
+capacity_result=$(wrk_run capacity "$run_base" 15 "$connections")
 capacity=$(($(field acknowledged "$capacity_result") / 15))
 target=$((capacity / 2))
 pace=$(awk -v c="$connections" -v r="$target" 'BEGIN { printf "%.1f", c * 1000 / r }')
 echo "capacity ${capacity} ratings/s; the steady load aims at ${target}/s"
 
-# RSS of whichever collector process is running, every 5 s: "seconds kB".
+# The resident memory of whichever collector process is running, in kB.
+collector_rss() { awk '/^VmRSS/ { print $2 }' "/proc/$(cat "$work/collector.pid" 2>/dev/null)/status" 2>/dev/null || true; }
+# Ratings acknowledged so far (wrk writes its ids down in blocks of 500): all of them are stored.
+acknowledged_so_far() { cat "$work"/acked/* 2>/dev/null | wc -l; }
+
+# Every 5 s: "seconds RSS-kB ratings-acknowledged-so-far".
 (
   while true; do
-    pid=$(cat "$work/collector.pid" 2>/dev/null || true)
-    rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-    if [ -n "$rss" ]; then echo "$(now) $rss" >>"$work/rss.txt"; fi
+    rss=$(collector_rss)
+    if [ -n "$rss" ]; then echo "$(now) $rss $(acknowledged_so_far)" >>"$work/rss.txt"; fi
     sleep 5
   done
 ) &
@@ -147,6 +175,7 @@ pids+=($!)
 (
   next_kill=$kill_every
   next_burst=$((burst_every / 4))
+  bursts_run=0
   while true; do
     t=$(now)
     if [ "$t" -ge "$total" ]; then break; fi
@@ -154,10 +183,13 @@ pids+=($!)
       kill -9 "$(cat "$work/collector.pid")"
       killed_at=$(date +%s.%N)
       start_collector
-      echo "$t kill: SIGKILL, back up and healthy in $(awk -v a="$killed_at" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s" >>"$work/events.txt"
+      healthy_at=$(date +%s.%N)
+      echo "$t kill: SIGKILL, back up and healthy in $(awk -v a="$killed_at" -v b="$healthy_at" 'BEGIN { printf "%.2f", b - a }') s," \
+        "resident on opening the store $(($(collector_rss) / 1024)) MB with $(acknowledged_so_far) ratings acknowledged so far" >>"$work/events.txt"
       next_kill=$((next_kill + kill_every))
     elif [ "$t" -ge "$next_burst" ]; then
-      result=$(wrk_run burst "$burst_seconds" "$burst_connections")
+      bursts_run=$((bursts_run + 1))
+      result=$(wrk_run burst $((run_base + 8192 + bursts_run)) "$burst_seconds" "$burst_connections")
       echo "$t burst: $result" >>"$work/events.txt"
       next_burst=$((next_burst + burst_every))
     fi
@@ -168,23 +200,25 @@ chaos=$!
 pids+=($chaos)
 
 step "soak"
-printf '%6s %8s %8s %9s %8s %7s %8s %8s %7s  %s\n' minute "acked/s" overload unconfirm conncap errors "p50 ms" "p99 ms" "RSS MB" events
+printf '%6s %8s %8s %9s %8s %7s %8s %8s %7s %8s %7s  %s\n' minute "acked/s" overload unconfirm conncap errors "p50 ms" "p99 ms" "RSS MB" "stored M" "MB / M" events
 minute=0
 while [ "$(now)" -lt "$total" ]; do
   seconds=$((total - $(now)))
   if [ "$seconds" -gt "$round" ]; then seconds=$round; fi
   from=$(now)
-  result=$(wrk_run steady "$seconds" "$connections" "$pace")
+  main_runs=$((main_runs + 1))
+  result=$(wrk_run steady $((run_base + main_runs)) "$seconds" "$connections" "$pace")
   to=$(now)
   rss=$(awk -v a="$from" -v b="$to" '$1 >= a && $1 <= b && $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$work/rss.txt" 2>/dev/null || echo "?")
+  stored=$(awk -v b="$to" '$1 <= b { s = $3 } END { printf "%.3f", s / 1e6 }' "$work/rss.txt" 2>/dev/null || echo "?")
   events=$(awk -v a="$from" -v b="$to" '$1 >= a && $1 < b { print $2 }' "$work/events.txt" 2>/dev/null | tr -d ':' | paste -sd, - || true)
-  printf '%6d %8s %8s %9s %8s %7s %8s %8s %7s  %s\n' "$minute" \
+  printf '%6d %8s %8s %9s %8s %7s %8s %8s %7s %8s %7s  %s\n' "$minute" \
     "$(awk -v n="$(field acknowledged "$result")" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }')" \
     "$(field overloaded "$result")" "$(field unconfirmed "$result")" "$(field too_many_connections "$result")" \
     "$(field socket_errors "$result")" \
     "$(awk -v u="$(field p50_us "$result")" 'BEGIN { printf "%.2f", u / 1000 }')" \
     "$(awk -v u="$(field p99_us "$result")" 'BEGIN { printf "%.2f", u / 1000 }')" \
-    "$rss" "$events"
+    "$rss" "$stored" "$(awk -v r="$rss" -v s="$stored" 'BEGIN { if (s > 0) printf "%.0f", r / s; else print "-" }')" "$events"
   echo "$minute $result" >>"$work/rounds.txt"
   minute=$((minute + 1))
 done
@@ -207,7 +241,27 @@ if [ "${bursts:-0}" -gt 0 ]; then
   echo "bursts: $bursts, answering $((burst_answers / (bursts * burst_seconds)))/s on average ($(awk -v a="$burst_answers" -v n="$((bursts * burst_seconds))" -v c="$capacity" 'BEGIN { printf "%.1f", a / n / c }')x the capacity), 2xx and 503 together"
 fi
 echo "p99 of the steady load, by minute: median $(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p99_us") print kv[2] / 1000 } }' "$work/rounds.txt" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }') ms, worst $(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p99_us" && kv[2] > m) m = kv[2] } } END { printf "%.2f", m / 1000 }' "$work/rounds.txt") ms"
-echo "RSS: first minute $(awk '$1 < 60 && $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$work/rss.txt") MB, last minute $(awk -v t="$total" '$1 >= t - 60 && $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$work/rss.txt") MB, highest $(awk '$2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$work/rss.txt") MB"
+echo "RSS: first minute $(awk '$1 < 60 && $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$work/rss.txt") MB, highest $(awk '$2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$work/rss.txt") MB;" \
+  "on opening the store after a SIGKILL: $(grep -o 'store [0-9]* MB with [0-9]*' "$work/events.txt" 2>/dev/null | awk '{ printf "%s%s MB at %.2f M", sep, $2, $5 / 1e6; sep = ", " }')"
+# The verdict on memory: the highest RSS of the first window after the warm-up against that of
+# the last window, as such and per million ratings stored by then.
+awk -v w0="$warmup" -v w1=$((warmup + window)) -v l0=$((total - window)) -v t="$total" -v flat="$flat" '
+  $1 >= w0 && $1 < w1 { if ($2 > a) a = $2; if ($3 > sa) sa = $3 }
+  $1 >= l0 { if ($2 > b) b = $2; if ($3 > sb) sb = $3 }
+  END {
+    if (a == 0 || b == 0 || sa == 0 || sb == 0) { print "memory verdict: not enough samples"; exit }
+    over_time = (b / a - 1) * 100
+    per_million = (b / sb) / (a / sa)
+    printf "RSS over time: highest %.0f MB in minutes %d-%d (%.2f M ratings stored), %.0f MB in minutes %d-%d (%.2f M): %+.0f%%\n", a / 1024, w0 / 60, w1 / 60, sa / 1e6, b / 1024, l0 / 60, t / 60, sb / 1e6, over_time
+    printf "RSS per million stored ratings: %.0f MB, then %.0f MB: %+.0f%%\n", a / 1024 / (sa / 1e6), b / 1024 / (sb / 1e6), (per_million - 1) * 100
+    if (over_time <= flat) {
+      printf "memory verdict: FLAT (the last window within %d%% of the first)\n", flat
+    } else if ((per_million - 1) * 100 <= flat) {
+      printf "memory verdict: GROWS WITH THE STORE, NOT FASTER (not flat over time: %+.0f%% while the store grew %.1fx; per stored rating %+.0f%%, within %d%%)\n", over_time, sb / sa, (per_million - 1) * 100, flat
+    } else {
+      printf "memory verdict: GROWS FASTER THAN THE STORE (per stored rating %+.0f%%, more than %d%%): a leak?\n", (per_million - 1) * 100, flat
+    }
+  }' "$work/rss.txt"
 
 step "acknowledged against stored"
 day=$(date -u +%Y-%m-%d)
@@ -215,8 +269,14 @@ first_day=$(date -u -d @"$started_at" +%Y-%m-%d)
 cat "$work"/acked/* | sort -u >"$work/acknowledged.txt"
 curl -fsS -H "Authorization: Bearer $read_key" \
   "$url/v1/surveys/bench/responses?format=csv&from=$first_day&to=$day" |
-  tail -n +2 | cut -d, -f2 | sort -u >"$work/stored.txt"
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "response_id") column = i; next } { print $column }
+    END { if (!column) { print "the export has no response_id column" > "/dev/stderr"; exit 1 } }' |
+  sort -u >"$work/stored.txt"
 acknowledged=$(wc -l <"$work/acknowledged.txt")
+answers=$(cat "$work"/acked/* | wc -l)
+if [ "$answers" -ne "$acknowledged" ]; then
+  echo "WARNING: $answers acknowledgements for $acknowledged distinct ratings: runs sent the same ids again" >&2
+fi
 stored=$(wc -l <"$work/stored.txt")
 missing=$(comm -23 "$work/acknowledged.txt" "$work/stored.txt" | wc -l)
 unacknowledged=$(comm -13 "$work/acknowledged.txt" "$work/stored.txt" | wc -l)

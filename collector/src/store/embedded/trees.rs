@@ -57,7 +57,11 @@ fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
     loop {
         // sled's default page cache is 1 GiB; with 32 MiB the collector holds 125-156 MB
         // resident at a million responses (178 MB with 64 MiB; BENCHMARKS.md) while the hot
-        // counters, the only thing reads touch, still stay cached.
+        // counters, the only thing reads touch, still stay cached. Beside the cache, sled keeps
+        // a record in memory for every page of the store (a leaf holds 16 entries at most), so
+        // memory still grows with the store: a collector opening 2 million responses holds
+        // about 140 MB before it serves anything, and a smaller cache saves little (8 MiB: 26 MB
+        // less than 32 MiB, of about 300 MB under load; BENCHMARKS.md, the soak).
         //
         // sled 0.34 can deadlock when a writer needs a new log segment while a file truncation
         // (queued when GC frees the last segment) waits behind IO threads that need the
