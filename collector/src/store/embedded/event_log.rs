@@ -1,19 +1,18 @@
 //! How the `events` tree stores the live feed's numbers: the events of one writer transaction
-//! share one entry. Its key is the first of their numbers, `generate_id() × 2^16` (the
-//! transaction's place in line, with room for its events), its value their identities in order.
+//! share one entry. Its key is the first of their numbers, its value their identities in order;
+//! the numbers in an entry are consecutive (`NewEvents::add` starts another entry if not).
 //!
 //! Why: sled keeps metadata in memory for every page of the store, and a leaf page holds 16
 //! entries at most, so an entry per event (the first format, still read) cost a page per 8
 //! ratings, held in memory for as long as the store lives; an entry per batch costs one per
-//! batch (BENCHMARKS.md, "Soak").
+//! batch (BENCHMARKS.md, "Soak"). The numbers themselves are taken as before, one per event from
+//! sled's id generator, so they stay as small as the count of events (`collector migrate`
+//! relies on that: PostgreSQL's numbers that follow are far above them).
 
 use super::keys;
 use crate::store::backend::StoreError;
 use sled::IVec;
 use sled::transaction::{TransactionalTree, UnabortableTransactionError};
-
-/// Event numbers one entry has room for.
-const PER_ENTRY: u64 = 1 << 16;
 
 /// Marks an entry holding a list of identities. No identity starts with it: every identity
 /// starts with its survey's id, which is never empty and holds no control character.
@@ -33,19 +32,14 @@ impl NewEvents {
         tree: &TransactionalTree,
         identity: &[u8],
     ) -> Result<u64, UnabortableTransactionError> {
-        let room = self
-            .entries
-            .last()
-            .is_some_and(|(_, identities)| (identities.len() as u64) < PER_ENTRY);
-        if !room {
-            // One id per transaction (per 65,536 events): at 100,000 batches a second the
-            // ids would last 89 years before the product overflowed.
-            self.entries
-                .push((tree.generate_id()? * PER_ENTRY, Vec::new()));
+        let sequence = tree.generate_id()?;
+        match self.entries.last_mut() {
+            // The writer alone takes numbers, so they follow each other; a gap starts an entry.
+            Some((first, identities)) if *first + identities.len() as u64 == sequence => {
+                identities.push(identity.to_vec());
+            }
+            _ => self.entries.push((sequence, vec![identity.to_vec()])),
         }
-        let (first, identities) = self.entries.last_mut().expect("an entry was just made");
-        let sequence = *first + identities.len() as u64;
-        identities.push(identity.to_vec());
         Ok(sequence)
     }
 

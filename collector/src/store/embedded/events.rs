@@ -1,11 +1,11 @@
-//! The live feed's sequence: every new or changed response gets the next event number, under
-//! which the `events` tree keeps its identity.
+//! The live feed's sequence: every new or changed response gets the next event number; the
+//! `events` tree keeps its identity under it.
 //!
 //! The events of one writer transaction share one entry (`event_log`).
 //!
 //! sled runs its transactions one at a time and the numbers are taken inside the transaction,
 //! so numbers become visible in increasing order: once a reader has seen up to N, nothing below
-//! N appears later. Numbers are increasing but not consecutive, as on PostgreSQL.
+//! N appears later. Numbers increase, with gaps (sled's id generator skips ahead on a restart).
 
 use super::event_log::unpack;
 use super::trees::EmbeddedStore;
