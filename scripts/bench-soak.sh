@@ -18,6 +18,7 @@
 # growing faster than the store (what a leak looks like).
 #
 #   ./scripts/bench.sh soak                                  # 30 minutes
+#   PULSETAP_SOAK_STORE=postgres ./scripts/bench.sh soak     # the same, on PostgreSQL
 #   PULSETAP_SOAK_SECONDS=180 PULSETAP_SOAK_KILL_EVERY=60 PULSETAP_SOAK_BURST_EVERY=120 \
 #     ./scripts/bench.sh soak                                # a 3-minute trial
 #
@@ -26,7 +27,10 @@
 # PULSETAP_SOAK_BURST_SECONDS (10), PULSETAP_SOAK_BURST_CONNECTIONS (2000),
 # PULSETAP_SOAK_CONNECTIONS (64, the steady load), PULSETAP_SOAK_NOFILE (1024: the collector's
 # file-descriptor limit, so 960 connections, the default outside systemd),
-# PULSETAP_SOAK_WARMUP (300: memory windows start after it, once the first collector, started
+# PULSETAP_SOAK_STORE (embedded, or postgres: a throwaway PostgreSQL that syncs its commits, as
+# scripts/bench-postgres.sh starts; the store then lives outside the collector, so its memory
+# shows the collector's own), PULSETAP_SOAK_WARMUP (300: memory windows start after it, once
+# the first collector, started
 # on an empty store, was killed), PULSETAP_SOAK_WINDOW (600: the length of the first and the
 # last memory windows; at most half of what follows the warm-up), PULSETAP_SOAK_FLAT (15: the
 # growth in percent the memory verdict tolerates).
@@ -42,6 +46,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
+source scripts/lib/postgres.sh
 
 total=${PULSETAP_SOAK_SECONDS:-1800}
 kill_every=${PULSETAP_SOAK_KILL_EVERY:-300}
@@ -54,6 +59,7 @@ warmup=${PULSETAP_SOAK_WARMUP:-300}
 window=${PULSETAP_SOAK_WINDOW:-600}
 if [ $((2 * window)) -gt $((total - warmup)) ]; then window=$(((total - warmup) / 2)); fi
 flat=${PULSETAP_SOAK_FLAT:-15}
+engine=${PULSETAP_SOAK_STORE:-embedded}
 round=60
 read_key=soak-read-key
 
@@ -72,8 +78,20 @@ cleanup() {
   if [ -f "$work/collector.pid" ]; then kill -9 "$(cat "$work/collector.pid")" 2>/dev/null || true; fi
   wait 2>/dev/null || true
   rm -rf "$work"
+  stop_throwaway_postgres
 }
 trap cleanup EXIT
+# The store: sled in the data directory, or a database on a throwaway PostgreSQL.
+store=()
+case $engine in
+  embedded) ;;
+  postgres)
+    PG_DURABLE=1 start_throwaway_postgres
+    trap cleanup EXIT
+    store=(--store "$(create_database soak)")
+    ;;
+  *) echo "PULSETAP_SOAK_STORE must be embedded or postgres, not $engine" >&2; exit 2 ;;
+esac
 
 cat >"$work/pulsetap.toml" <<EOF
 read_keys = ["$read_key"]
@@ -101,7 +119,7 @@ start_collector() {
   until [ -n "$url" ] && curl -fsS -o /dev/null --max-time 1 "$url/healthz" 2>/dev/null; do
     if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
       (ulimit -n "$nofile" && exec target/release/collector serve --listen "127.0.0.1:$port" \
-        --config "$work/pulsetap.toml" --data "$work/data" >"$work/collector.out" 2>>"$work/collector.log") &
+        --config "$work/pulsetap.toml" --data "$work/data" "${store[@]}" >"$work/collector.out" 2>>"$work/collector.log") &
       pid=$!
       # Its SIGKILL is the point: no "Killed" notice from the shell.
       disown "$pid"
@@ -144,7 +162,7 @@ field() { grep -o "$1=[0-9/]*" <<<"$2" | head -1 | cut -d= -f2; }
 
 mkdir -p "$work/acked"
 start_collector
-echo "soak: ${total}s at half load ($connections connections), SIGKILL every ${kill_every}s," \
+echo "soak ($engine store): ${total}s at half load ($connections connections), SIGKILL every ${kill_every}s," \
   "a ${burst_seconds}s burst of $burst_connections connections every ${burst_every}s;" \
   "collector file-descriptor limit $nofile; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -284,8 +302,8 @@ echo "acknowledged: $acknowledged   stored: $stored   acknowledged and stored: $
 echo "stored without an acknowledgement (in flight at a kill, or answered 503 \"may be stored\"): $unacknowledged"
 kill "$(cat "$work/collector.pid")"
 while kill -0 "$(cat "$work/collector.pid")" 2>/dev/null; do sleep 0.1; done
-echo "audit: $(target/release/collector audit --data "$work/data")"
-echo "store on disk: $(du -sh "$work/data" | cut -f1)"
+echo "audit: $(target/release/collector audit --data "$work/data" "${store[@]}")"
+if [ "$engine" = embedded ]; then echo "store on disk: $(du -sh "$work/data" | cut -f1)"; fi
 if [ "$missing" -ne 0 ]; then
   echo "FAILED: $missing acknowledged ratings are not stored" >&2
   exit 1

@@ -3,6 +3,7 @@
 //! decides; a new tag value or unverified response is counted in the transaction that writes it,
 //! so no two requests can both take the last place).
 
+use super::event_log::NewEvents;
 use super::keys;
 use super::trees::decode_count;
 use crate::domain::limits;
@@ -44,6 +45,8 @@ pub(super) struct Totals {
     pub(super) new_tag_values: BTreeSet<Vec<u8>>,
     /// Counts of the `limits` tree this batch read: as stored, and after its writes so far.
     pub(super) limit_counts: HashMap<Vec<u8>, (u64, u64)>,
+    /// The live-feed events of the batch, one entry for all of them.
+    pub(super) events: NewEvents,
 }
 
 impl Totals {

@@ -1,10 +1,13 @@
-//! The live feed's sequence: every new or changed response gets the next event number, under
-//! which the `events` tree keeps its identity.
+//! The live feed's sequence: every new or changed response gets the next event number; the
+//! `events` tree keeps its identity under it.
 //!
-//! sled runs its transactions one at a time and the number is taken inside the transaction,
+//! The events of one writer transaction share one entry (`event_log`).
+//!
+//! sled runs its transactions one at a time and the numbers are taken inside the transaction,
 //! so numbers become visible in increasing order: once a reader has seen up to N, nothing below
-//! N appears later.
+//! N appears later. Numbers increase, with gaps (sled's id generator skips ahead on a restart).
 
+use super::event_log::unpack;
 use super::trees::EmbeddedStore;
 use super::{keys, reads};
 use crate::store::backend::{EventBatch, StoreError};
@@ -24,26 +27,40 @@ pub(super) fn read(
 ) -> Result<EventBatch, StoreError> {
     let prefix = keys::survey_prefix(survey);
     let mut batch = EventBatch::default();
-    let range = keys::event(first)..=keys::event(until);
-    for entry in store.events.range(range).take(limit * SKIP_PER_EVENT) {
-        let (key, identity) = entry?;
-        let sequence = keys::event_sequence(&key).unwrap_or(0);
-        batch.last_seen = Some(sequence);
-        if identity.starts_with(&prefix)
-            && let Some(response) = reads::find(store, &identity)?
-        {
-            batch.events.push((sequence, response));
-            if batch.events.len() == limit {
-                break;
+    // `first` may be inside an entry: start at the entry holding it.
+    let start = match store.events.range(..=keys::event(first)).next_back() {
+        Some(entry) => keys::event_sequence(&entry?.0).unwrap_or(first),
+        None => first,
+    };
+    let mut budget = limit * SKIP_PER_EVENT;
+    for entry in store.events.range(keys::event(start)..=keys::event(until)) {
+        let (key, value) = entry?;
+        for (sequence, identity) in unpack(&key, &value)? {
+            if sequence < first {
+                continue;
+            }
+            if sequence > until || budget == 0 {
+                return Ok(batch);
+            }
+            budget -= 1;
+            batch.last_seen = Some(sequence);
+            if identity.starts_with(&prefix)
+                && let Some(response) = reads::find(store, &identity)?
+            {
+                batch.events.push((sequence, response));
+                if batch.events.len() == limit {
+                    return Ok(batch);
+                }
             }
         }
     }
     Ok(batch)
 }
 
+/// The newest event's number.
 pub(super) fn newest(store: &EmbeddedStore) -> Result<Option<u64>, StoreError> {
-    Ok(store
-        .events
-        .last()?
-        .and_then(|(key, _)| keys::event_sequence(&key)))
+    let Some((key, value)) = store.events.last()? else {
+        return Ok(None);
+    };
+    Ok(unpack(&key, &value)?.last().map(|(sequence, _)| *sequence))
 }

@@ -4,8 +4,8 @@
 //! collector's lock refuses), so nothing changes while it runs.
 
 use super::batch::StoredImpression;
-use super::keys;
 use super::trees::{EmbeddedStore, decode, decode_count};
+use super::{event_log, keys};
 use crate::domain::Response;
 use crate::store::backend::{AlertMessage, Grain, Record, RecordSink, StoreError};
 use crate::store::counts::Counts;
@@ -16,18 +16,18 @@ pub(super) fn run(store: &EmbeddedStore, sink: &mut RecordSink<'_>) -> Result<()
         sink(Record::Response(decode::<Response>(&value?, "response")?))?;
     }
     for entry in store.events.iter() {
-        let (key, identity) = entry?;
-        let (Some(sequence), Some((survey, interaction, response_id))) =
-            (keys::event_sequence(&key), split_identity(&identity))
-        else {
-            return Err(StoreError::Corrupt("event".into()));
-        };
-        sink(Record::Event {
-            sequence,
-            survey,
-            interaction,
-            response_id,
-        })?;
+        let (key, value) = entry?;
+        for (sequence, identity) in event_log::unpack(&key, &value)? {
+            let Some((survey, interaction, response_id)) = split_identity(&identity) else {
+                return Err(StoreError::Corrupt("event".into()));
+            };
+            sink(Record::Event {
+                sequence,
+                survey,
+                interaction,
+                response_id,
+            })?;
+        }
     }
     for entry in store.impressions.iter() {
         let (key, value) = entry?;

@@ -6,7 +6,8 @@
 //!   Reads touch only these.
 //! - `tag_values`: every tag value seen, so a breakdown knows its groups without a scan.
 //! - `impressions`: (survey, response_id) → when and with which tags a widget was shown.
-//! - `events`: a sequence number per new or changed response → its identity, for the live feed.
+//! - `events`: the live feed's sequence numbers → the identities of the responses they changed,
+//!   one entry per writer transaction (`event_log`).
 //! - `outbox`: alert messages waiting for their webhook, in due order, and those set aside as
 //!   undelivered (`outbox`).
 //! - `registrations`: (survey, interaction) → the tags a helpdesk registered for it, its expiry,
@@ -26,7 +27,8 @@
 //! - [`registry`]: registrations, the tags they vouch for, the invitations a response rate counts.
 //! - [`views`]: impressions and email clicks.
 //! - [`reads`]: counters, tag values, responses, comments.
-//! - [`events`]: the live feed's sequence.
+//! - [`events`]: reading the live feed's sequence.
+//! - [`event_log`]: how the `events` tree stores it, one entry per transaction.
 //! - [`outbox`]: alert messages waiting for their webhook, and those set aside.
 //! - [`audit`]: recounting every counter from the records.
 //! - [`backup`]: a consistent copy of the whole store, taken by the writer between batches.
@@ -37,6 +39,7 @@
 mod audit;
 mod backup;
 mod batch;
+mod event_log;
 mod events;
 mod export;
 pub mod keys;

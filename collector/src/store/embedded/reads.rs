@@ -1,7 +1,7 @@
 //! Reads: counters, tag values, responses and comments.
 
-use super::keys;
 use super::trees::{EmbeddedStore, decode};
+use super::{event_log, keys};
 use crate::domain::calendar::from_unix_ms;
 use crate::domain::figures::Tally;
 use crate::domain::registration::Registered;
@@ -99,27 +99,32 @@ pub(super) fn comments(
     // newest event seen.
     let mut seen_without_event = HashSet::new();
     let mut page = CommentPage::default();
-    let events = store.events.range(..keys::event(end)).rev();
-    for (scanned, entry) in events.enumerate() {
-        let (key, identity) = entry?;
-        let sequence = keys::event_sequence(&key).unwrap_or(0);
-        if page.comments.len() == query.limit || scanned == COMMENT_SCAN_BUDGET {
-            page.next_before = Some(sequence + 1);
-            return Ok(page);
-        }
-        if !identity.starts_with(&prefix) {
-            continue;
-        }
-        let Some(response) = find(store, &identity)? else {
-            continue;
-        };
-        let latest = if response.last_event == 0 {
-            seen_without_event.insert(identity.to_vec())
-        } else {
-            response.last_event == sequence
-        };
-        if latest && shows(query, &response) {
-            page.comments.push(response);
+    let mut scanned = 0;
+    for entry in store.events.range(..keys::event(end)).rev() {
+        let (key, value) = entry?;
+        for (sequence, identity) in event_log::unpack(&key, &value)?.into_iter().rev() {
+            if sequence >= end {
+                continue;
+            }
+            if page.comments.len() == query.limit || scanned == COMMENT_SCAN_BUDGET {
+                page.next_before = Some(sequence + 1);
+                return Ok(page);
+            }
+            scanned += 1;
+            if !identity.starts_with(&prefix) {
+                continue;
+            }
+            let Some(response) = find(store, &identity)? else {
+                continue;
+            };
+            let latest = if response.last_event == 0 {
+                seen_without_event.insert(identity.to_vec())
+            } else {
+                response.last_event == sequence
+            };
+            if latest && shows(query, &response) {
+                page.comments.push(response);
+            }
         }
     }
     Ok(page)

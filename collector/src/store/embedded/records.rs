@@ -81,6 +81,7 @@ pub(super) fn apply(
                         limit_counts.insert(key.as_slice(), &count.to_be_bytes())?;
                     }
                 }
+                totals.events.write(events)?;
                 Ok(outcomes)
             },
         );
@@ -225,16 +226,13 @@ fn rate(
     if let Some(old) = previous {
         count(totals, old, Metric::Response, old.score, -1);
     }
-    let event = trees.events.generate_id()?;
+    let event = totals.events.add(trees.events, &identity)?;
     let stored = change.response_mut();
     stored.last_event = event;
     count(totals, stored, Metric::Response, stored.score, 1);
     trees
         .responses
         .insert(identity.as_slice(), encode(&*stored))?;
-    trees
-        .events
-        .insert(&keys::event(event), identity.as_slice())?;
 
     let message = AlertMessage::for_change(survey, alerts, follows_up, event, stored, now_ms);
     let queued = message.is_some();

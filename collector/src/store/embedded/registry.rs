@@ -246,10 +246,9 @@ pub(super) fn retag(
     response.signed = true;
     response.registered = true;
     response.updated_ms = now_ms;
-    let event = trees.events.generate_id()?;
+    let event = totals.events.add(trees.events, identity)?;
     response.last_event = event;
     count(totals, &response, Metric::Response, response.score, 1);
     trees.responses.insert(identity, encode(&response))?;
-    trees.events.insert(&keys::event(event), identity)?;
     Ok(event)
 }

@@ -1,0 +1,227 @@
+//! How the `events` tree stores the live feed's numbers: the events of one writer transaction
+//! share one entry. Its key is the first of their numbers, its value their identities in order;
+//! the numbers in an entry are consecutive (`NewEvents::add` starts another entry if not).
+//!
+//! Why: sled keeps metadata in memory for every page of the store, and a leaf page holds 16
+//! entries at most, so an entry per event (the first format, still read) cost a page per 8
+//! ratings, held in memory for as long as the store lives; an entry per batch costs one per
+//! batch (BENCHMARKS.md, "Soak"). The numbers themselves are taken as before, one per event from
+//! sled's id generator, so they stay as small as the count of events (`collector migrate`
+//! relies on that: PostgreSQL's numbers that follow are far above them).
+
+use super::keys;
+use crate::store::backend::StoreError;
+use sled::IVec;
+use sled::transaction::{TransactionalTree, UnabortableTransactionError};
+
+/// Marks an entry holding a list of identities. No identity starts with it: every identity
+/// starts with its survey's id, which is never empty and holds no control character.
+const LIST: u8 = 0;
+
+/// The events one transaction adds, written as entries at its end (`write`).
+#[derive(Default)]
+pub(super) struct NewEvents {
+    /// Each entry's first number and its identities, in order.
+    entries: Vec<(u64, Vec<Vec<u8>>)>,
+}
+
+impl NewEvents {
+    /// The event number of a change of `identity`, the next of this transaction.
+    pub(super) fn add(
+        &mut self,
+        tree: &TransactionalTree,
+        identity: &[u8],
+    ) -> Result<u64, UnabortableTransactionError> {
+        let sequence = tree.generate_id()?;
+        match self.entries.last_mut() {
+            // The writer alone takes numbers, so they follow each other; a gap starts an entry.
+            Some((first, identities)) if *first + identities.len() as u64 == sequence => {
+                identities.push(identity.to_vec());
+            }
+            _ => self.entries.push((sequence, vec![identity.to_vec()])),
+        }
+        Ok(sequence)
+    }
+
+    /// Writes the entries, at the end of the transaction.
+    pub(super) fn write(
+        &self,
+        tree: &TransactionalTree,
+    ) -> Result<(), UnabortableTransactionError> {
+        for (first, identities) in &self.entries {
+            let mut value = vec![LIST];
+            for identity in identities {
+                let length = u32::try_from(identity.len()).expect("identities are short");
+                value.extend_from_slice(&length.to_be_bytes());
+                value.extend_from_slice(identity);
+            }
+            tree.insert(&keys::event(*first), value)?;
+        }
+        Ok(())
+    }
+}
+
+/// The events of one entry of the tree, in order: `(sequence, identity)`.
+pub(super) fn unpack(key: &[u8], value: &IVec) -> Result<Vec<(u64, IVec)>, StoreError> {
+    let corrupt = || StoreError::Corrupt("event".into());
+    let first = keys::event_sequence(key).ok_or_else(corrupt)?;
+    if value.first() != Some(&LIST) {
+        return Ok(vec![(first, value.clone())]);
+    }
+    let mut events = Vec::new();
+    let mut at = 1;
+    while at < value.len() {
+        let length = value
+            .get(at..at + 4)
+            .and_then(|bytes| bytes.try_into().ok())
+            .map(u32::from_be_bytes)
+            .ok_or_else(corrupt)? as usize;
+        at += 4;
+        if value.len() < at + length {
+            return Err(corrupt());
+        }
+        events.push((first + events.len() as u64, value.subslice(at, length)));
+        at += length;
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::trees::{EmbeddedStore, encode};
+    use super::*;
+    use crate::domain::{Day, Response, SurveyId};
+    use crate::store::backend::{Backend, CommentQuery};
+
+    fn response(id: &str, last_event: u64) -> Response {
+        Response {
+            survey: "support".into(),
+            response_id: id.into(),
+            interaction: None,
+            score: 1,
+            tags: Default::default(),
+            comment: Some(format!("comment of {id}")),
+            signed: false,
+            created_ms: 1_700_000_000_000,
+            updated_ms: 1_700_000_000_000,
+            history: vec![(1, 1_700_000_000_000)],
+            last_event,
+            lang: None,
+            alerted: false,
+            registered: false,
+        }
+    }
+
+    fn store_response(store: &EmbeddedStore, id: &str, last_event: u64) -> Vec<u8> {
+        let identity = keys::identity("support", None, id);
+        store
+            .responses
+            .insert(&identity, encode(&response(id, last_event)))
+            .unwrap();
+        identity
+    }
+
+    fn ids(events: &[(u64, Response)]) -> Vec<(u64, &str)> {
+        events
+            .iter()
+            .map(|(sequence, response)| (*sequence, response.response_id.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn a_feed_written_an_entry_per_event_reads_on_with_the_entries_per_transaction_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        // What a store written before entries per transaction holds: an entry per event,
+        // numbered by the same generator.
+        let mut old = Vec::new();
+        for id in ["old-a", "old-b"] {
+            let sequence = store.db.generate_id().unwrap();
+            let identity = store_response(&store, id, sequence);
+            store
+                .events
+                .insert(keys::event(sequence), identity)
+                .unwrap();
+            old.push(sequence);
+        }
+        let [x, y] = old[..] else {
+            panic!("two old events")
+        };
+        // Two transactions of today's format, of two events and one.
+        let mut sequences = Vec::new();
+        for batch in [&["new-a", "new-b"][..], &["new-c"]] {
+            let identities: Vec<_> = batch
+                .iter()
+                .map(|id| store_response(&store, id, 0))
+                .collect();
+            let numbered = store
+                .events
+                .transaction(|tree| {
+                    let mut events = NewEvents::default();
+                    let numbers = identities
+                        .iter()
+                        .map(|identity| events.add(tree, identity))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    events.write(tree)?;
+                    Ok::<_, sled::transaction::ConflictableTransactionError<()>>(numbers)
+                })
+                .unwrap();
+            sequences.extend(numbered);
+        }
+        let [a, b, c] = sequences[..] else {
+            panic!("three events")
+        };
+        assert!(
+            y < a && a + 1 == b && b < c,
+            "in order: {old:?} {sequences:?}"
+        );
+        for (id, sequence) in [("new-a", a), ("new-b", b), ("new-c", c)] {
+            store_response(&store, id, sequence);
+        }
+
+        let everything = store.events("support", 0, u64::MAX, 100).unwrap();
+        assert_eq!(
+            ids(&everything.events),
+            [
+                (x, "old-a"),
+                (y, "old-b"),
+                (a, "new-a"),
+                (b, "new-b"),
+                (c, "new-c")
+            ]
+        );
+        assert_eq!(store.newest_event().unwrap(), Some(c));
+        // Resuming after any event sends exactly what followed it, from inside an entry too.
+        let after_a = store.events("support", a + 1, u64::MAX, 100).unwrap();
+        assert_eq!(ids(&after_a.events), [(b, "new-b"), (c, "new-c")]);
+        let after_old = store.events("support", y, b, 100).unwrap();
+        assert_eq!(
+            ids(&after_old.events),
+            [(y, "old-b"), (a, "new-a"), (b, "new-b")]
+        );
+        let first_two = store.events("support", 0, u64::MAX, 2).unwrap();
+        assert_eq!(ids(&first_two.events), [(x, "old-a"), (y, "old-b")]);
+
+        // Comments walk back across both formats, a page at a time, each shown once.
+        let mut shown = Vec::new();
+        let mut before = None;
+        loop {
+            let page = store
+                .comments(&CommentQuery {
+                    survey: SurveyId::parse("support").unwrap(),
+                    from: Day(0),
+                    to: Day(u32::MAX),
+                    tag: None,
+                    limit: 2,
+                    before,
+                })
+                .unwrap();
+            shown.extend(page.comments.into_iter().map(|r| r.response_id));
+            match page.next_before {
+                Some(next) => before = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(shown, ["new-c", "new-b", "new-a", "old-b", "old-a"]);
+    }
+}
