@@ -87,6 +87,7 @@ case $engine in
   embedded) ;;
   postgres)
     PG_DURABLE=1 start_throwaway_postgres
+    # start_throwaway_postgres sets its own EXIT trap; cleanup stops the server too.
     trap cleanup EXIT
     store=(--store "$(create_database soak)")
     ;;

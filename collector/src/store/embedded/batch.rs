@@ -45,7 +45,8 @@ pub(super) struct Totals {
     pub(super) new_tag_values: BTreeSet<Vec<u8>>,
     /// Counts of the `limits` tree this batch read: as stored, and after its writes so far.
     pub(super) limit_counts: HashMap<Vec<u8>, (u64, u64)>,
-    /// The live-feed events of the batch, one entry for all of them.
+    /// The live-feed events of the batch, written at its end as one entry (another wherever
+    /// their numbers skip, `event_log`).
     pub(super) events: NewEvents,
 }
 
