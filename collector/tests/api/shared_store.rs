@@ -12,9 +12,17 @@ use crate::marketer_alerts::{
 };
 use crate::marketer_live::{next_response, open_feed, ready};
 use futures::future::join_all;
+use pulsetap_collector::alerts::coalesce;
+use pulsetap_collector::configuration;
+use pulsetap_collector::domain::Rating;
+use pulsetap_collector::domain::calendar::unix_ms;
+use pulsetap_collector::store::postgres::CLAIM;
+use pulsetap_collector::store::{Location, Write};
+use pulsetap_wire::RecordResponse;
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
+use time::OffsetDateTime;
 
 const NEEDS_POSTGRES: &str = "needs PULSETAP_TEST_STORE (scripts/test.sh starts a PostgreSQL)";
 
@@ -137,4 +145,81 @@ async fn unhappy_ratings_sent_to_two_collectors_are_each_alerted_once() {
     alerted.sort();
     expected.sort();
     assert_eq!(alerted, expected, "each alerted exactly once");
+}
+
+/// The race behind a second post: a worker's round seals a due message and posts it at once,
+/// and sealing writes it back into the outbox. The other collector's worker, looking in at that
+/// moment, must leave it to the one posting it; only when that one's claim has run out (it
+/// died mid-post) does the other take the message over.
+#[tokio::test]
+#[ignore = "needs PULSETAP_TEST_STORE (scripts/test.sh starts a PostgreSQL)"]
+async fn a_message_one_collector_sealed_to_post_is_left_to_it_until_its_claim_runs_out() {
+    let server = test_postgres().expect(NEEDS_POSTGRES);
+    let data = tempfile::TempDir::new().expect("a temp dir");
+    let database = test_database(&server, data.path()).await;
+    let first = Location::Postgres(database.clone()).open().await.unwrap();
+    let second = Location::Postgres(database).open().await.unwrap();
+    let surveys = configuration::parse(&config_with_webhook(9, "")).unwrap();
+
+    // The stores block: drive them from a thread of their own, as the writer and readers do.
+    tokio::task::spawn_blocking(move || {
+        let survey = surveys.get("support").unwrap();
+        let body: RecordResponse = serde_json::from_value(unhappy("chat-sealed", None)).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let rating = Rating::parse(body, survey).unwrap();
+        first
+            .apply(
+                &surveys,
+                &[Write::Rating {
+                    survey: survey.id.clone(),
+                    rating,
+                    now,
+                    allowance_left: true,
+                }],
+            )
+            .unwrap();
+
+        // The first collector's round, once the alert has gathered: it seals the message.
+        let round = unix_ms(now) + millis(coalesce::GATHER) + 1;
+        let found = first.due_alerts(round, 256).unwrap();
+        let plan = coalesce::plan(found.due, round, &HashMap::new());
+        let posting: Vec<String> = plan
+            .post
+            .iter()
+            .map(|m| m.idempotency_key.clone())
+            .collect();
+        assert_eq!(posting.len(), 1, "the round seals the alert to post it");
+        let changes = plan
+            .changes
+            .into_iter()
+            .map(|change| Write::Outbox(Box::new(change)));
+        first.apply(&surveys, &changes.collect::<Vec<_>>()).unwrap();
+
+        // While it posts, the second collector's worker looks.
+        let meanwhile = second.due_alerts(round, 256).unwrap();
+        assert!(
+            meanwhile.due.is_empty(),
+            "the other collector would post it too: {:?}",
+            meanwhile.due
+        );
+
+        let claim_over = round + millis(CLAIM) + 1;
+        let taken_over: Vec<String> = second
+            .due_alerts(claim_over, 256)
+            .unwrap()
+            .due
+            .iter()
+            .map(|m| m.idempotency_key.clone())
+            .collect();
+        assert_eq!(
+            taken_over, posting,
+            "a message its collector never finished is delivered"
+        );
+    })
+    .await
+    .unwrap();
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap()
 }

@@ -270,7 +270,9 @@ impl Importer {
             self.tag_values.clear();
         }
         for message in self.alerts.drain(..) {
-            queue_alert(transaction, &message).await.map_err(engine)?;
+            queue_alert(transaction, &message, None)
+                .await
+                .map_err(engine)?;
         }
         for message in self.undelivered.drain(..) {
             let body = serde_json::to_string(&message).expect("stored types always serialize");

@@ -29,7 +29,9 @@
 //!   only from that last update to the commit, until a survey nears its ceiling.
 //! - **The alert outbox** is drained by every collector: `due_alerts` claims what it returns
 //!   (`FOR UPDATE SKIP LOCKED`, then a claim for [`CLAIM`]), so another collector's worker leaves
-//!   it alone; a collector that stops hands its claims back, one that dies lets them run out,
+//!   it alone, and what the worker queues in its place (merged, sealed, rescheduled) stays
+//!   claimed by it, so a message sealed and posted in one round is never posted by another
+//!   collector meanwhile; a collector that stops hands its claims back, one that dies lets them run out,
 //!   and another one delivers them. The
 //!   `Idempotency-Key` stays the message's, so a receiver can tell a rare second post.
 //! - **Backups** are the database's business (`pg_dump`, a managed database's snapshots):
@@ -246,7 +248,7 @@ impl Backend for PostgresStore {
     fn apply(&self, surveys: &Surveys, writes: &[Write]) -> Result<Vec<Outcome>, StoreError> {
         self.run(async {
             let mut client = self.client().await?;
-            records::apply(&mut client, surveys, writes).await
+            records::apply(&mut client, surveys, writes, self.instance).await
         })
     }
 

@@ -5,7 +5,10 @@
 //! this collector's mark until `CLAIM` from now, under `FOR UPDATE SKIP LOCKED`, so two
 //! collectors' rounds at the same moment each take different messages instead of waiting for
 //! each other or posting the same one. A message this collector claimed stays its own (its
-//! worker merges and seals it over several rounds); re-queued, it is free again.
+//! worker merges and seals it over several rounds), and so does what its worker queues in its
+//! place (merged, sealed, held back, rescheduled) until `CLAIM` after it falls due: the round
+//! that seals a message posts it, and no other collector may post it meanwhile. Only a rating's
+//! new message enters the outbox free.
 
 use super::errors::engine;
 use crate::store::backend::{AlertMessage, DueAlerts, OutboxKey, StoreError};

@@ -37,13 +37,16 @@ pub(super) async fn apply(
     client: &mut Client,
     surveys: &Surveys,
     writes: &[Write],
+    instance: i64,
 ) -> Result<Vec<Outcome>, StoreError> {
     let mut exact = false;
     let mut attempt = 0;
     loop {
         attempt += 1;
         let transaction = client.transaction().await.map_err(engine)?;
-        let result = Batch::new(&transaction, surveys, exact).run(writes).await;
+        let result = Batch::new(&transaction, surveys, exact, instance)
+            .run(writes)
+            .await;
         match result {
             Ok(Attempt::Done(outcomes)) => {
                 return match transaction.commit().await {
@@ -89,6 +92,8 @@ pub(super) type Identity = (String, String);
 pub(super) struct Batch<'a, 't> {
     pub(super) transaction: &'a Transaction<'t>,
     surveys: &'a Surveys,
+    /// This collector's mark on the alert messages its worker queues.
+    instance: i64,
     next_event: i64,
     /// The responses of the batch's identities: as stored, then as this batch left them.
     pub(super) responses: HashMap<Identity, Response>,
@@ -113,10 +118,16 @@ pub(super) struct Batch<'a, 't> {
 }
 
 impl<'a, 't> Batch<'a, 't> {
-    fn new(transaction: &'a Transaction<'t>, surveys: &'a Surveys, exact: bool) -> Self {
+    fn new(
+        transaction: &'a Transaction<'t>,
+        surveys: &'a Surveys,
+        exact: bool,
+        instance: i64,
+    ) -> Self {
         Self {
             transaction,
             surveys,
+            instance,
             next_event: 0,
             responses: HashMap::new(),
             corrupt: HashSet::new(),
@@ -337,7 +348,7 @@ impl<'a, 't> Batch<'a, 't> {
                 .await?;
         }
         if let Some(message) = &change.queue {
-            queue_alert(self.transaction, message).await?;
+            queue_alert(self.transaction, message, Some(self.instance)).await?;
         }
         if let Some(message) = &change.set_aside {
             let body = serde_json::to_string(message).expect("stored types always serialize");
@@ -399,7 +410,7 @@ impl<'a, 't> Batch<'a, 't> {
 
     async fn write_alerts(&mut self) -> Result<(), tokio_postgres::Error> {
         for message in &self.alerts {
-            queue_alert(self.transaction, message).await?;
+            queue_alert(self.transaction, message, None).await?;
         }
         Ok(())
     }

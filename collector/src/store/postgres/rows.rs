@@ -2,6 +2,7 @@
 //! statements that write responses, events, counters and alert messages, shared by the batch
 //! transaction (`records`), the import (`import`), the reads and the audit.
 
+use super::outbox::CLAIM;
 use crate::domain::survey::LANG_DIMENSION;
 use crate::domain::{Day, Hour, Response};
 use crate::store::backend::{AlertMessage, Dimension, Grain};
@@ -229,22 +230,35 @@ fn counter_upsert_sql() -> String {
     )
 }
 
-/// Queues (or re-queues) an alert message at its due time, free for any collector to claim.
+/// Queues (or re-queues) an alert message at its due time. A rating's new message is free for
+/// any collector to claim (`worker: None`). One a collector's alert worker queues (merged,
+/// sealed, held back or rescheduled) stays that collector's until [`CLAIM`] after it falls due:
+/// the worker posts a message it has just sealed in the same round, and another collector
+/// claiming it meanwhile would post it a second time.
 pub(super) async fn queue_alert(
     transaction: &Transaction<'_>,
     message: &AlertMessage,
+    worker: Option<i64>,
 ) -> Result<(), tokio_postgres::Error> {
     let body = serde_json::to_string(message).expect("stored types always serialize");
+    let claimed_until_ms = worker.map(|_| {
+        let claim_ms = i64::try_from(CLAIM.as_millis()).unwrap_or(i64::MAX);
+        message.due_ms.saturating_add(claim_ms)
+    });
     transaction
         .execute(
-            "INSERT INTO outbox (id, survey, due_ms, body) VALUES ($1, $2, $3, $4::text::jsonb)
+            "INSERT INTO outbox (id, survey, due_ms, body, claimed_by, claimed_until_ms)
+             VALUES ($1, $2, $3, $4::text::jsonb, $5, $6)
              ON CONFLICT (id) DO UPDATE SET survey = excluded.survey, due_ms = excluded.due_ms,
-               body = excluded.body, claimed_by = NULL, claimed_until_ms = NULL",
+               body = excluded.body, claimed_by = excluded.claimed_by,
+               claimed_until_ms = excluded.claimed_until_ms",
             &[
                 &event_number(message.id.0),
                 &message.survey,
                 &message.due_ms,
                 &body,
+                &worker,
+                &claimed_until_ms,
             ],
         )
         .await?;
