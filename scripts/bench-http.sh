@@ -23,16 +23,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
 source scripts/lib/wrk.sh
+source scripts/lib/bench-build.sh
 
 round_seconds=5 rounds=3
 if [ "${1:-}" = "--quick" ]; then round_seconds=1 rounds=1; fi
 paced_connections=256
 
 ensure_wrk
-# Two builds: an example turns on the crate's dev-dependencies, and with them its test-only
-# `fault-injection` feature, which the collector measured here must be built without.
-cargo build --release --locked -p pulsetap-collector --bin collector
-cargo build --release --locked -p pulsetap-collector --example bare_handler
+build_collector bare_handler
 
 start_work_dir
 
@@ -49,10 +47,10 @@ max_per_visitor_per_day = 1000000000
 max_unverified_per_day = 1000000000
 EOF
 
-start collector target/release/collector serve --listen 127.0.0.1:0 \
+start collector "$bin_dir/collector" serve --listen 127.0.0.1:0 \
   --config "$work/pulsetap.toml" --data "$work/data"
 collector=$address
-start bare target/release/examples/bare_handler 127.0.0.1:0
+start bare "$bin_dir/examples/bare_handler" 127.0.0.1:0
 bare=$address
 
 run_number=$((RANDOM * 2))

@@ -19,6 +19,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
 source scripts/lib/postgres.sh
 source scripts/lib/wrk.sh
+source scripts/lib/bench-build.sh
 
 round_seconds=5 rounds=3 read_sizes=10000,1000000
 if [ "${1:-}" = "--quick" ]; then round_seconds=1 rounds=1 read_sizes=1000,10000; fi
@@ -26,10 +27,7 @@ connections=64
 
 ensure_wrk
 ensure_postgres
-# The collector first: building the example turns on the crate's test-only feature (see
-# scripts/bench-http.sh).
-cargo build --release --locked -p pulsetap-collector --bin collector
-cargo build --release --locked -p pulsetap-collector --example naive_postgres
+build_collector naive_postgres
 
 PG_DURABLE=1 start_throwaway_postgres
 start_work_dir
@@ -55,10 +53,10 @@ reads_db=$(create_database bench_reads)
 serve() { # serve <name> [--store URL]: a collector with its own data directory
   local name=$1
   shift
-  start "$name" target/release/collector serve --listen 127.0.0.1:0 \
+  start "$name" "$bin_dir/collector" serve --listen 127.0.0.1:0 \
     --config "$work/pulsetap.toml" --data "$work/$name" "$@"
 }
-start naive target/release/examples/naive_postgres 127.0.0.1:0 "$naive_db"
+start naive "$bin_dir/examples/naive_postgres" 127.0.0.1:0 "$naive_db"
 naive=$address
 serve postgres --store "$one_db"
 postgres=$address
@@ -129,4 +127,4 @@ done
 echo
 step "the dashboard's reads on PostgreSQL as it grows ($read_sizes responses)"
 PULSETAP_BENCH_STORE=$reads_db PULSETAP_BENCH_SIZES=$read_sizes \
-  cargo bench --locked -p pulsetap-collector --bench aggregate_reads
+  run_bench pulsetap-collector aggregate_reads

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every Pulsetap benchmark, one after the other, printing the figures BENCHMARKS.md quotes:
 #   ./scripts/bench.sh            # the full run: about 25 minutes on 2 cores, plus about 8 for PostgreSQL
-#   ./scripts/bench.sh --quick    # a smoke run of each (seconds per phase, small stores)
+#   ./scripts/bench.sh --quick    # a smoke run of each (seconds per phase, small stores, debug builds)
 #   ./scripts/bench.sh soak       # the 30-minute soak alone (scripts/bench-soak.sh), not in CI
 #
 # 1. ingest under load: the collector (durable acks) against a bare axum handler, same clients;
@@ -22,6 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
+source scripts/lib/bench-build.sh
 
 if [ "${1:-}" = "soak" ]; then
   shift
@@ -32,6 +33,9 @@ if [ "${1:-}" = "--quick" ]; then
   export PULSETAP_LOAD_SECONDS=2 PULSETAP_BENCH_SIZES=1000,10000 PULSETAP_EXPORT_SIZES=10000
   export PULSETAP_WIDGET_RUNS=3 PULSETAP_TAG_VALUES=3000 PULSETAP_TAG_LOAD_SECONDS=2
   export PULSETAP_REGISTRATIONS=10000
+  # Debug builds, the ones the tests made: a smoke run's figures mean nothing anyway
+  # (scripts/lib/bench-build.sh).
+  export PULSETAP_BENCH_BUILD="${PULSETAP_BENCH_BUILD:-debug}"
 else
   export PULSETAP_LOAD_SECONDS="${PULSETAP_LOAD_SECONDS:-8}"
   export PULSETAP_BENCH_SIZES="${PULSETAP_BENCH_SIZES:-10000,1000000,10000000}"
@@ -42,7 +46,7 @@ step "building the widget (and checking its size budget)"
 ./scripts/build-widget.sh
 
 step "ingest under load"
-cargo bench --locked -p pulsetap-collector --bench load
+run_bench pulsetap-collector load
 
 step "ingest over HTTP from outside: wrk against collector serve and a bare handler"
 if [ "${1:-}" = "--quick" ]; then ./scripts/bench-http.sh --quick; else ./scripts/bench-http.sh; fi
@@ -51,16 +55,16 @@ step "the collector on PostgreSQL: against a naive handler, against sled, two co
 if [ "${1:-}" = "--quick" ]; then ./scripts/bench-postgres.sh --quick; else ./scripts/bench-postgres.sh; fi
 
 step "aggregate reads as the store grows ($PULSETAP_BENCH_SIZES responses)"
-cargo bench --locked -p pulsetap-collector --bench aggregate_reads
+run_bench pulsetap-collector aggregate_reads
 
 step "export in bounded memory"
-cargo bench --locked -p pulsetap-collector --bench export_memory
+run_bench pulsetap-collector export_memory
 
 step "made-up tag values against the cap"
-cargo bench --locked -p pulsetap-collector --bench tag_values
+run_bench pulsetap-collector tag_values
 
 step "a helpdesk registering its tickets (registrations per second)"
-cargo bench --locked -p pulsetap-collector --bench registrations
+run_bench pulsetap-collector registrations
 
 step "the widget on a host page"
-cargo bench --locked -p pulsetap-e2e --bench widget_load
+run_bench pulsetap-e2e widget_load

@@ -25,8 +25,9 @@ cargo test --workspace --locked --no-fail-fast
 
 step "running the collector's API tests on PostgreSQL"
 start_throwaway_postgres
-cargo test -p pulsetap-collector --locked --test api --no-fail-fast -- --include-ignored \
+# `--workspace`, as above, so the build above serves: `-p` would select other features.
+cargo test --workspace --locked --test api --no-fail-fast -- --include-ignored \
   --skip a_database_restart_under_load
 step "restarting PostgreSQL under load (alone: the other tests share its server)"
-cargo test -p pulsetap-collector --locked --test api -- --ignored --exact \
+cargo test --workspace --locked --test api -- --ignored --exact \
   shared_store_faults::a_database_restart_under_load_is_answered_503_with_retry_after_and_loses_no_acknowledged_rating

@@ -667,6 +667,11 @@ pub fn repo() -> PathBuf {
 
 /// Builds the collector binary once per test run, into the target directory this test binary
 /// lives in (so `CARGO_TARGET_DIR` and `--release` are honoured), and returns its path.
+///
+/// A debug build selects what `cargo test --workspace` selects (every package, and examples,
+/// so that the dev-dependencies and their features are on): under that command it finds the
+/// collector already built instead of compiling it again with other features. A release build
+/// (the widget benchmark) is the collector as shipped, as `scripts/bench-http.sh` builds it.
 fn collector_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
@@ -682,18 +687,36 @@ fn collector_binary() -> PathBuf {
                 .is_some_and(|name| name == "release");
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let mut build = Command::new(cargo);
-            build.current_dir(repo()).args([
-                "build",
-                "-p",
-                "pulsetap-collector",
-                "--bin",
-                "collector",
-            ]);
+            build
+                .current_dir(repo())
+                .args(["build", "--bin", "collector"]);
+            // The variables cargo sets for this test binary are not set in a shell. Some build
+            // scripts (ring's) run again when one changes, and everything above them is
+            // compiled again, here and at the next cargo command in a shell.
+            for (name, _) in std::env::vars_os() {
+                let name = name.to_string_lossy();
+                if name.starts_with("CARGO_PKG_")
+                    || [
+                        "CARGO_MANIFEST_DIR",
+                        "CARGO_MANIFEST_PATH",
+                        "CARGO_CRATE_NAME",
+                        "CARGO_BIN_NAME",
+                        "CARGO_PRIMARY_PACKAGE",
+                        "CARGO_TARGET_TMPDIR",
+                        "OUT_DIR",
+                    ]
+                    .contains(&name.as_ref())
+                {
+                    build.env_remove(name.as_ref());
+                }
+            }
             if release {
-                build.arg("--release");
+                build.args(["--release", "-p", "pulsetap-collector"]);
+            } else {
+                build.args(["--workspace", "--examples"]);
             }
             let status = build.status().expect("run cargo build for the collector");
-            assert!(status.success(), "cargo build -p pulsetap-collector failed");
+            assert!(status.success(), "cargo build of the collector failed");
             profile_dir.join("collector")
         })
         .clone()
