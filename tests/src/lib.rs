@@ -690,26 +690,7 @@ fn collector_binary() -> PathBuf {
             build
                 .current_dir(repo())
                 .args(["build", "--bin", "collector"]);
-            // The variables cargo sets for this test binary are not set in a shell. Some build
-            // scripts (ring's) run again when one changes, and everything above them is
-            // compiled again, here and at the next cargo command in a shell.
-            for (name, _) in std::env::vars_os() {
-                let name = name.to_string_lossy();
-                if name.starts_with("CARGO_PKG_")
-                    || [
-                        "CARGO_MANIFEST_DIR",
-                        "CARGO_MANIFEST_PATH",
-                        "CARGO_CRATE_NAME",
-                        "CARGO_BIN_NAME",
-                        "CARGO_PRIMARY_PACKAGE",
-                        "CARGO_TARGET_TMPDIR",
-                        "OUT_DIR",
-                    ]
-                    .contains(&name.as_ref())
-                {
-                    build.env_remove(name.as_ref());
-                }
-            }
+            without_cargo_test_variables(&mut build);
             if release {
                 build.args(["--release", "-p", "pulsetap-collector"]);
             } else {
@@ -720,6 +701,31 @@ fn collector_binary() -> PathBuf {
             profile_dir.join("collector")
         })
         .clone()
+}
+
+/// Removes from `command`'s environment the variables cargo sets for a test binary, so a cargo
+/// build it runs (the collector's, or `scripts/demo.sh`'s) sees what a shell would. Some build
+/// scripts (ring's) run again when one of them changes, and everything above them compiles
+/// again: here, and at the next cargo command in a shell.
+pub fn without_cargo_test_variables(command: &mut Command) -> &mut Command {
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_by_cargo = name.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "OUT_DIR",
+            ]
+            .contains(&name.as_ref());
+        if set_by_cargo {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
 }
 
 fn free_port() -> u16 {

@@ -5,7 +5,7 @@
 //! included) and no violation of axe-core's WCAG 2.1 A and AA rules, in a light and a dark
 //! color scheme.
 
-use pulsetap_e2e::{Browser, PATIENCE, css, repo};
+use pulsetap_e2e::{Browser, PATIENCE, css, repo, without_cargo_test_variables};
 use pulsetap_wire::Summary;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -23,12 +23,13 @@ struct Demo(Child);
 impl Demo {
     /// Runs the demo command and waits for its "running" banner. It may build first.
     fn start() -> Demo {
-        let mut child = Command::new(repo().join("scripts/demo.sh"))
-            .current_dir(repo())
-            .process_group(0)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("run scripts/demo.sh");
+        let mut child =
+            without_cargo_test_variables(&mut Command::new(repo().join("scripts/demo.sh")))
+                .current_dir(repo())
+                .process_group(0)
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("run scripts/demo.sh");
         let stdout = child.stdout.take().expect("the demo's output");
         let (lines, banner) = mpsc::channel();
         std::thread::spawn(move || {
