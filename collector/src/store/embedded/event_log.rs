@@ -61,6 +61,49 @@ impl NewEvents {
     }
 }
 
+/// The events numbered `first..=until`, oldest first: `(sequence, identity)`. The readers walk
+/// events, not entries, so only this file knows that one entry may hold several.
+pub(super) fn forward(
+    events: &sled::Tree,
+    first: u64,
+    until: u64,
+) -> Result<impl Iterator<Item = Result<(u64, IVec), StoreError>>, StoreError> {
+    // `first` may be inside an entry: start at the entry holding it.
+    let start = match events.range(..=keys::event(first)).next_back() {
+        Some(entry) => keys::event_sequence(&entry?.0).unwrap_or(first),
+        None => first,
+    };
+    Ok(events
+        .range(keys::event(start)..=keys::event(until))
+        .flat_map(events_of)
+        .skip_while(move |event| matches!(event, Ok((sequence, _)) if *sequence < first))
+        .take_while(move |event| !matches!(event, Ok((sequence, _)) if *sequence > until)))
+}
+
+/// The events numbered below `end`, newest first.
+pub(super) fn backward(
+    events: &sled::Tree,
+    end: u64,
+) -> impl Iterator<Item = Result<(u64, IVec), StoreError>> {
+    events
+        .range(..keys::event(end))
+        .rev()
+        .flat_map(|entry| events_of(entry).into_iter().rev())
+        // The newest entry below `end` may hold numbers from `end` on.
+        .skip_while(move |event| matches!(event, Ok((sequence, _)) if *sequence >= end))
+}
+
+/// The events of one entry read from the tree, in order, or its error.
+fn events_of(entry: sled::Result<(IVec, IVec)>) -> Vec<Result<(u64, IVec), StoreError>> {
+    match entry
+        .map_err(StoreError::from)
+        .and_then(|(key, value)| unpack(&key, &value))
+    {
+        Ok(events) => events.into_iter().map(Ok).collect(),
+        Err(error) => vec![Err(error)],
+    }
+}
+
 /// The events of one entry of the tree, in order: `(sequence, identity)`.
 pub(super) fn unpack(key: &[u8], value: &IVec) -> Result<Vec<(u64, IVec)>, StoreError> {
     let corrupt = || StoreError::Corrupt("event".into());

@@ -7,7 +7,7 @@
 //! so numbers become visible in increasing order: once a reader has seen up to N, nothing below
 //! N appears later. Numbers increase, with gaps (sled's id generator skips ahead on a restart).
 
-use super::event_log::unpack;
+use super::event_log::{self, unpack};
 use super::trees::EmbeddedStore;
 use super::{keys, reads};
 use crate::store::backend::{EventBatch, StoreError};
@@ -27,30 +27,20 @@ pub(super) fn read(
 ) -> Result<EventBatch, StoreError> {
     let prefix = keys::survey_prefix(survey);
     let mut batch = EventBatch::default();
-    // `first` may be inside an entry: start at the entry holding it.
-    let start = match store.events.range(..=keys::event(first)).next_back() {
-        Some(entry) => keys::event_sequence(&entry?.0).unwrap_or(first),
-        None => first,
-    };
     let mut budget = limit * SKIP_PER_EVENT;
-    for entry in store.events.range(keys::event(start)..=keys::event(until)) {
-        let (key, value) = entry?;
-        for (sequence, identity) in unpack(&key, &value)? {
-            if sequence < first {
-                continue;
-            }
-            if sequence > until || budget == 0 {
-                return Ok(batch);
-            }
-            budget -= 1;
-            batch.last_seen = Some(sequence);
-            if identity.starts_with(&prefix)
-                && let Some(response) = reads::find(store, &identity)?
-            {
-                batch.events.push((sequence, response));
-                if batch.events.len() == limit {
-                    return Ok(batch);
-                }
+    for event in event_log::forward(&store.events, first, until)? {
+        let (sequence, identity) = event?;
+        if budget == 0 {
+            break;
+        }
+        budget -= 1;
+        batch.last_seen = Some(sequence);
+        if identity.starts_with(&prefix)
+            && let Some(response) = reads::find(store, &identity)?
+        {
+            batch.events.push((sequence, response));
+            if batch.events.len() == limit {
+                break;
             }
         }
     }

@@ -15,19 +15,17 @@ pub(super) fn run(store: &EmbeddedStore, sink: &mut RecordSink<'_>) -> Result<()
     for value in store.responses.iter().values() {
         sink(Record::Response(decode::<Response>(&value?, "response")?))?;
     }
-    for entry in store.events.iter() {
-        let (key, value) = entry?;
-        for (sequence, identity) in event_log::unpack(&key, &value)? {
-            let Some((survey, interaction, response_id)) = split_identity(&identity) else {
-                return Err(StoreError::Corrupt("event".into()));
-            };
-            sink(Record::Event {
-                sequence,
-                survey,
-                interaction,
-                response_id,
-            })?;
-        }
+    for event in event_log::forward(&store.events, 0, u64::MAX)? {
+        let (sequence, identity) = event?;
+        let Some((survey, interaction, response_id)) = split_identity(&identity) else {
+            return Err(StoreError::Corrupt("event".into()));
+        };
+        sink(Record::Event {
+            sequence,
+            survey,
+            interaction,
+            response_id,
+        })?;
     }
     for entry in store.impressions.iter() {
         let (key, value) = entry?;

@@ -100,31 +100,26 @@ pub(super) fn comments(
     let mut seen_without_event = HashSet::new();
     let mut page = CommentPage::default();
     let mut scanned = 0;
-    for entry in store.events.range(..keys::event(end)).rev() {
-        let (key, value) = entry?;
-        for (sequence, identity) in event_log::unpack(&key, &value)?.into_iter().rev() {
-            if sequence >= end {
-                continue;
-            }
-            if page.comments.len() == query.limit || scanned == COMMENT_SCAN_BUDGET {
-                page.next_before = Some(sequence + 1);
-                return Ok(page);
-            }
-            scanned += 1;
-            if !identity.starts_with(&prefix) {
-                continue;
-            }
-            let Some(response) = find(store, &identity)? else {
-                continue;
-            };
-            let latest = if response.last_event == 0 {
-                seen_without_event.insert(identity.to_vec())
-            } else {
-                response.last_event == sequence
-            };
-            if latest && shows(query, &response) {
-                page.comments.push(response);
-            }
+    for event in event_log::backward(&store.events, end) {
+        let (sequence, identity) = event?;
+        if page.comments.len() == query.limit || scanned == COMMENT_SCAN_BUDGET {
+            page.next_before = Some(sequence + 1);
+            return Ok(page);
+        }
+        scanned += 1;
+        if !identity.starts_with(&prefix) {
+            continue;
+        }
+        let Some(response) = find(store, &identity)? else {
+            continue;
+        };
+        let latest = if response.last_event == 0 {
+            seen_without_event.insert(identity.to_vec())
+        } else {
+            response.last_event == sequence
+        };
+        if latest && shows(query, &response) {
+            page.comments.push(response);
         }
     }
     Ok(page)
