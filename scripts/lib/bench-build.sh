@@ -21,10 +21,11 @@ run_bench() {
 # `bin_dir` to where they are.
 build_collector() {
   if [ "${PULSETAP_BENCH_BUILD:-release}" = debug ]; then
-    # Building an example turns on the dev-dependencies, as `cargo test --workspace` did, so
-    # this reuses its build. That collector has the test-only `fault-injection` feature, which
-    # does nothing unless its environment variables are set.
-    cargo build --workspace --locked --bin collector --example "$1"
+    # What `cargo test --workspace` built, the crate's examples among it (nothing is left to
+    # build after the tests; `cargo build` would compile much of the workspace again with other
+    # proc-macro builds). That collector has the test-only `fault-injection` feature, which does
+    # nothing unless its environment variables are set.
+    cargo test --workspace --locked --no-run
     bin_dir=target/debug
   else
     # Two builds: an example turns on the crate's dev-dependencies, and with them its test-only

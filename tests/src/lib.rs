@@ -668,10 +668,9 @@ pub fn repo() -> PathBuf {
 /// Builds the collector binary once per test run, into the target directory this test binary
 /// lives in (so `CARGO_TARGET_DIR` and `--release` are honoured), and returns its path.
 ///
-/// A debug build selects what `cargo test --workspace` selects (every package, and examples,
-/// so that the dev-dependencies and their features are on): under that command it finds the
-/// collector already built instead of compiling it again with other features. A release build
-/// (the widget benchmark) is the collector as shipped, as `scripts/bench-http.sh` builds it.
+/// A debug build is what `cargo test --workspace` builds, so under that command it finds the
+/// collector built. A release build (the widget benchmark) is the collector as shipped, as
+/// `scripts/bench-http.sh` builds it.
 fn collector_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
@@ -687,16 +686,24 @@ fn collector_binary() -> PathBuf {
                 .is_some_and(|name| name == "release");
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let mut build = Command::new(cargo);
-            build
-                .current_dir(repo())
-                .args(["build", "--bin", "collector"]);
+            build.current_dir(repo());
             without_cargo_test_variables(&mut build);
             if release {
-                build.args(["--release", "-p", "pulsetap-collector"]);
+                build.args([
+                    "build",
+                    "--release",
+                    "-p",
+                    "pulsetap-collector",
+                    "--bin",
+                    "collector",
+                ]);
             } else {
-                build.args(["--workspace", "--examples"]);
+                // What `cargo test --workspace` builds, the collector among it: under that
+                // command (scripts/test.sh) nothing is left to build. `cargo build` builds the
+                // proc-macros differently, and would compile them and all above them again.
+                build.args(["test", "--workspace", "--no-run"]);
             }
-            let status = build.status().expect("run cargo build for the collector");
+            let status = build.status().expect("run cargo to build the collector");
             assert!(status.success(), "cargo build of the collector failed");
             profile_dir.join("collector")
         })

@@ -99,14 +99,12 @@ pub(super) fn comments(
     // newest event seen.
     let mut seen_without_event = HashSet::new();
     let mut page = CommentPage::default();
-    let mut scanned = 0;
-    for event in event_log::backward(&store.events, end) {
+    for (scanned, event) in event_log::backward(&store.events, end).enumerate() {
         let (sequence, identity) = event?;
         if page.comments.len() == query.limit || scanned == COMMENT_SCAN_BUDGET {
             page.next_before = Some(sequence + 1);
             return Ok(page);
         }
-        scanned += 1;
         if !identity.starts_with(&prefix) {
             continue;
         }
