@@ -704,7 +704,7 @@ fn collector_binary() -> PathBuf {
                 build.args(["test", "--workspace", "--no-run"]);
             }
             let status = build.status().expect("run cargo to build the collector");
-            assert!(status.success(), "cargo build of the collector failed");
+            assert!(status.success(), "building the collector failed");
             profile_dir.join("collector")
         })
         .clone()

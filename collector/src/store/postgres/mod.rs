@@ -31,9 +31,9 @@
 //!   (`FOR UPDATE SKIP LOCKED`, then a claim for [`CLAIM`]), so another collector's worker leaves
 //!   it alone, and what the worker queues in its place (merged, sealed, rescheduled) stays
 //!   claimed by it, so a message sealed and posted in one round is never posted by another
-//!   collector meanwhile; a collector that stops hands its claims back, one that dies lets them run out,
-//!   and another one delivers them. The
-//!   `Idempotency-Key` stays the message's, so a receiver can tell a rare second post.
+//!   collector meanwhile; a collector that stops hands its claims back, one that dies lets them
+//!   run out, and another one delivers them. The `Idempotency-Key` stays the message's, so a
+//!   receiver can tell a rare second post.
 //! - **Backups** are the database's business (`pg_dump`, a managed database's snapshots):
 //!   `collector backup` says so.
 //!

@@ -19,14 +19,18 @@ use tokio_postgres::Client;
 /// a round of posts takes (each post gives up after 10 s).
 pub const CLAIM: Duration = Duration::from_secs(60);
 
+/// When a claim taken at `from_ms` (or on a message due then) runs out.
+pub(super) fn claim_until(from_ms: i64) -> i64 {
+    from_ms.saturating_add(i64::try_from(CLAIM.as_millis()).unwrap_or(i64::MAX))
+}
+
 pub(super) async fn claim_due(
     client: &Client,
     instance: i64,
     now_ms: i64,
     limit: usize,
 ) -> Result<DueAlerts, StoreError> {
-    let claim_ms = i64::try_from(CLAIM.as_millis()).unwrap_or(i64::MAX);
-    let until_ms = now_ms.saturating_add(claim_ms);
+    let until_ms = claim_until(now_ms);
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = client
         .query(

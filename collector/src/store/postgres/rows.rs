@@ -2,7 +2,7 @@
 //! statements that write responses, events, counters and alert messages, shared by the batch
 //! transaction (`records`), the import (`import`), the reads and the audit.
 
-use super::outbox::CLAIM;
+use super::outbox::claim_until;
 use crate::domain::survey::LANG_DIMENSION;
 use crate::domain::{Day, Hour, Response};
 use crate::store::backend::{AlertMessage, Dimension, Grain};
@@ -232,19 +232,16 @@ fn counter_upsert_sql() -> String {
 
 /// Queues (or re-queues) an alert message at its due time. A rating's new message is free for
 /// any collector to claim (`worker: None`). One a collector's alert worker queues (merged,
-/// sealed, held back or rescheduled) stays that collector's until [`CLAIM`] after it falls due:
-/// the worker posts a message it has just sealed in the same round, and another collector
-/// claiming it meanwhile would post it a second time.
+/// sealed, held back or rescheduled) stays that collector's until `outbox::CLAIM` after it
+/// falls due: the worker posts a message it has just sealed in the same round, and another
+/// collector claiming it meanwhile would post it a second time.
 pub(super) async fn queue_alert(
     transaction: &Transaction<'_>,
     message: &AlertMessage,
     worker: Option<i64>,
 ) -> Result<(), tokio_postgres::Error> {
     let body = serde_json::to_string(message).expect("stored types always serialize");
-    let claimed_until_ms = worker.map(|_| {
-        let claim_ms = i64::try_from(CLAIM.as_millis()).unwrap_or(i64::MAX);
-        message.due_ms.saturating_add(claim_ms)
-    });
+    let claimed_until_ms = worker.map(|_| claim_until(message.due_ms));
     transaction
         .execute(
             "INSERT INTO outbox (id, survey, due_ms, body, claimed_by, claimed_until_ms)
