@@ -50,11 +50,11 @@ pub mod store;
 /// jemalloc, for every program built on this library: the `collector` binary, and so also its
 /// tests and benchmarks, which then measure the allocator that ships. With glibc's malloc a
 /// fifth of the collector's CPU under load went to malloc and free (perf: a request's buffers
-/// are allocated on one thread and freed on another, the writer's on the writer), and the
+/// are allocated on a runtime thread and freed on the writer, and the other way round), and the
 /// writer thread alone spent a quarter of its time in `_int_malloc`. Measured on the project's
-/// machine (BENCHMARKS.md): wrk against `collector serve`, 15-30 % more ratings/s at 32 and at
-/// 256 connections; filling a store with a million responses 1.5x faster; resident memory at a
-/// million responses 116 MB against 104 MB (the goal is 150).
+/// machine (BENCHMARKS.md): wrk against `collector serve`, 8-20 % more ratings/s at 32
+/// connections and 27-33 % more at 256; filling a store with a million responses 1.5x faster;
+/// resident memory at a million responses 116 MB against 104 MB (the goal is 150).
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
