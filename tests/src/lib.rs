@@ -264,8 +264,10 @@ impl World {
     }
 
     /// Saves a PNG of `element` (the whole viewport without one) to
-    /// `tests/artifacts/<name>.png`, for a person to look at, and returns its path.
+    /// `tests/artifacts/<name>.png`, for a person to look at, and returns its path. The picture
+    /// is taken once the page's animations have ended, so it shows the settled state.
     pub async fn screenshot(&self, element: Option<&Element>, name: &str) -> PathBuf {
+        self.browser.animations_settled().await;
         let png = match element {
             Some(element) => element.screenshot().await,
             None => self.browser.screenshot().await,
@@ -397,10 +399,10 @@ impl Browser {
     /// `scripts/build-widget.sh` or `npm ci --prefix tools`), injected through the DevTools
     /// protocol so that the page's content security policy does not stand in its way.
     ///
-    /// It first waits for the page's running animations to end: axe judges contrast from the
-    /// colours as painted, so text caught in a fade-in reads as too faint (the widget's follow-up
-    /// row fading in once failed the demo test with `#74747c`, its `#a3a3ad` at two-thirds
-    /// opacity). What is checked is the page a visitor reads once it has settled.
+    /// It first waits for the page to settle ([`Browser::animations_settled`]): axe judges
+    /// contrast from the colours as painted, so text caught in a fade-in reads as too faint (the
+    /// widget's follow-up row fading in once failed the demo test with `#74747c`, its `#a3a3ad`
+    /// at two-thirds opacity). What is checked is the page a visitor reads once it has settled.
     pub async fn accessibility_violations(&self) -> Vec<String> {
         static AXE: OnceLock<String> = OnceLock::new();
         let axe = AXE.get_or_init(|| {
@@ -426,23 +428,36 @@ impl Browser {
             const done = arguments[arguments.length - 1];
             const rules = {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
                            resultTypes: ["violations"]};
-            const roots = [document, ...[...document.querySelectorAll("*")]
-              .filter((e) => e.shadowRoot).map((e) => e.shadowRoot)];
-            const running = new Set(roots.flatMap((root) => root.getAnimations())
-              .filter((a) => a.playState === "running"
-                && isFinite(a.effect?.getComputedTiming().endTime ?? Infinity)));
-            Promise.all([...running].map((a) => a.finished.catch(() => {})))
-              .then(() => axe.run(document, rules))
+            axe.run(document, rules)
               .then((result) => done(result.violations.map((v) =>
                 `${v.id} (${v.impact}): ${v.help}: ` +
                 v.nodes.map((n) => `${JSON.stringify(n.target)} ${n.failureSummary}`).join(" | "))))
               .catch((e) => done([`axe-core failed: ${e}`]));"#;
+        self.animations_settled().await;
         let violations = self
             .client
             .execute_async(script, vec![])
             .await
             .unwrap_or_else(|e| panic!("run axe-core: {e}"));
         serde_json::from_value(violations).unwrap_or_else(|e| panic!("axe-core's answer: {e}"))
+    }
+
+    /// Waits until every running animation and transition of the page, in the document and in
+    /// open shadow roots (the widget's), has ended; endless ones are not waited for. What a
+    /// check or a picture should see is the settled page, not a frame of a fade or a pop.
+    pub async fn animations_settled(&self) {
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            const roots = [document, ...[...document.querySelectorAll("*")]
+              .filter((e) => e.shadowRoot).map((e) => e.shadowRoot)];
+            const running = new Set(roots.flatMap((root) => root.getAnimations())
+              .filter((a) => a.playState === "running"
+                && isFinite(a.effect?.getComputedTiming().endTime ?? Infinity)));
+            Promise.all([...running].map((a) => a.finished.catch(() => {}))).then(() => done(true));"#;
+        self.client
+            .execute_async(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("wait for the page's animations: {e}"));
     }
 
     /// Makes the page see `prefers-color-scheme: dark` (or light), until the session ends.

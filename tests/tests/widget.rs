@@ -598,8 +598,6 @@ async fn the_widget_looks_designed_in_light_and_dark_mode() {
             .click()
             .await
             .expect("a tap");
-        // Let the reaction finish so the picture shows the settled state.
-        tokio::time::sleep(Duration::from_millis(700)).await;
         let card = world
             .element(&format!(
                 "return ({host}).shadowRoot.querySelector('.card')"
