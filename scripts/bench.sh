@@ -3,6 +3,8 @@
 #   ./scripts/bench.sh            # the full run: about 25 minutes on 2 cores, plus about 8 for PostgreSQL
 #   ./scripts/bench.sh --quick    # a smoke run of each (seconds per phase, small stores, debug builds)
 #   ./scripts/bench.sh soak       # the 30-minute soak alone (scripts/bench-soak.sh), not in CI
+#   ./scripts/bench.sh engines    # the store's write workload on sled, fjall and redb (about 6
+#                                 # minutes; engine-compare/), not in CI
 #
 # 1. ingest under load: the collector (durable acks) against a bare axum handler, same clients;
 #    then the same from outside the process, wrk over HTTP against the release binary
@@ -27,6 +29,21 @@ source scripts/lib/bench-build.sh
 if [ "${1:-}" = "soak" ]; then
   shift
   exec ./scripts/bench-soak.sh "$@"
+fi
+
+if [ "${1:-}" = "engines" ]; then
+  # PULSETAP_ENGINE_RATINGS (1000000) ratings per run, in batches of 16 (what 32 connections
+  # gather) and 128 (256 connections).
+  ratings=${PULSETAP_ENGINE_RATINGS:-1000000}
+  step "the embedded store's write workload on three engines, $ratings ratings each"
+  cargo build --release --locked --manifest-path engine-compare/Cargo.toml
+  compare=${CARGO_TARGET_DIR:-engine-compare/target}/release/pulsetap-engine-compare
+  for batch in 16 128; do
+    for engine in sled fjall redb; do
+      "$compare" "$engine" "$ratings" "$batch" | tail -n 1
+    done
+  done
+  exit 0
 fi
 
 if [ "${1:-}" = "--quick" ]; then
