@@ -26,10 +26,16 @@ as_pg_owner() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# A port below the kernel's ephemeral range: a port inside it may be the local end of an
+# outgoing connection (a benchmark's clients), which the connect probe below doesn't see and a
+# listener can't bind ("Address already in use" failed a CI run so).
 free_port() {
-  local port
+  local port low=32768 span
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  span=$((low - 20000))
+  if [ "$span" -lt 1000 ]; then span=40000; fi
   for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((20000 + RANDOM % span))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return
