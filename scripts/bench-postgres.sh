@@ -9,7 +9,7 @@
 #   - the naive handler (collector/examples/naive_postgres.rs): one transaction per rating that
 #     upserts it and adds to its survey's counter row for the day;
 #   - the collector on PostgreSQL;
-#   - the collector on its embedded sled store;
+#   - the collector on its embedded store (fjall);
 #   - two collectors on one PostgreSQL database, each driven by its own wrk at 32 connections
 #     (the rate is their sum), as two machines behind a load balancer would be.
 # Any reply other than a 2xx fails the run. Then the dashboard's reads on PostgreSQL as the
@@ -60,8 +60,8 @@ start naive "$bin_dir/examples/naive_postgres" 127.0.0.1:0 "$naive_db"
 naive=$address
 serve postgres --store "$one_db"
 postgres=$address
-serve sled
-sled=$address
+serve embedded
+embedded=$address
 serve first --store "$two_db"
 first=$address
 serve second --store "$two_db"
@@ -86,9 +86,9 @@ measure_two() {
 echo "wrk, ${round_seconds}s rounds, $rounds round(s), new anonymous ratings with two tags, $connections connections; every reply checked to be a 2xx"
 echo
 row "" "ratings/s" "p50 ms" "p99 ms"
-naive_rates=() postgres_rates=() sled_rates=() two_rates=()
+naive_rates=() postgres_rates=() embedded_rates=() two_rates=()
 for round in $(seq "$rounds"); do
-  for server in naive postgres sled; do
+  for server in naive postgres embedded; do
     run_number=$((run_number + 1))
     result=$(measure "$server" "${!server}" anonymous "$connections")
     read -r rate p50 p99 <<<"$result"
@@ -105,16 +105,16 @@ done
 
 naive_rate=$(printf '%s\n' "${naive_rates[@]}" | median)
 postgres_rate=$(printf '%s\n' "${postgres_rates[@]}" | median)
-sled_rate=$(printf '%s\n' "${sled_rates[@]}" | median)
+embedded_rate=$(printf '%s\n' "${embedded_rates[@]}" | median)
 two_rate=$(printf '%s\n' "${two_rates[@]}" | median)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo
 echo "medians of $rounds round(s), ratings/s:"
 printf '  %-40s %8s\n' "naive handler (transaction per rating)" "$naive_rate" \
-  "collector on PostgreSQL" "$postgres_rate" "collector on sled" "$sled_rate" \
+  "collector on PostgreSQL" "$postgres_rate" "collector on its embedded store" "$embedded_rate" \
   "two collectors on one PostgreSQL" "$two_rate"
 echo "  PostgreSQL collector / naive handler: $(ratio "$postgres_rate" "$naive_rate") (goal: at least 3)"
-echo "  PostgreSQL collector / sled collector: $(ratio "$postgres_rate" "$sled_rate")"
+echo "  PostgreSQL collector / embedded store: $(ratio "$postgres_rate" "$embedded_rate")"
 echo "  two collectors / one collector:       $(ratio "$two_rate" "$postgres_rate")"
 
 for name in postgres first second; do

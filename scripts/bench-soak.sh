@@ -9,9 +9,9 @@
 #
 # Memory: every request is a new rating (so every acknowledgement can be checked against the
 # store), so the store grows by about 1.5 million responses in ten minutes and the collector's
-# memory cannot be flat over time the way a fixed working set's would be: sled 0.34 keeps some
-# metadata in memory for every page of the store (a leaf page holds 16 entries at most), which
-# a freshly restarted collector already holds before it serves anything. The soak therefore
+# memory need not be flat over time the way a fixed working set's would be: an engine may keep
+# something in memory per stored record (sled, the engine before fjall, kept a record per page
+# of 16 entries at most, held already on opening the store). The soak therefore
 # prints both: resident memory over time, and per million stored responses, with the resident
 # memory of each restart on opening the store; and a verdict comparing the first window after
 # the warm-up with the last: flat over time, or growing only in proportion to the store, or
@@ -82,7 +82,7 @@ cleanup() {
   stop_throwaway_postgres
 }
 trap cleanup EXIT
-# The store: sled in the data directory, or a database on a throwaway PostgreSQL.
+# The store: the embedded one in the data directory, or a database on a throwaway PostgreSQL.
 store=()
 case $engine in
   embedded) ;;

@@ -8,8 +8,8 @@
 #
 # 1. ingest under load: the collector (durable acks) against a bare axum handler, same clients;
 #    then the same from outside the process, wrk over HTTP against the release binary
-#    (scripts/bench-http.sh); and on PostgreSQL: against a naive handler, against sled, two
-#    collectors on one database, and reads at 10 thousand and 1 million responses
+#    (scripts/bench-http.sh); and on PostgreSQL: against a naive handler, against the embedded
+#    store, two collectors on one database, and reads at 10 thousand and 1 million responses
 #    (scripts/bench-postgres.sh);
 # 2. aggregate reads at 10 thousand, 1 million and 10 million stored responses, with the
 #    collector's resident memory at each size;
@@ -68,7 +68,7 @@ run_bench pulsetap-collector load
 step "ingest over HTTP from outside: wrk against collector serve and a bare handler"
 if [ "${1:-}" = "--quick" ]; then ./scripts/bench-http.sh --quick; else ./scripts/bench-http.sh; fi
 
-step "the collector on PostgreSQL: against a naive handler, against sled, two collectors, reads as it grows"
+step "the collector on PostgreSQL: against a naive handler, against the embedded store, two collectors, reads as it grows"
 if [ "${1:-}" = "--quick" ]; then ./scripts/bench-postgres.sh --quick; else ./scripts/bench-postgres.sh; fi
 
 step "aggregate reads as the store grows ($PULSETAP_BENCH_SIZES responses)"

@@ -3,7 +3,7 @@
 #   ./scripts/demo.sh
 # Builds what is missing (wasm target, pinned wasm-bindgen CLI, wasm-opt, the widget, the
 # collector and the demo shop), starts the collector on http://127.0.0.1:8080 with its embedded
-# sled store in demo-site/pulsetap-data, serves the demo shop from its own origin on
+# store in demo-site/pulsetap-data, serves the demo shop from its own origin on
 # http://127.0.0.1:8000, and prints the URLs to open. Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."

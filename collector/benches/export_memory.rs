@@ -6,12 +6,12 @@
 //! Fills a store in batches, as the writer thread commits them, to 250,000 and then 1,000,000
 //! responses (`PULSETAP_EXPORT_SIZES=10000,100000` for other steps). At each step, for CSV and
 //! NDJSON, it starts this same program again as a child process that opens the store and streams
-//! the export through the real router, discarding the bytes as a client would. The child reports its
-//! peak resident memory (`VmHWM` in `/proc/self/status`) once ready to serve and again after the
-//! export: a fresh process, so the fill's own memory can't hide in the figure. A third child
-//! only walks the store, without serialising or sending anything: the difference between it and
-//! an export is what the export itself holds (at most a few 64 KiB chunks), the rest is sled's
-//! page cache. Bounded means the export's share does not grow with the store or the output.
+//! the export through the real router, discarding the bytes as a client would. The child reports
+//! its peak resident memory (`VmHWM` in `/proc/self/status`) once ready to serve and again after
+//! the export: a fresh process, so the fill's own memory can't hide in the figure. A third child
+//! only walks the store, without serialising or sending anything: the difference between it and an
+//! export is what the export itself holds (at most a few 64 KiB chunks), the rest is the storage
+//! engine's cache. Bounded means the export's share does not grow with the store or the output.
 
 use axum::body::Body;
 use axum::http::Request;
@@ -152,8 +152,8 @@ async fn export_in_child(data: &Path, format: &str) {
     );
 }
 
-/// The baseline: the same walk over the store with no serialising and no HTTP, so what sled
-/// itself needs (its page cache fills as the walk goes) is not mistaken for the export's.
+/// The baseline: the same walk over the store with no serialising and no HTTP, so what the
+/// engine itself needs (its cache fills as the walk goes) is not mistaken for the export's.
 fn scan_in_child(store: &EmbeddedStore) {
     let ready_kib = peak_rss_kib();
     let started = Instant::now();

@@ -19,8 +19,8 @@
 //!   delivered, across restarts.
 //! - [`email`]: the email channel's links: signing and checking them, the snippet for an email,
 //!   the pages they open.
-//! - [`store`]: one interface over the storage engine (the embedded sled store): every write
-//!   through one writer thread, every read off the async runtime.
+//! - [`store`]: one interface over the storage engine (the embedded fjall store, or PostgreSQL):
+//!   every write through one writer thread, every read off the async runtime.
 //! - [`metrics`]: Prometheus counters and histograms.
 //! - [`domain`]: surveys, ratings, responses and the rule that merges answers, signatures, days,
 //!   figures: values valid by construction. Imports nothing above it.

@@ -45,6 +45,7 @@ const LAYERS: &[(&str, &[&str])] = &[
 /// Crates a module may name only inside the layers that own them.
 const CONFINED: &[(&str, &[&str])] = &[
     ("sled", &["store"]),
+    ("fjall", &["store"]),
     ("tokio_postgres", &["store"]),
     ("deadpool_postgres", &["store"]),
     ("tokio_postgres_rustls", &["store"]),

@@ -80,7 +80,7 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "PULSETAP_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// sled data directory (created when missing), unless a store is given.
+    /// The embedded store's data directory (created when missing), unless a store is given.
     #[arg(long, env = "PULSETAP_DATA", default_value = "pulsetap-data")]
     data: PathBuf,
     /// A PostgreSQL database to store in, shared by any number of collectors:
@@ -244,10 +244,12 @@ fn fail(error: &dyn std::fmt::Display) -> ExitCode {
 
 /// Logs go to stderr, coloured only for a person watching a terminal: a log redirected to a
 /// file or collected by a service manager gets no escape codes. `NO_COLOR` turns colour off
-/// everywhere.
+/// everywhere. The storage engine's own log (fjall's, through the `log` bridge) says at `info`
+/// what each of its trees recovered on every open: `lsm_tree=warn` keeps only its problems.
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,tower_http=info,lsm_tree=warn")
+    });
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

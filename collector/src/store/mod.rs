@@ -4,13 +4,13 @@
 //! [`Store`] is what the rest of the collector uses. It keeps two rules for every backend:
 //!
 //! - **Every write goes through the writer** ([`writer`]): ratings, impressions, email clicks,
-//!   registrations, outbox updates and backups queue there, are applied in batches (one transaction each) and
-//!   are answered only once durable. Nothing else writes. The queue is bounded: a client's
-//!   write that finds it full is refused at once.
+//!   registrations, outbox updates and backups queue there, are applied in batches (one
+//!   transaction each) and are answered only once durable. Nothing else writes. The queue is
+//!   bounded: a client's write that finds it full is refused at once.
 //! - **Every read runs off the async runtime's threads** (on the blocking pool), so a read that
 //!   waits on the disk or on the writer's lock never stalls the threads that serve connections.
 //!
-//! A [`Backend`] is a storage engine behind those rules; [`embedded`] is the sled one, the
+//! A [`Backend`] is a storage engine behind those rules; [`embedded`] is the fjall one, the
 //! default, and [`postgres`] the one any number of collectors can share.
 //!
 //! # Layout
@@ -18,8 +18,8 @@
 //! - this file: [`Store`], what the rest of the collector holds.
 //! - [`backend`]: the [`Backend`] trait a storage engine implements, and the types both speak.
 //! - [`writer`]: the one writer thread, batching and flushing, and announcing what it wrote.
-//! - [`embedded`]: the embedded sled store, split by job (records, reads, events, outbox, audit,
-//!   format upgrade).
+//! - [`embedded`]: the embedded fjall store, split by job (records, reads, events, outbox, audit,
+//!   backup, carrying a sled store over).
 //! - [`postgres`]: the PostgreSQL store, split the same way.
 //! - [`counts`]: every count of one counter, as both engines keep it.
 
@@ -56,7 +56,7 @@ pub use postgres::PostgresStore;
 /// configuration when one is given, else the embedded store in the data directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
-    /// The embedded sled store in this directory (created when missing).
+    /// The embedded store in this data directory (created when missing).
     Embedded(PathBuf),
     /// A PostgreSQL database, by its URL.
     Postgres(String),

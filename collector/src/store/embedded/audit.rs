@@ -4,7 +4,7 @@
 
 use super::batch::{StoredImpression, counter_keys};
 use super::keys;
-use super::trees::{EmbeddedStore, decode};
+use super::trees::{self, EmbeddedStore, decode};
 use crate::domain::Response;
 use crate::domain::calendar::from_unix_ms;
 use crate::domain::figures::Tally;
@@ -16,8 +16,8 @@ use std::collections::HashMap;
 pub(super) fn run(store: &EmbeddedStore) -> Result<Audit, StoreError> {
     let mut expected: HashMap<Vec<u8>, Delta> = HashMap::new();
     let mut audit = Audit::default();
-    for value in store.responses.iter().values() {
-        let response: Response = decode(&value?, "response")?;
+    for entry in trees::all(&store.responses) {
+        let response: Response = decode(&entry?.1, "response")?;
         audit.responses += 1;
         let created = from_unix_ms(response.created_ms);
         let lang = response.lang.as_deref();
@@ -28,7 +28,7 @@ pub(super) fn run(store: &EmbeddedStore) -> Result<Audit, StoreError> {
                 .add(Metric::Response, response.score, 1);
         }
     }
-    for entry in store.impressions.iter() {
+    for entry in trees::all(&store.impressions) {
         let (key, value) = entry?;
         let impression: StoredImpression = decode(&value, "impression")?;
         let survey = String::from_utf8_lossy(keys::survey_of(&key));
@@ -47,7 +47,7 @@ pub(super) fn run(store: &EmbeddedStore) -> Result<Audit, StoreError> {
             audit.impressions += 1;
         }
     }
-    for entry in store.registrations.iter() {
+    for entry in trees::all(&store.registrations) {
         let (key, value) = entry?;
         let registration: Registered = decode(&value, "registration")?;
         let survey = String::from_utf8_lossy(keys::survey_of(&key));
@@ -61,7 +61,7 @@ pub(super) fn run(store: &EmbeddedStore) -> Result<Audit, StoreError> {
             }
         }
     }
-    for entry in store.counters.iter() {
+    for entry in trees::all(&store.counters) {
         let (key, value) = entry?;
         audit.counters_checked += 1;
         let stored = Counts::decode(&value).without_clicks();

@@ -1,22 +1,14 @@
 //! A consistent copy of a running store: every tree copied into a new store.
 //!
-//! sled has no snapshot across trees: a reader walking them while writes land would copy a
-//! response without its counters, or the reverse. Only the writer calls this, between two
-//! batches, so nothing changes while it runs and the copy holds exactly what was acknowledged
-//! before it began (reads carry on meanwhile). The copy is written under a temporary name beside
-//! the target and renamed when complete, so a directory at the target is always a whole store.
-//!
-//! Why not `sled::Db::export`/`import`: `import` panics on any error (a full disk would take the
-//! writer thread down), where a tree-by-tree copy reports it.
+//! Only the writer calls this, between two batches, so nothing changes while it runs and the copy
+//! holds exactly what was acknowledged before it began (reads carry on meanwhile). The copy is
+//! written under a temporary name beside the target and renamed when complete, so a directory
+//! at the target is always a whole store.
 
-use super::trees::EmbeddedStore;
+use super::trees::{self, EmbeddedStore};
 use crate::store::backend::{BackupReport, StoreError};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// Records copied per `apply_batch`: bounds the memory a copy holds, and how often it reports
-/// progress (the writer's health check sees a backup as progress, not a stall).
-const CHUNK: usize = 10_000;
 
 pub(super) fn copy_to(
     store: &EmbeddedStore,
@@ -99,30 +91,15 @@ fn write_copy(
     create_private_directory(partial)?;
     let copy = EmbeddedStore::open_as_is(partial)?;
     let (mut responses, mut records) = (0, 0);
-    for name in store.db.tree_names() {
-        let (from, into) = (store.db.open_tree(&name)?, copy.db.open_tree(&name)?);
-        let mut chunk = sled::Batch::default();
-        let mut in_chunk = 0;
-        for entry in from.iter() {
-            let (key, value) = entry?;
-            chunk.insert(key, value);
-            in_chunk += 1;
-            if in_chunk == CHUNK {
-                into.apply_batch(std::mem::take(&mut chunk))?;
-                records += in_chunk as u64;
-                in_chunk = 0;
-                progress();
-            }
-        }
-        into.apply_batch(chunk)?;
-        records += in_chunk as u64;
-        if name.as_ref() == b"responses" {
-            responses = into.len() as u64;
+    for ((name, from), (_, into)) in store.trees().into_iter().zip(copy.trees()) {
+        let copied = copy.insert_all(into, trees::all(from), progress)?;
+        records += copied;
+        if name == "responses" {
+            responses = copied;
         }
         progress();
     }
-    copy.db
-        .flush()
+    copy.sync()
         .map_err(|error| failed(format!("cannot flush the copy: {error}")))?;
     Ok((responses, records))
 }

@@ -1,39 +1,21 @@
-//! What every write of a batch shares: the trees of its transaction, the totals it writes once at
-//! its end, the counters an event falls in, and the anonymous limits' check (`domain::limits`
-//! decides; a new tag value or unverified response is counted in the transaction that writes it,
-//! so no two requests can both take the last place).
+//! What every write of a batch shares: the totals it writes once at its end, the counters an event
+//! falls in, and the anonymous limits' check (`domain::limits` decides; a new tag value or
+//! unverified response is counted in the transaction that writes it, so no two requests can both
+//! take the last place).
 
 use super::event_log::NewEvents;
 use super::keys;
+use super::transaction::{Tree, Trees};
 use super::trees::decode_count;
 use crate::domain::limits;
 use crate::domain::response::Refusal;
 use crate::domain::survey::LANG_DIMENSION;
 use crate::domain::{Day, Hour, Response, Survey};
-use crate::store::backend::{Dimension, Grain};
+use crate::store::backend::{Dimension, Grain, StoreError};
 use crate::store::counts::{Delta, Metric};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{
-    ConflictableTransactionError, TransactionalTree, UnabortableTransactionError,
-};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::convert::Infallible;
 use time::OffsetDateTime;
-
-/// No transaction here aborts on purpose: a refusal is one rating's answer, not a reason to
-/// undo the others, so only storage errors end one early.
-pub(super) type Tx = ConflictableTransactionError<Infallible>;
-
-/// The trees a batch writes, inside its transaction.
-pub(super) struct Trees<'t> {
-    pub(super) responses: &'t TransactionalTree,
-    pub(super) impressions: &'t TransactionalTree,
-    pub(super) events: &'t TransactionalTree,
-    pub(super) outbox: &'t TransactionalTree,
-    pub(super) tag_values: &'t TransactionalTree,
-    pub(super) limits: &'t TransactionalTree,
-    pub(super) registrations: &'t TransactionalTree,
-}
 
 /// What the writes of one transaction add up to, written once at its end.
 #[derive(Default)]
@@ -54,9 +36,9 @@ impl Totals {
     /// Whether a tag value is stored, or added by an earlier write of this batch.
     pub(super) fn knows_tag_value(
         &mut self,
-        tree: &TransactionalTree,
+        tree: &Tree<'_, '_>,
         key: &[u8],
-    ) -> Result<bool, UnabortableTransactionError> {
+    ) -> Result<bool, StoreError> {
         if self.new_tag_values.contains(key) || self.known_tag_values.contains(key) {
             return Ok(true);
         }
@@ -70,9 +52,9 @@ impl Totals {
     /// A count of the `limits` tree, with this batch's changes.
     pub(super) fn limit_count(
         &mut self,
-        tree: &TransactionalTree,
+        tree: &Tree<'_, '_>,
         key: Vec<u8>,
-    ) -> Result<u64, UnabortableTransactionError> {
+    ) -> Result<u64, StoreError> {
         if let Some(&(_, count)) = self.limit_counts.get(&key) {
             return Ok(count);
         }
@@ -118,18 +100,18 @@ pub(super) fn admit(
     tags: &BTreeMap<String, String>,
     lang: Option<&str>,
     unverified: Option<(Day, bool)>,
-    trees: &Trees<'_>,
+    trees: &Trees<'_, '_>,
     totals: &mut Totals,
-) -> Result<Result<(), Refusal>, UnabortableTransactionError> {
+) -> Result<Result<(), Refusal>, StoreError> {
     let survey_id = survey.id.as_str();
     let mut new_values = Vec::new();
     for (tag, value) in tags {
         let key = keys::tag_value(survey_id, tag, value);
-        if totals.knows_tag_value(trees.tag_values, &key)? {
+        if totals.knows_tag_value(&trees.tag_values, &key)? {
             continue;
         }
         let count_key = keys::tag_value_count(survey_id, tag);
-        let distinct = totals.limit_count(trees.limits, count_key.clone())?;
+        let distinct = totals.limit_count(&trees.limits, count_key.clone())?;
         if !trusted && let Err(refusal) = limits::admit_unverified_tag_value(tag, distinct, survey)
         {
             return Ok(Err(refusal));
@@ -138,7 +120,7 @@ pub(super) fn admit(
     }
     let day_key = unverified.map(|(day, _)| keys::unverified_on(survey_id, day.0));
     if let (Some(day_key), Some((_, allowance_left))) = (&day_key, unverified) {
-        let created_today = totals.limit_count(trees.limits, day_key.clone())?;
+        let created_today = totals.limit_count(&trees.limits, day_key.clone())?;
         if let Err(refusal) =
             limits::admit_unverified_response(allowance_left, created_today, survey)
         {
@@ -154,7 +136,7 @@ pub(super) fn admit(
     }
     if let Some(lang) = lang {
         let key = keys::tag_value(survey_id, LANG_DIMENSION, lang);
-        if !totals.knows_tag_value(trees.tag_values, &key)? {
+        if !totals.knows_tag_value(&trees.tag_values, &key)? {
             totals.new_tag_values.insert(key);
         }
     }

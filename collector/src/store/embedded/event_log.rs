@@ -2,17 +2,19 @@
 //! share one entry. Its key is the first of their numbers, its value their identities in order;
 //! the numbers in an entry are consecutive (`NewEvents::add` starts another entry if not).
 //!
-//! Why: sled keeps metadata in memory for every page of the store, and a leaf page holds 16
-//! entries at most, so an entry per event (the first format, still read) cost a page per 8
-//! ratings, held in memory for as long as the store lives; an entry per batch costs one per
-//! batch (BENCHMARKS.md, "Soak"). The numbers themselves are taken as before, one per event from
-//! sled's id generator, so they stay as small as the count of events (`collector migrate`
+//! Why: an entry per event (the first format, written by the sled store and still read) cost
+//! sled a page per 8 ratings, held in memory for as long as the store lived; an entry per batch
+//! costs one per batch (BENCHMARKS.md, "Soak"), and fewer, larger entries are cheaper for any
+//! engine. The numbers themselves are one per event, counted on from the newest stored one
+//! when the store opens, so they stay as small as the count of events (`collector migrate`
 //! relies on that: PostgreSQL's numbers that follow are far above them).
 
 use super::keys;
+use super::transaction::Tree;
+use super::trees::{self, Entry};
 use crate::store::backend::StoreError;
-use sled::IVec;
-use sled::transaction::{TransactionalTree, UnabortableTransactionError};
+use fjall::Slice;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Marks an entry holding a list of identities. No identity starts with it: every identity
 /// starts with its survey's id, which is never empty and holds no control character.
@@ -27,12 +29,9 @@ pub(super) struct NewEvents {
 
 impl NewEvents {
     /// The event number of a change of `identity`, the next of this transaction.
-    pub(super) fn add(
-        &mut self,
-        tree: &TransactionalTree,
-        identity: &[u8],
-    ) -> Result<u64, UnabortableTransactionError> {
-        let sequence = tree.generate_id()?;
+    pub(super) fn add(&mut self, next: &AtomicU64, identity: &[u8]) -> u64 {
+        // A transaction that fails leaves its numbers unused: a gap, which readers expect.
+        let sequence = next.fetch_add(1, Ordering::Relaxed);
         match self.entries.last_mut() {
             // The writer alone takes numbers, so they follow each other; a gap starts an entry.
             Some((first, identities)) if *first + identities.len() as u64 == sequence => {
@@ -40,14 +39,11 @@ impl NewEvents {
             }
             _ => self.entries.push((sequence, vec![identity.to_vec()])),
         }
-        Ok(sequence)
+        sequence
     }
 
     /// Writes the entries, at the end of the transaction.
-    pub(super) fn write(
-        &self,
-        tree: &TransactionalTree,
-    ) -> Result<(), UnabortableTransactionError> {
+    pub(super) fn write(&self, tree: &Tree<'_, '_>) {
         for (first, identities) in &self.entries {
             let mut value = vec![LIST];
             for identity in identities {
@@ -55,38 +51,48 @@ impl NewEvents {
                 value.extend_from_slice(&length.to_be_bytes());
                 value.extend_from_slice(identity);
             }
-            tree.insert(&keys::event(*first), value)?;
+            tree.insert(keys::event(*first), value);
         }
-        Ok(())
     }
+}
+
+/// The number the next event takes: one past the newest stored.
+pub(super) fn next_number(events: &trees::Tree) -> Result<u64, StoreError> {
+    let Some(newest) = events.last_key_value() else {
+        return Ok(1);
+    };
+    let (key, value) = newest.into_inner()?;
+    Ok(unpack(&key, &value)?
+        .last()
+        .map_or(1, |(sequence, _)| sequence + 1))
 }
 
 /// The events numbered `first..=until`, oldest first: `(sequence, identity)`. The readers walk
 /// events, not entries, so only this file knows that one entry may hold several.
 pub(super) fn forward(
-    events: &sled::Tree,
+    events: &trees::Tree,
     first: u64,
     until: u64,
-) -> Result<impl Iterator<Item = Result<(u64, IVec), StoreError>>, StoreError> {
+) -> Result<impl Iterator<Item = Result<(u64, Slice), StoreError>>, StoreError> {
     // `first` may be inside an entry: start at the entry holding it.
-    let start = match events.range(..=keys::event(first)).next_back() {
+    let start = match trees::range(events, ..=keys::event(first)).next_back() {
         Some(entry) => keys::event_sequence(&entry?.0).unwrap_or(first),
         None => first,
     };
-    Ok(events
-        .range(keys::event(start)..=keys::event(until))
-        .flat_map(events_of)
-        .skip_while(move |event| matches!(event, Ok((sequence, _)) if *sequence < first))
-        .take_while(move |event| !matches!(event, Ok((sequence, _)) if *sequence > until)))
+    Ok(
+        trees::range(events, keys::event(start)..=keys::event(until))
+            .flat_map(events_of)
+            .skip_while(move |event| matches!(event, Ok((sequence, _)) if *sequence < first))
+            .take_while(move |event| !matches!(event, Ok((sequence, _)) if *sequence > until)),
+    )
 }
 
 /// The events numbered below `end`, newest first.
 pub(super) fn backward(
-    events: &sled::Tree,
+    events: &trees::Tree,
     end: u64,
-) -> impl Iterator<Item = Result<(u64, IVec), StoreError>> {
-    events
-        .range(..keys::event(end))
+) -> impl Iterator<Item = Result<(u64, Slice), StoreError>> {
+    trees::range(events, ..keys::event(end))
         .rev()
         .flat_map(|entry| events_of(entry).into_iter().rev())
         // The newest entry below `end` may hold numbers from `end` on.
@@ -94,18 +100,15 @@ pub(super) fn backward(
 }
 
 /// The events of one entry read from the tree, in order, or its error.
-fn events_of(entry: sled::Result<(IVec, IVec)>) -> Vec<Result<(u64, IVec), StoreError>> {
-    match entry
-        .map_err(StoreError::from)
-        .and_then(|(key, value)| unpack(&key, &value))
-    {
+fn events_of(entry: Result<Entry, StoreError>) -> Vec<Result<(u64, Slice), StoreError>> {
+    match entry.and_then(|(key, value)| unpack(&key, &value)) {
         Ok(events) => events.into_iter().map(Ok).collect(),
         Err(error) => vec![Err(error)],
     }
 }
 
 /// The events of one entry of the tree, in order: `(sequence, identity)`.
-pub(super) fn unpack(key: &[u8], value: &IVec) -> Result<Vec<(u64, IVec)>, StoreError> {
+pub(super) fn unpack(key: &[u8], value: &Slice) -> Result<Vec<(u64, Slice)>, StoreError> {
     let corrupt = || StoreError::Corrupt("event".into());
     let first = keys::event_sequence(key).ok_or_else(corrupt)?;
     if value.first() != Some(&LIST) {
@@ -123,7 +126,10 @@ pub(super) fn unpack(key: &[u8], value: &IVec) -> Result<Vec<(u64, IVec)>, Store
         if value.len() < at + length {
             return Err(corrupt());
         }
-        events.push((first + events.len() as u64, value.subslice(at, length)));
+        events.push((
+            first + events.len() as u64,
+            Slice::new(&value[at..at + length]),
+        ));
         at += length;
     }
     Ok(events)
@@ -131,35 +137,18 @@ pub(super) fn unpack(key: &[u8], value: &IVec) -> Result<Vec<(u64, IVec)>, Store
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::response;
+    use super::super::transaction::in_transaction;
     use super::super::trees::{EmbeddedStore, encode};
     use super::*;
     use crate::domain::{Day, Response, SurveyId};
     use crate::store::backend::{Backend, CommentQuery};
 
-    fn response(id: &str, last_event: u64) -> Response {
-        Response {
-            survey: "support".into(),
-            response_id: id.into(),
-            interaction: None,
-            score: 1,
-            tags: Default::default(),
-            comment: Some(format!("comment of {id}")),
-            signed: false,
-            created_ms: 1_700_000_000_000,
-            updated_ms: 1_700_000_000_000,
-            history: vec![(1, 1_700_000_000_000)],
-            last_event,
-            lang: None,
-            alerted: false,
-            registered: false,
-        }
-    }
-
     fn store_response(store: &EmbeddedStore, id: &str, last_event: u64) -> Vec<u8> {
         let identity = keys::identity("support", None, id);
         store
             .responses
-            .insert(&identity, encode(&response(id, last_event)))
+            .insert(identity.as_slice(), encode(&response(id, last_event)))
             .unwrap();
         identity
     }
@@ -175,21 +164,19 @@ mod tests {
     fn a_feed_written_an_entry_per_event_reads_on_with_the_entries_per_transaction_after_it() {
         let dir = tempfile::tempdir().unwrap();
         let store = EmbeddedStore::open(dir.path()).unwrap();
-        // What a store written before entries per transaction holds: an entry per event,
-        // numbered by the same generator.
-        let mut old = Vec::new();
-        for id in ["old-a", "old-b"] {
-            let sequence = store.db.generate_id().unwrap();
+        // What a store written before entries per transaction holds (a sled store carried
+        // over): an entry per event.
+        let [x, y] = [3, 4];
+        for (id, sequence) in [("old-a", x), ("old-b", y)] {
             let identity = store_response(&store, id, sequence);
             store
                 .events
                 .insert(keys::event(sequence), identity)
                 .unwrap();
-            old.push(sequence);
         }
-        let [x, y] = old[..] else {
-            panic!("two old events")
-        };
+        // Opened again, the store numbers on after them.
+        drop(store);
+        let store = EmbeddedStore::open(dir.path()).unwrap();
         // Two transactions of today's format, of two events and one.
         let mut sequences = Vec::new();
         for batch in [&["new-a", "new-b"][..], &["new-c"]] {
@@ -197,26 +184,22 @@ mod tests {
                 .iter()
                 .map(|id| store_response(&store, id, 0))
                 .collect();
-            let numbered = store
-                .events
-                .transaction(|tree| {
-                    let mut events = NewEvents::default();
-                    let numbers = identities
-                        .iter()
-                        .map(|identity| events.add(tree, identity))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    events.write(tree)?;
-                    Ok::<_, sled::transaction::ConflictableTransactionError<()>>(numbers)
-                })
-                .unwrap();
-            sequences.extend(numbered);
+            in_transaction(&store, |trees| {
+                let mut events = NewEvents::default();
+                for identity in &identities {
+                    sequences.push(events.add(trees.next_event, identity));
+                }
+                events.write(&trees.events);
+                Ok(())
+            })
+            .unwrap();
         }
         let [a, b, c] = sequences[..] else {
             panic!("three events")
         };
         assert!(
             y < a && a + 1 == b && b < c,
-            "in order: {old:?} {sequences:?}"
+            "in order: {x} {y} {sequences:?}"
         );
         for (id, sequence) in [("new-a", a), ("new-b", b), ("new-c", c)] {
             store_response(&store, id, sequence);

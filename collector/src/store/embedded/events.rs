@@ -3,9 +3,10 @@
 //!
 //! The events of one writer transaction share one entry (`event_log`).
 //!
-//! sled runs its transactions one at a time and the numbers are taken inside the transaction,
-//! so numbers become visible in increasing order: once a reader has seen up to N, nothing below
-//! N appears later. Numbers increase, with gaps (sled's id generator skips ahead on a restart).
+//! One writer takes the numbers, inside its transactions, and commits them one at a time, so
+//! numbers become visible in increasing order: once a reader has seen up to N, nothing below N
+//! appears later. Numbers increase, with gaps (a transaction that failed leaves its numbers
+//! unused; the sled store's id generator skipped ahead on a restart).
 
 use super::event_log::{self, unpack};
 use super::trees::EmbeddedStore;
@@ -49,8 +50,9 @@ pub(super) fn read(
 
 /// The newest event's number.
 pub(super) fn newest(store: &EmbeddedStore) -> Result<Option<u64>, StoreError> {
-    let Some((key, value)) = store.events.last()? else {
+    let Some(newest) = store.events.last_key_value() else {
         return Ok(None);
     };
+    let (key, value) = newest.into_inner()?;
     Ok(unpack(&key, &value)?.last().map(|(sequence, _)| *sequence))
 }

@@ -4,7 +4,7 @@
 //! collector's lock refuses), so nothing changes while it runs.
 
 use super::batch::StoredImpression;
-use super::trees::{EmbeddedStore, decode, decode_count};
+use super::trees::{self, EmbeddedStore, decode, decode_count};
 use super::{event_log, keys};
 use crate::domain::Response;
 use crate::store::backend::{AlertMessage, Grain, Record, RecordSink, StoreError};
@@ -12,8 +12,8 @@ use crate::store::counts::Counts;
 
 /// Calls `sink` with every record; stops at its first error.
 pub(super) fn run(store: &EmbeddedStore, sink: &mut RecordSink<'_>) -> Result<(), StoreError> {
-    for value in store.responses.iter().values() {
-        sink(Record::Response(decode::<Response>(&value?, "response")?))?;
+    for entry in trees::all(&store.responses) {
+        sink(Record::Response(decode::<Response>(&entry?.1, "response")?))?;
     }
     for event in event_log::forward(&store.events, 0, u64::MAX)? {
         let (sequence, identity) = event?;
@@ -27,7 +27,7 @@ pub(super) fn run(store: &EmbeddedStore, sink: &mut RecordSink<'_>) -> Result<()
             response_id,
         })?;
     }
-    for entry in store.impressions.iter() {
+    for entry in trees::all(&store.impressions) {
         let (key, value) = entry?;
         let impression: StoredImpression = decode(&value, "impression")?;
         let (survey, response_id) = split_first_field(&key);
@@ -41,7 +41,7 @@ pub(super) fn run(store: &EmbeddedStore, sink: &mut RecordSink<'_>) -> Result<()
             uncounted: impression.uncounted,
         })?;
     }
-    for entry in store.registrations.iter() {
+    for entry in trees::all(&store.registrations) {
         let (key, value) = entry?;
         let (survey, interaction) = split_first_field(&key);
         sink(Record::Registration {
@@ -50,13 +50,13 @@ pub(super) fn run(store: &EmbeddedStore, sink: &mut RecordSink<'_>) -> Result<()
             registered: decode(&value, "registration")?,
         })?;
     }
-    for key in store.tag_values.iter().keys() {
-        let key = key?;
+    for entry in trees::all(&store.tag_values) {
+        let (key, _) = entry?;
         let (survey, rest) = split_first_field(&key);
         let (tag, value) = split_first_field(rest.as_bytes());
         sink(Record::TagValue { survey, tag, value })?;
     }
-    for entry in store.limits.iter() {
+    for entry in trees::all(&store.limits) {
         let (key, value) = entry?;
         // The distinct values per tag (`t…`) follow from the tag values themselves.
         if let Some(rest) = key.strip_prefix(b"u") {
@@ -73,7 +73,7 @@ pub(super) fn run(store: &EmbeddedStore, sink: &mut RecordSink<'_>) -> Result<()
             })?;
         }
     }
-    for entry in store.outbox.iter() {
+    for entry in trees::all(&store.outbox) {
         let (key, value) = entry?;
         let message: AlertMessage = decode(&value, "alert")?;
         sink(match keys::outbox_due_key(&key) {
@@ -81,7 +81,7 @@ pub(super) fn run(store: &EmbeddedStore, sink: &mut RecordSink<'_>) -> Result<()
             None => Record::Undelivered(message),
         })?;
     }
-    for entry in store.counters.iter() {
+    for entry in trees::all(&store.counters) {
         let (key, value) = entry?;
         let clicks = Counts::decode(&value).tally().unconfirmed_clicks;
         if clicks == 0 {

@@ -1,4 +1,4 @@
-//! Byte layouts of the keys in each sled tree.
+//! Byte layouts of the keys in each tree (the same as the sled store had, byte for byte).
 //!
 //! Fields are separated by `\0`, which no survey id, interaction, tag key or tag value may
 //! contain (the domain refuses control characters), so a prefix never matches a longer field.

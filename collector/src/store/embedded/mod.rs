@@ -1,4 +1,5 @@
-//! The embedded store: sled trees in one directory, the default.
+//! The embedded store: a fjall database (an LSM tree per "tree" below) in the data directory,
+//! the default.
 //!
 //! Trees:
 //! - `responses`: identity → the response with its history (JSON).
@@ -15,15 +16,20 @@
 //! - `limits`: what the anonymous limits count: distinct values per (survey, tag), and new
 //!   unverified responses per (survey, day) (`domain::limits` decides; `keys` has the layout).
 //!
-//! A response and every counter it moves are written in one sled transaction, so no crash can
-//! leave the aggregates disagreeing with the responses. Only the writer calls `apply`.
+//! A response and every counter it moves are written in one transaction, so no crash can leave
+//! the aggregates disagreeing with the responses. Only the writer calls `apply`; a batch is one
+//! transaction, made durable (the journal synced) by `flush` before any write in it is answered.
+//!
+//! Stores written by versions before fjall are sled stores; the first open carries them over
+//! (`from_sled`).
 //!
 //! # Layout
 //!
 //! - [`trees`]: the database, its trees, and how records are encoded.
 //! - [`records`]: the transaction that applies a batch of writes, and ratings.
-//! - [`batch`]: what the writes of a batch share: its trees, its totals, the counters an event
-//!   falls in, the anonymous limits' check.
+//! - [`transaction`]: the trees of a batch's transaction.
+//! - [`batch`]: what the writes of a batch share: its totals, the counters an event falls in,
+//!   the anonymous limits' check.
 //! - [`registry`]: registrations, the tags they vouch for, the invitations a response rate counts.
 //! - [`views`]: impressions and email clicks.
 //! - [`reads`]: counters, tag values, responses, comments.
@@ -33,7 +39,7 @@
 //! - [`audit`]: recounting every counter from the records.
 //! - [`backup`]: a consistent copy of the whole store, taken by the writer between batches.
 //! - [`export`]: every record, for `collector migrate` to carry into another engine.
-//! - [`upgrade`]: bringing a store written by an older version to today's format, once.
+//! - [`from_sled`]: carrying a sled store over, once, after bringing it to sled's last format.
 //! - [`keys`]: the byte layouts of keys (counter values are `store::counts`).
 
 mod audit;
@@ -42,13 +48,16 @@ mod batch;
 mod event_log;
 mod events;
 mod export;
+#[cfg(test)]
+mod fixtures;
+mod from_sled;
 pub mod keys;
 mod outbox;
 mod reads;
 mod records;
 mod registry;
+mod transaction;
 mod trees;
-mod upgrade;
 mod views;
 
 use crate::domain::figures::Tally;
@@ -66,11 +75,15 @@ use std::path::Path;
 pub use trees::EmbeddedStore;
 
 impl EmbeddedStore {
-    /// Opens the store in `path`, creating it when missing, and brings a store written by an
-    /// older version to today's format.
+    /// Opens the store in the data directory `path`, creating it when missing, and carries a
+    /// sled store found there over.
     pub fn open(path: &std::path::Path) -> Result<Self, StoreError> {
         let store = Self::open_as_is(path)?;
-        upgrade::run(&store)?;
+        from_sled::carry_over(path, &store)?;
+        let next = event_log::next_number(&store.events)?;
+        store
+            .next_event
+            .store(next, std::sync::atomic::Ordering::Relaxed);
         Ok(store)
     }
 
@@ -86,10 +99,7 @@ impl Backend for EmbeddedStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db
-            .flush()
-            .map(drop)
-            .map_err(|error| StoreError::Flush(error.to_string()))
+        self.sync()
     }
 
     fn tallies(

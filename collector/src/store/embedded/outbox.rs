@@ -5,7 +5,7 @@
 //! first key after now; and the messages given up on, by survey, kept for the dashboard.
 
 use super::keys;
-use super::trees::{EmbeddedStore, decode};
+use super::trees::{self, EmbeddedStore, decode};
 use crate::store::backend::{AlertMessage, DueAlerts, StoreError};
 
 /// Messages due at `now_ms`, at most `limit`, and when the next of the others falls due. An
@@ -17,10 +17,10 @@ pub(super) fn due(
 ) -> Result<DueAlerts, StoreError> {
     let mut found = DueAlerts::default();
     let until = keys::outbox_due_until(now_ms);
-    for entry in store
-        .outbox
-        .range(keys::outbox_due_start().as_slice()..=until.as_slice())
-    {
+    for entry in trees::range(
+        &store.outbox,
+        keys::outbox_due_start().as_slice()..=until.as_slice(),
+    ) {
         let (key, value) = entry?;
         let Some(at) = keys::outbox_due_key(&key) else {
             continue;
@@ -35,11 +35,11 @@ pub(super) fn due(
             Err(_) => found.unreadable.push(at),
         }
     }
-    let later = store
-        .outbox
-        .range(until.as_slice()..keys::outbox_due_end().as_slice())
-        .keys()
-        .find_map(|key| key.ok().and_then(|key| keys::outbox_due_key(&key)));
+    let later = trees::range(
+        &store.outbox,
+        until.as_slice()..keys::outbox_due_end().as_slice(),
+    )
+    .find_map(|entry| entry.ok().and_then(|(key, _)| keys::outbox_due_key(&key)));
     found.next_due_ms = later.map(|key| key.due_ms);
     Ok(found)
 }
@@ -50,9 +50,7 @@ pub(super) fn undelivered(
     survey: &str,
     limit: usize,
 ) -> Result<Vec<AlertMessage>, StoreError> {
-    store
-        .outbox
-        .scan_prefix(keys::outbox_aside_prefix(Some(survey)))
+    trees::with_prefix(&store.outbox, keys::outbox_aside_prefix(Some(survey)))
         .rev()
         .take(limit)
         .map(|entry| decode(&entry?.1, "alert"))
@@ -62,12 +60,8 @@ pub(super) fn undelivered(
 /// How many messages are set aside, over every survey.
 pub(super) fn undelivered_count(store: &EmbeddedStore) -> Result<u64, StoreError> {
     let mut count = 0;
-    for key in store
-        .outbox
-        .scan_prefix(keys::outbox_aside_prefix(None))
-        .keys()
-    {
-        key?;
+    for entry in trees::with_prefix(&store.outbox, keys::outbox_aside_prefix(None)) {
+        entry?;
         count += 1;
     }
     Ok(count)

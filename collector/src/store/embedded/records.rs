@@ -1,18 +1,19 @@
 //! The transaction that applies one batch of writes.
 //!
-//! Each write is applied in order and sees the ones before it (a sled transaction reads its own
-//! writes), so two ratings of one identity in one batch behave exactly as they would one after
-//! the other. Every counter the batch moves is summed first and written once at the end: a
-//! batch of ratings on the same day costs a handful of counter writes, not a dozen per rating.
+//! Each write is applied in order and sees the ones before it (a fjall write transaction reads its
+//! own writes), so two ratings of one identity in one batch behave exactly as they would one after
+//! the other. Every counter the batch moves is summed first and written once at the end: a batch of
+//! ratings on the same day costs a handful of counter writes, not a dozen per rating.
 //!
 //! A rating is written here; what else a batch writes has its own module beside this one:
 //! registrations and the tags they vouch for (`registry`), impressions and clicks (`views`), and
 //! what every write shares, the anonymous limits' check among it (`batch`). All of it runs in
 //! the one transaction `apply` opens.
 
-use super::batch::{Totals, Trees, Tx, admit, count};
+use super::batch::{Totals, admit, count};
 use super::keys;
 use super::registry::{answer_invitation, register, vouching_registration};
+use super::transaction::{Tree, Trees, in_transaction};
 use super::trees::{EmbeddedStore, decode, encode};
 use super::views::{click, impression};
 use crate::domain::calendar::unix_ms;
@@ -23,8 +24,6 @@ use crate::store::backend::{
     AlertMessage, OutboxChange, Outcome, RecordError, Recorded, StoreError, Write,
 };
 use crate::store::counts::{Counts, Delta, Metric};
-use sled::Transactional;
-use sled::transaction::{TransactionError, TransactionalTree, UnabortableTransactionError};
 use time::OffsetDateTime;
 
 pub(super) fn apply(
@@ -32,71 +31,36 @@ pub(super) fn apply(
     surveys: &Surveys,
     writes: &[Write],
 ) -> Result<Vec<Outcome>, StoreError> {
-    let outcome = (
-        &store.responses,
-        &store.counters,
-        &store.tag_values,
-        &store.impressions,
-        &store.events,
-        &store.outbox,
-        &store.limits,
-        &store.registrations,
-    )
-        .transaction(
-            |(
-                responses,
-                counters,
-                tag_values,
-                impressions,
-                events,
-                outbox,
-                limit_counts,
-                registrations,
-            )|
-             -> Result<_, Tx> {
-                let trees = Trees {
-                    responses,
-                    impressions,
-                    events,
-                    outbox,
-                    tag_values,
-                    limits: limit_counts,
-                    registrations,
-                };
-                let mut totals = Totals::default();
-                let mut outcomes = Vec::with_capacity(writes.len());
-                for write in writes {
-                    outcomes.push(apply_one(write, surveys, &trees, &mut totals)?);
-                }
-                for (key, delta) in &totals.counter_deltas {
-                    if !delta.is_zero() {
-                        add_to_counter(counters, key, delta)?;
-                    }
-                }
-                for key in &totals.new_tag_values {
-                    tag_values.insert(key.as_slice(), &[])?;
-                }
-                for (key, (stored, count)) in &totals.limit_counts {
-                    if count != stored {
-                        limit_counts.insert(key.as_slice(), &count.to_be_bytes())?;
-                    }
-                }
-                totals.events.write(events)?;
-                Ok(outcomes)
-            },
-        );
-    outcome.map_err(|error| match error {
-        TransactionError::Abort(never) => match never {},
-        TransactionError::Storage(error) => error.into(),
+    in_transaction(store, |trees| {
+        let mut totals = Totals::default();
+        let mut outcomes = Vec::with_capacity(writes.len());
+        for write in writes {
+            outcomes.push(apply_one(write, surveys, trees, &mut totals)?);
+        }
+        for (key, delta) in &totals.counter_deltas {
+            if !delta.is_zero() {
+                add_to_counter(&trees.counters, key, delta)?;
+            }
+        }
+        for key in &totals.new_tag_values {
+            trees.tag_values.insert(key.as_slice(), []);
+        }
+        for (key, (stored, count)) in &totals.limit_counts {
+            if count != stored {
+                trees.limits.insert(key.as_slice(), count.to_be_bytes());
+            }
+        }
+        totals.events.write(&trees.events);
+        Ok(outcomes)
     })
 }
 
 fn apply_one(
     write: &Write,
     surveys: &Surveys,
-    trees: &Trees<'_>,
+    trees: &Trees<'_, '_>,
     totals: &mut Totals,
-) -> Result<Outcome, UnabortableTransactionError> {
+) -> Result<Outcome, StoreError> {
     match write {
         Write::Rating {
             survey,
@@ -134,7 +98,7 @@ fn apply_one(
             Err(error) => Err(error),
         })),
         Write::Outbox(change) => {
-            change_outbox(trees.outbox, change)?;
+            change_outbox(&trees.outbox, change);
             Ok(Outcome::Done)
         }
         // A backup never reaches a transaction: the writer runs it between batches.
@@ -158,9 +122,9 @@ fn rate(
     rating: &Rating,
     now: OffsetDateTime,
     allowance_left: bool,
-    trees: &Trees<'_>,
+    trees: &Trees<'_, '_>,
     totals: &mut Totals,
-) -> Result<Result<Box<Recorded>, RecordError>, UnabortableTransactionError> {
+) -> Result<Result<Box<Recorded>, RecordError>, StoreError> {
     let now_ms = unix_ms(now);
     let registration = match vouching_registration(survey, rating, now_ms, trees)? {
         Ok(registration) => registration,
@@ -226,20 +190,20 @@ fn rate(
     if let Some(old) = previous {
         count(totals, old, Metric::Response, old.score, -1);
     }
-    let event = totals.events.add(trees.events, &identity)?;
+    let event = totals.events.add(trees.next_event, &identity);
     let stored = change.response_mut();
     stored.last_event = event;
     count(totals, stored, Metric::Response, stored.score, 1);
     trees
         .responses
-        .insert(identity.as_slice(), encode(&*stored))?;
+        .insert(identity.as_slice(), encode(&*stored));
 
     let message = AlertMessage::for_change(survey, alerts, follows_up, event, stored, now_ms);
     let queued = message.is_some();
     if let Some(message) = message {
         trees
             .outbox
-            .insert(&keys::outbox_due(message.key()), encode(&message))?;
+            .insert(keys::outbox_due(message.key()), encode(&message));
     }
     Ok(Ok(Box::new(Recorded {
         status: change.status(),
@@ -251,32 +215,28 @@ fn rate(
 }
 
 /// Removes, queues and sets aside alert messages as one change.
-fn change_outbox(
-    outbox: &TransactionalTree,
-    change: &OutboxChange,
-) -> Result<(), UnabortableTransactionError> {
+fn change_outbox(outbox: &Tree<'_, '_>, change: &OutboxChange) {
     for key in &change.remove {
-        outbox.remove(&keys::outbox_due(*key))?;
+        outbox.remove(keys::outbox_due(*key));
     }
     if let Some(message) = &change.queue {
-        outbox.insert(&keys::outbox_due(message.key()), encode(message))?;
+        outbox.insert(keys::outbox_due(message.key()), encode(message));
     }
     if let Some(message) = &change.set_aside {
         let key = keys::outbox_aside(&message.survey, message.id);
-        outbox.insert(key, encode(message))?;
+        outbox.insert(key, encode(message));
     }
-    Ok(())
 }
 
-fn add_to_counter(tree: &TransactionalTree, key: &[u8], delta: &Delta) -> Result<(), Tx> {
+fn add_to_counter(tree: &Tree<'_, '_>, key: &[u8], delta: &Delta) -> Result<(), StoreError> {
     let current = tree
         .get(key)?
         .map_or_else(Counts::default, |value| Counts::decode(&value));
     let next = delta.applied_to(current);
     if next.is_zero() {
-        tree.remove(key)?;
+        tree.remove(key);
     } else {
-        tree.insert(key, next.encode())?;
+        tree.insert(key, next.encode());
     }
     Ok(())
 }

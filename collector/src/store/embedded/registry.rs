@@ -3,15 +3,15 @@
 //! each other never leave a response with tags the registry does not say), registrations
 //! themselves, and the invitations (registrations, answered impressions) the response rate counts.
 
-use super::batch::{StoredImpression, Totals, Trees, admit, count, counter_keys};
+use super::batch::{StoredImpression, Totals, admit, count, counter_keys};
 use super::keys;
+use super::transaction::Trees;
 use super::trees::{decode, encode};
 use crate::domain::calendar::unix_ms;
 use crate::domain::registration::{Registered, Registration};
 use crate::domain::{Rating, Response, Survey};
 use crate::store::backend::{RecordError, RegisterReport, StoreError};
 use crate::store::counts::Metric;
-use sled::transaction::UnabortableTransactionError;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -20,8 +20,8 @@ pub(super) fn vouching_registration(
     survey: &Survey,
     rating: &Rating,
     now_ms: i64,
-    trees: &Trees<'_>,
-) -> Result<Result<Option<Registered>, RecordError>, UnabortableTransactionError> {
+    trees: &Trees<'_, '_>,
+) -> Result<Result<Option<Registered>, RecordError>, StoreError> {
     let Some(interaction) = &rating.subject.interaction else {
         return Ok(Ok(None));
     };
@@ -38,8 +38,8 @@ pub(super) fn vouching_registration(
 pub(super) fn read_registration(
     survey: &str,
     interaction: &str,
-    trees: &Trees<'_>,
-) -> Result<Option<Result<Registered, StoreError>>, UnabortableTransactionError> {
+    trees: &Trees<'_, '_>,
+) -> Result<Option<Result<Registered, StoreError>>, StoreError> {
     Ok(trees
         .registrations
         .get(keys::registration(survey, interaction))?
@@ -53,9 +53,9 @@ pub(super) fn answer_invitation(
     survey: &Survey,
     subject: &crate::domain::rating::Subject,
     registration: Option<Registered>,
-    trees: &Trees<'_>,
+    trees: &Trees<'_, '_>,
     totals: &mut Totals,
-) -> Result<(), UnabortableTransactionError> {
+) -> Result<(), StoreError> {
     let survey_id = survey.id.as_str();
     if let (Some(mut registration), Some(interaction)) = (registration, &subject.interaction) {
         if !registration.answered {
@@ -72,7 +72,7 @@ pub(super) fn answer_invitation(
             trees.registrations.insert(
                 keys::registration(survey_id, interaction.as_str()),
                 encode(&registration),
-            )?;
+            );
         }
         return Ok(());
     }
@@ -95,7 +95,7 @@ pub(super) fn answer_invitation(
             Metric::Answered,
             1,
         );
-        trees.impressions.insert(key, encode(&impression))?;
+        trees.impressions.insert(key, encode(&impression));
     }
     Ok(())
 }
@@ -128,9 +128,9 @@ pub(super) fn register(
     survey: &Survey,
     registrations: &[Registration],
     now: OffsetDateTime,
-    trees: &Trees<'_>,
+    trees: &Trees<'_, '_>,
     totals: &mut Totals,
-) -> Result<Result<RegisterReport, StoreError>, UnabortableTransactionError> {
+) -> Result<Result<RegisterReport, StoreError>, StoreError> {
     let survey_id = survey.id.as_str();
     let now_ms = unix_ms(now);
     let mut report = RegisterReport::default();
@@ -203,7 +203,7 @@ pub(super) fn register(
         }
         trees
             .registrations
-            .insert(keys::registration(survey_id, interaction), encode(&stored))?;
+            .insert(keys::registration(survey_id, interaction), encode(&stored));
     }
     Ok(Ok(report))
 }
@@ -238,17 +238,17 @@ pub(super) fn retag(
     identity: &[u8],
     tags: &BTreeMap<String, String>,
     now_ms: i64,
-    trees: &Trees<'_>,
+    trees: &Trees<'_, '_>,
     totals: &mut Totals,
-) -> Result<u64, UnabortableTransactionError> {
+) -> Result<u64, StoreError> {
     count(totals, &response, Metric::Response, response.score, -1);
     response.tags = tags.clone();
     response.signed = true;
     response.registered = true;
     response.updated_ms = now_ms;
-    let event = totals.events.add(trees.events, identity)?;
+    let event = totals.events.add(trees.next_event, identity);
     response.last_event = event;
     count(totals, &response, Metric::Response, response.score, 1);
-    trees.responses.insert(identity, encode(&response))?;
+    trees.responses.insert(identity, encode(&response));
     Ok(event)
 }

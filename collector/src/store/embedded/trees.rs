@@ -1,92 +1,193 @@
-//! The sled database and its trees, and how records are encoded in them.
+//! The fjall database and its trees, and how records are encoded in them.
 
 use crate::store::backend::StoreError;
+use fjall::{KeyspaceCreateOptions, SingleWriterTxDatabase, Slice};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-impl From<sled::Error> for StoreError {
-    fn from(error: sled::Error) -> Self {
+impl From<fjall::Error> for StoreError {
+    fn from(error: fjall::Error) -> Self {
         Self::Engine(error.to_string())
     }
 }
 
-/// The sled database and its trees.
-#[derive(Debug, Clone)]
+/// One tree of the store: a fjall keyspace.
+pub(super) type Tree = fjall::SingleWriterTxKeyspace;
+
+/// A key and its value, as read from a tree.
+pub(super) type Entry = (Slice, Slice);
+
+/// The database, inside the data directory: a store carried over from sled keeps sled's files
+/// beside it until they are moved aside (`from_sled`), so the two never share a directory.
+pub(super) const DATABASE: &str = "fjall";
+
+/// Entries a copy writes per transaction: bounds the memory a copy holds, and how often it
+/// reports progress (the writer's health check sees a backup as progress, not a stall).
+const COPY_CHUNK: usize = 10_000;
+
+/// The fjall database and its trees.
+#[derive(Clone)]
 pub struct EmbeddedStore {
-    pub(super) db: sled::Db,
-    pub(super) responses: sled::Tree,
-    pub(super) counters: sled::Tree,
-    pub(super) tag_values: sled::Tree,
-    pub(super) impressions: sled::Tree,
-    pub(super) events: sled::Tree,
-    pub(super) outbox: sled::Tree,
-    pub(super) limits: sled::Tree,
-    pub(super) registrations: sled::Tree,
+    pub(super) db: SingleWriterTxDatabase,
+    pub(super) responses: Tree,
+    pub(super) counters: Tree,
+    pub(super) tag_values: Tree,
+    pub(super) impressions: Tree,
+    pub(super) events: Tree,
+    pub(super) outbox: Tree,
+    pub(super) limits: Tree,
+    pub(super) registrations: Tree,
+    /// The live feed's next event number (`event_log`): only the writer takes them.
+    pub(super) next_event: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("EmbeddedStore")
+            .finish_non_exhaustive()
+    }
 }
 
 impl EmbeddedStore {
-    /// Opens the database in `path` as it is, creating it when missing.
+    /// Opens the database in the data directory `path` as it is, creating it when missing, to
+    /// read or to copy into: only `open` makes a store ready for the writer.
     pub(super) fn open_as_is(path: &Path) -> Result<Self, StoreError> {
-        let db = open_db(path)?;
-        let store = Self {
-            responses: db.open_tree("responses")?,
-            counters: db.open_tree("counters")?,
-            tag_values: db.open_tree("tag_values")?,
-            impressions: db.open_tree("impressions")?,
-            events: db.open_tree("events")?,
-            outbox: db.open_tree("outbox")?,
-            limits: db.open_tree("limits")?,
-            registrations: db.open_tree("registrations")?,
+        let db = open_db(&database_in(path))?;
+        let tree = |name: &str| db.keyspace(name, || tree_options(name));
+        Ok(Self {
+            responses: tree("responses")?,
+            counters: tree("counters")?,
+            tag_values: tree("tag_values")?,
+            impressions: tree("impressions")?,
+            events: tree("events")?,
+            outbox: tree("outbox")?,
+            limits: tree("limits")?,
+            registrations: tree("registrations")?,
+            // Set by `EmbeddedStore::open` once the newest event is known (a carry-over from
+            // sled may bring events).
+            next_event: Arc::new(AtomicU64::new(0)),
             db,
-        };
-        Ok(store)
+        })
     }
+
+    /// Every tree with its name (the name its keyspace has, and its sled tree had).
+    pub(super) fn trees(&self) -> [(&'static str, &Tree); 8] {
+        [
+            ("responses", &self.responses),
+            ("counters", &self.counters),
+            ("tag_values", &self.tag_values),
+            ("impressions", &self.impressions),
+            ("events", &self.events),
+            ("outbox", &self.outbox),
+            ("limits", &self.limits),
+            ("registrations", &self.registrations),
+        ]
+    }
+
+    /// Makes every committed write durable.
+    pub(super) fn sync(&self) -> Result<(), StoreError> {
+        self.db
+            .persist(fjall::PersistMode::SyncAll)
+            .map_err(|error| StoreError::Flush(error.to_string()))
+    }
+
+    /// Inserts `entries` into `tree`, a transaction per few thousand, calling `progress` after
+    /// each; how many were inserted. For copies (a backup, a store carried over from sled),
+    /// which run before anything else writes to this store or while the writer waits for them.
+    pub(super) fn insert_all(
+        &self,
+        tree: &Tree,
+        entries: impl Iterator<Item = Result<Entry, StoreError>>,
+        progress: &mut dyn FnMut(),
+    ) -> Result<u64, StoreError> {
+        let mut entries = entries.peekable();
+        let mut inserted = 0;
+        while entries.peek().is_some() {
+            let mut tx = self.db.write_tx();
+            for entry in entries.by_ref().take(COPY_CHUNK) {
+                let (key, value) = entry?;
+                tx.insert(tree, key, value);
+                inserted += 1;
+            }
+            tx.commit()?;
+            progress();
+        }
+        Ok(inserted)
+    }
+}
+
+/// Where the database of the data directory `path` is.
+pub(super) fn database_in(path: &Path) -> PathBuf {
+    path.join(DATABASE)
 }
 
 /// How long an open waits for the lock that a store closed a moment ago still holds.
 const CLOSING_GRACE: Duration = Duration::from_secs(2);
 
-/// Opens sled's database in `path`, waiting out a lock that is being let go. sled holds its
-/// file lock until its background flusher thread drops the database, up to one flush interval
-/// (half a second) after the last handle closed, so a store reopened at once in the same
-/// process (a restart, `collector backup` of a store just stopped) would otherwise be told it
-/// is in use. A store held by a running collector is still `InUse`, after the grace.
-fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
+/// Opens fjall's database in `path`, waiting out a lock that is being let go: fjall's
+/// background threads hold the database, and its lock, a moment after the last handle closed,
+/// so a store reopened at once in the same process (a restart, `collector backup` of a store
+/// just stopped) would otherwise be told it is in use. A store held by a running collector is
+/// still `InUse`, after the grace.
+fn open_db(path: &Path) -> Result<SingleWriterTxDatabase, StoreError> {
     let started = Instant::now();
     loop {
-        // sled's default page cache is 1 GiB; with 32 MiB the collector holds 125-156 MB
-        // resident at a million responses (178 MB with 64 MiB; BENCHMARKS.md) while the hot
-        // counters, the only thing reads touch, still stay cached. Beside the cache, sled keeps
-        // a record in memory for every page of the store (a leaf holds 16 entries at most), so
-        // memory still grows with the store: a collector opening 2 million responses holds
-        // about 140 MB before it serves anything, and a smaller cache saves little (8 MiB: 26 MB
-        // less than 32 MiB, of about 300 MB under load; BENCHMARKS.md, the soak).
-        //
-        // sled 0.34 can deadlock when a writer needs a new log segment while a file truncation
-        // (queued when GC frees the last segment) waits behind IO threads that need the
-        // segment accountant the writer holds. High-throughput mode collects garbage lazily and
-        // 4 MiB segments turn over 8x less often than the 512 KiB default, so truncations, and
-        // that window, become rare; `benches/aggregate_reads.rs` writes millions of ratings
-        // back to back to keep this honest.
-        let opened = sled::Config::new()
-            .path(path)
-            .cache_capacity(32 * 1024 * 1024)
-            .mode(sled::Mode::HighThroughput)
-            .segment_size(4 * 1024 * 1024)
+        // The block cache holds what reads touch most, the hot counters; 32 MiB, as sled's
+        // cache was. Open files are cached too (fjall's default is 900): 32 keep the collector
+        // far under a low file-descriptor limit, which its connection cap is taken from.
+        let opened = SingleWriterTxDatabase::builder(path)
+            .cache_size(32 * 1024 * 1024)
+            .max_cached_files(Some(32))
             .open();
         match opened {
             Ok(db) => return Ok(db),
-            // sled says a process holds the files only in an IO error's text.
-            Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
-                if started.elapsed() >= CLOSING_GRACE {
-                    return Err(StoreError::InUse);
-                }
+            Err(fjall::Error::Locked) if started.elapsed() < CLOSING_GRACE => {
                 std::thread::sleep(Duration::from_millis(50));
             }
+            Err(fjall::Error::Locked) => return Err(StoreError::InUse),
             Err(other) => return Err(other.into()),
         }
     }
+}
+
+/// A tree's options. Each tree buffers its newest writes in a memtable until it is written out
+/// as a table: 64 MiB by default, for each of eight trees. The responses take most writes and
+/// get 16 MiB, the others 4 MiB. Measured at a million responses (`aggregate_reads`), resident
+/// memory was 99 MB so, 135 MB with 32 and 8 MiB, 198 MB with 64 and 16 MiB, 287 MB with the
+/// defaults. Larger memtables write tables less often, which shortens the latency tail while a
+/// benchmark's window holds no table write (p99 at half load 4-18 ms with 64 and 16 MiB, 9-31
+/// ms so), not in steady state; the memory goal (150 MB at a million) decided (BENCHMARKS.md).
+fn tree_options(name: &str) -> KeyspaceCreateOptions {
+    let memtable: u64 = if name == "responses" { 16 } else { 4 };
+    KeyspaceCreateOptions::default().max_memtable_size(memtable * 1024 * 1024)
+}
+
+/// Entries read from a tree, in key order (either way). A named type, so an iterator of them
+/// borrows nothing: fjall's iterators own what they read.
+pub(super) type Entries =
+    std::iter::Map<fjall::Iter, fn(fjall::Guard) -> Result<Entry, StoreError>>;
+
+/// The entries of `tree` in `range`.
+pub(super) fn range<K: AsRef<[u8]>>(tree: &Tree, range: impl std::ops::RangeBounds<K>) -> Entries {
+    entries(tree.inner().range(range))
+}
+
+/// The entries of `tree` whose key starts with `prefix`.
+pub(super) fn with_prefix(tree: &Tree, prefix: impl AsRef<[u8]>) -> Entries {
+    entries(tree.inner().prefix(prefix))
+}
+
+/// Every entry of `tree`.
+pub(super) fn all(tree: &Tree) -> Entries {
+    entries(tree.inner().iter())
+}
+
+fn entries(iter: fjall::Iter) -> Entries {
+    iter.map(|guard| guard.into_inner().map_err(StoreError::from))
 }
 
 /// A count kept in the `limits` tree.

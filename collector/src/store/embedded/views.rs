@@ -1,17 +1,17 @@
 //! What a batch writes for a widget shown (an impression, counted once per response_id) and for
 //! an email link opened that no page confirmed (a click).
 
-use super::batch::{StoredImpression, Totals, Trees, admit, counter_keys};
+use super::batch::{StoredImpression, Totals, admit, counter_keys};
 use super::keys;
 use super::registry::read_registration;
+use super::transaction::Trees;
 use super::trees::encode;
 use crate::domain::calendar::unix_ms;
 use crate::domain::response::Refusal;
 use crate::domain::{Lang, Score, Survey, SurveyId};
-use crate::store::backend::RecordError;
+use crate::store::backend::{RecordError, StoreError};
 use crate::store::counts::Metric;
 use pulsetap_wire::Tags;
-use sled::transaction::UnabortableTransactionError;
 use time::OffsetDateTime;
 
 /// Counts an impression once per response_id; whether it was new.
@@ -19,9 +19,9 @@ pub(super) fn impression(
     survey: &Survey,
     subject: &crate::domain::rating::Subject,
     now: OffsetDateTime,
-    trees: &Trees<'_>,
+    trees: &Trees<'_, '_>,
     totals: &mut Totals,
-) -> Result<Result<bool, RecordError>, UnabortableTransactionError> {
+) -> Result<Result<bool, RecordError>, StoreError> {
     let survey_id = survey.id.as_str();
     let key = keys::impression(survey_id, subject.response_id.as_str());
     if trees.impressions.get(&key)?.is_some() {
@@ -50,7 +50,7 @@ pub(super) fn impression(
     if registered {
         // Its registration is its invitation (with the registered tags): kept only so that
         // its response_id counts once.
-        trees.impressions.insert(key.as_slice(), encode(&stored))?;
+        trees.impressions.insert(key.as_slice(), encode(&stored));
         return Ok(Ok(true));
     }
     let lang = stored.lang.as_deref();
@@ -65,7 +65,7 @@ pub(super) fn impression(
     )? {
         return Ok(Err(refusal.into()));
     }
-    trees.impressions.insert(key.as_slice(), encode(&stored))?;
+    trees.impressions.insert(key.as_slice(), encode(&stored));
     for counter in counter_keys(survey_id, &stored.tags, stored.lang.as_deref(), now) {
         totals
             .counter_deltas

@@ -1,17 +1,17 @@
 //! The one writer: every write queues here, and whole batches go into one transaction.
 //!
-//! sled 0.34 runs one transaction at a time and makes every other read and write of the
-//! database wait while one runs. Requests each running their own transaction on the threads
-//! that serve HTTP queued on that lock, blocked the runtime while they waited, and paid the
+//! The embedded engine runs one write transaction at a time (sled 0.34, the engine before fjall,
+//! also made every read wait while one ran). Requests each running their own transaction on the
+//! threads that serve HTTP queued on that lock, blocked the runtime while they waited, and paid the
 //! transaction's fixed cost, with a dozen counter writes, once per rating. Instead requests hand
-//! their write to one thread, which takes everything waiting (up to `MAX_BATCH`), applies it
-//! with `Backend::apply` (counters shared by the batch are written once), flushes, and only
-//! then answers. While it flushes, the next batch gathers, so the busier the collector, the more
-//! writes one transaction and one fsync serve: 4,300 ratings/s became about 20,000 on the
-//! benchmark machine (BENCHMARKS.md). Pipelined variants measured no faster: applying the next
-//! batch during the flush on other threads (the hand-offs cost more than the overlap gained),
-//! and a second thread that flushes while this one applies (16,300-17,200 ratings/s against
-//! 17,300): under load the collector is short of CPU, not waiting on the disk.
+//! their write to one thread, which takes everything waiting (up to `MAX_BATCH`), applies it with
+//! `Backend::apply` (counters shared by the batch are written once), flushes, and only then
+//! answers. While it flushes, the next batch gathers, so the busier the collector, the more writes
+//! one transaction and one fsync serve: 4,300 ratings/s became about 20,000 on the benchmark
+//! machine (BENCHMARKS.md). Pipelined variants measured no faster: applying the next batch during
+//! the flush on other threads (the hand-offs cost more than the overlap gained), and a second
+//! thread that flushes while this one applies (16,300-17,200 ratings/s against 17,300): under load
+//! the collector is short of CPU, not waiting on the disk.
 //!
 //! After the flush the writer announces what became durable: each live-feed event on a
 //! broadcast channel, and a wake-up for the alert worker when a rating queued an alert.
@@ -24,10 +24,11 @@
 //! backups) wait for room instead.
 //!
 //! The writer reports on itself ([`WriterStatus`], read by `/healthz`): when it last moved, how
-//! much is queued, when it last flushed. One that holds work without moving for
-//! [`STALL_AFTER`] is stalled (sled 0.34 can deadlock under load, spacejam/sled#1412). One that
-//! panics is dead: the engine may be in any state, so the process exits (code 70) for its
-//! supervisor to restart it on a cleanly opened store, rather than answering 503 for ever.
+//! much is queued, when it last flushed. One that holds work without moving for [`STALL_AFTER`]
+//! is stalled (a stuck disk; sled 0.34, the engine before fjall, could deadlock under load,
+//! spacejam/sled#1412). One that panics is dead: the engine may be in any state, so the process
+//! exits (code 70) for its supervisor to restart it on a cleanly opened store, rather than
+//! answering 503 for ever.
 
 use super::backend::{Backend, Outcome, StoreError, Write};
 use crate::domain::Surveys;
@@ -46,10 +47,10 @@ const MAX_BATCH: usize = 512;
 
 /// A batch of `BUSY_BATCH` up to `GATHER_BELOW` writes waits `GATHER` for more before it is
 /// written. At full load the writer otherwise loops over ~15-rating batches, each paying a
-/// transaction, a flush and sled's hand-off to its IO thread; the pause doubles the batch and
-/// raised the benchmark's throughput by about a tenth. Below `BUSY_BATCH` waiting (half of the
-/// benchmark's maximum gathers about 9) the writer is keeping up and never waits, so latency
-/// under normal load does not pay for it (a pause from 4 up cost 1 ms of p99 at half load).
+/// transaction and a flush (measured on sled, the engine before fjall); the pause doubles the batch
+/// and raised the benchmark's throughput by about a tenth. Below `BUSY_BATCH` waiting (half of the
+/// benchmark's maximum gathers about 9) the writer is keeping up and never waits, so latency under
+/// normal load does not pay for it (a pause from 4 up cost 1 ms of p99 at half load).
 const GATHER_BELOW: usize = 48;
 const BUSY_BATCH: usize = 12;
 const GATHER: Duration = Duration::from_micros(300);

@@ -1,11 +1,13 @@
-//! Bringing a store written by an older version up to today's format, once, when it is opened.
+//! Bringing a sled store written by an older version up to sled's last format, before it is
+//! carried over to fjall (the module above).
 //!
 //! Each step checks whether there is anything left to do, does it in one atomic batch, and
 //! records that it is done; a crash leaves either the old format or the new one, and running it
 //! again finds nothing left to change.
 
-use super::keys;
-use super::trees::{EmbeddedStore, decode, encode};
+use super::super::keys;
+use super::super::trees::{decode, encode};
+use super::SledStore;
 use crate::domain::Response;
 use crate::domain::calendar::unix_ms;
 use crate::store::backend::{AlertId, AlertMessage, Notice, NoticeKind, StoreError};
@@ -31,7 +33,7 @@ const TAG_VALUE_COUNTS_KEPT: &[u8] = b"kept";
 const ANSWERED_IMPRESSIONS: &[u8] = b"answered-impressions";
 const ANSWERED_IMPRESSIONS_COUNTED: &[u8] = b"counted";
 
-pub(super) fn run(store: &EmbeddedStore) -> Result<(), StoreError> {
+pub(super) fn run(store: &SledStore) -> Result<(), StoreError> {
     fold_counters(store)?;
     convert_outbox(store)?;
     count_tag_values(store)?;
@@ -43,8 +45,8 @@ pub(super) fn run(store: &EmbeddedStore) -> Result<(), StoreError> {
 /// response rate of their past would read 0%. Marks each impression whose response_id has a
 /// response as answered and counts it, in one transaction with the marker, so a crash leaves
 /// the old state or the new one and a second run changes nothing.
-fn count_answered_impressions(store: &EmbeddedStore) -> Result<(), StoreError> {
-    use super::batch::{StoredImpression, counter_keys};
+fn count_answered_impressions(store: &SledStore) -> Result<(), StoreError> {
+    use super::super::batch::{StoredImpression, counter_keys};
     use crate::store::counts::Metric;
     use sled::Transactional;
     use sled::transaction::ConflictableTransactionError;
@@ -103,7 +105,7 @@ fn count_answered_impressions(store: &EmbeddedStore) -> Result<(), StoreError> {
 
 /// Stores written before tag values were capped kept no count of them. Counts the values of
 /// every (survey, tag) once, so the cap knows how many each already has.
-fn count_tag_values(store: &EmbeddedStore) -> Result<(), StoreError> {
+fn count_tag_values(store: &SledStore) -> Result<(), StoreError> {
     if store.db.get(TAG_VALUE_COUNTS)?.as_deref() == Some(TAG_VALUE_COUNTS_KEPT) {
         return Ok(());
     }
@@ -133,7 +135,7 @@ fn count_tag_values(store: &EmbeddedStore) -> Result<(), StoreError> {
 
 /// Stores written before one counter value held every count of a bucket kept a u64 per
 /// (bucket, metric, score). Folds those into today's values.
-fn fold_counters(store: &EmbeddedStore) -> Result<(), StoreError> {
+fn fold_counters(store: &SledStore) -> Result<(), StoreError> {
     if store.db.get(COUNTERS_FORMAT)?.as_deref() == Some(COUNTERS_FORMAT_BUCKETS) {
         return Ok(());
     }
@@ -194,7 +196,7 @@ struct PendingAlert {
 /// retry state. One that was posted before is sealed (a receiver may have seen its key), and
 /// its give-up age counts from now. One that can't be read is dropped with an error in the log:
 /// nothing could ever deliver it.
-fn convert_outbox(store: &EmbeddedStore) -> Result<(), StoreError> {
+fn convert_outbox(store: &SledStore) -> Result<(), StoreError> {
     if store.db.get(OUTBOX_FORMAT)?.as_deref() == Some(OUTBOX_FORMAT_DUE) {
         return Ok(());
     }
@@ -270,7 +272,7 @@ fn response_of(record: ResponseRecord) -> Option<Response> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::trees::decode_count;
+    use super::super::super::trees::{EmbeddedStore, decode_count};
     use super::*;
     use crate::domain::Day;
     use crate::store::backend::{Backend, Dimension, Grain};
@@ -292,7 +294,7 @@ mod tests {
             day,
         );
         {
-            let store = EmbeddedStore::open(dir.path()).unwrap();
+            let store = SledStore::open(dir.path()).unwrap();
             // What a store written before today's layout held: a u64 per metric and score.
             for (bucket, metric_and_score, count) in [
                 (&all, b"r\x05", 3u64),
@@ -304,7 +306,6 @@ mod tests {
                 let key = [bucket.as_slice(), metric_and_score].concat();
                 store.counters.insert(key, &count.to_be_bytes()).unwrap();
             }
-            store.db.remove(COUNTERS_FORMAT).unwrap();
         }
 
         for _ in 0..2 {
@@ -330,7 +331,7 @@ mod tests {
             let agent = total(&Dimension::Tag("agent", "ana"));
             assert_eq!(agent.by_score[..6], [0, 0, 0, 0, 0, 3]);
             assert_eq!(
-                store.counters.len(),
+                store.counters.inner().len().unwrap(),
                 2,
                 "one value per bucket, nothing left over"
             );
@@ -341,7 +342,7 @@ mod tests {
     fn the_tag_values_of_an_older_store_are_counted_once() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let store = EmbeddedStore::open(dir.path()).unwrap();
+            let store = SledStore::open(dir.path()).unwrap();
             for (survey, tag, value) in [
                 ("support", "agent", "ana"),
                 ("support", "agent", "bob"),
@@ -353,8 +354,6 @@ mod tests {
                     .insert(keys::tag_value(survey, tag, value), &[])
                     .unwrap();
             }
-            store.limits.clear().unwrap();
-            store.db.remove(TAG_VALUE_COUNTS).unwrap();
         }
         for _ in 0..2 {
             let store = EmbeddedStore::open(dir.path()).unwrap();
@@ -382,7 +381,7 @@ mod tests {
             "history": [[5, 5]]
         });
         {
-            let store = EmbeddedStore::open(dir.path()).unwrap();
+            let store = SledStore::open(dir.path()).unwrap();
             store
                 .responses
                 .insert(
@@ -400,7 +399,6 @@ mod tests {
                     )
                     .unwrap();
             }
-            store.db.remove(ANSWERED_IMPRESSIONS).unwrap();
         }
         for _ in 0..2 {
             let store = EmbeddedStore::open(dir.path()).unwrap();
@@ -449,7 +447,7 @@ mod tests {
             "next_attempt_ms": 5
         });
         {
-            let store = EmbeddedStore::open(dir.path()).unwrap();
+            let store = SledStore::open(dir.path()).unwrap();
             for (event, value) in [
                 (7, serde_json::to_vec(&legacy).unwrap()),
                 (8, b"not json".to_vec()),
@@ -457,7 +455,6 @@ mod tests {
             ] {
                 store.outbox.insert(keys::event(event), value).unwrap();
             }
-            store.db.remove(OUTBOX_FORMAT).unwrap();
         }
         for _ in 0..2 {
             let store = EmbeddedStore::open(dir.path()).unwrap();
@@ -489,7 +486,11 @@ mod tests {
             assert_eq!(response.comment.as_deref(), Some("slow"));
             assert_eq!(response.tags["agent"], "alice");
             assert_eq!(response.created_ms, 1_795_428_000_000);
-            assert_eq!(store.outbox.len(), 2, "nothing left in the older layout");
+            assert_eq!(
+                store.outbox.inner().len().unwrap(),
+                2,
+                "nothing left in the older layout"
+            );
         }
     }
 }
