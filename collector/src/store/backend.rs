@@ -37,6 +37,11 @@ pub enum StoreError {
     /// A backup could not be written (the store itself is unchanged).
     #[error("{0}")]
     Backup(String),
+    /// The engine takes no more writes until the store is opened again (fjall after a failed
+    /// background write: a full disk, no file descriptor left). The write may have been
+    /// applied, as with `Flush`; the writer exits the process so that its supervisor reopens it.
+    #[error("the storage engine takes no more writes until the store is reopened: {0}")]
+    Broken(String),
 }
 
 /// Why a rating was not recorded.

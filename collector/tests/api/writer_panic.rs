@@ -1,10 +1,12 @@
-//! A writer that panics takes the process down with a clear error (for its supervisor to
-//! restart it), never leaving a half-alive server whose `/healthz` says ok while every rating is
-//! refused. The panic is injected in a test build (`PULSETAP_FAULT_WRITER_PANIC_AT_BATCH`, the
-//! `fault-injection` feature, never in a release build).
+//! A writer that panics, or whose storage engine breaks (fjall refuses every write once a
+//! background write failed), takes the process down with a clear error for its supervisor to
+//! restart it, never leaving a half-alive server whose `/healthz` says ok while every rating is
+//! refused. Both are injected in a test build (`PULSETAP_FAULT_WRITER_PANIC_AT_BATCH`,
+//! `PULSETAP_FAULT_ENGINE_BROKEN_AT_BATCH`: the `fault-injection` feature, never in a release
+//! build).
 
 use crate::helpers::*;
-use pulsetap_collector::store::writer::faults::PANIC_AT_BATCH;
+use pulsetap_collector::store::writer::faults::{BROKEN_AT_BATCH, PANIC_AT_BATCH};
 use serde_json::json;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +18,25 @@ type HealthAnswer = (Instant, Option<u16>);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_panic_exits_the_process_and_healthz_never_says_ok_meanwhile() {
+    // EX_SOFTWARE, for the supervisor.
+    exits_without_ever_saying_ok(PANIC_AT_BATCH, 70, "the writer thread panicked: exiting").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_storage_engine_exits_the_process_and_healthz_never_says_ok_meanwhile() {
+    // EX_IOERR, for the supervisor.
+    exits_without_ever_saying_ok(
+        BROKEN_AT_BATCH,
+        74,
+        "the storage engine takes no more writes: exiting",
+    )
+    .await;
+}
+
+/// A collector whose writer meets `fault` at its 25th batch exits with `code`, logging
+/// `logged`; `/healthz` never says ok after the first refused rating, and every acknowledged
+/// rating is stored.
+async fn exits_without_ever_saying_ok(fault: &str, code: i32, logged: &str) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("pulsetap.toml");
     std::fs::write(&config, CONFIG).unwrap();
@@ -26,7 +47,7 @@ async fn a_writer_panic_exits_the_process_and_healthz_never_says_ok_meanwhile() 
         .arg(&config)
         .arg("--data")
         .arg(&data)
-        .env(PANIC_AT_BATCH, "25")
+        .env(fault, "25")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -76,7 +97,7 @@ async fn a_writer_panic_exits_the_process_and_healthz_never_says_ok_meanwhile() 
             Ok(response) if response.status().is_success() => acknowledged.push(interaction),
             _ => break Instant::now(),
         }
-        assert!(acknowledged.len() < 1_000, "the injected panic happened");
+        assert!(acknowledged.len() < 1_000, "the injected fault happened");
     };
 
     let exited = tokio::time::timeout(Duration::from_secs(10), async {
@@ -88,12 +109,12 @@ async fn a_writer_panic_exits_the_process_and_healthz_never_says_ok_meanwhile() 
         }
     })
     .await
-    .expect("the process exits within seconds of the panic");
+    .expect("the process exits within seconds of the fault");
     done.store(true, Ordering::Relaxed);
     poller.await.unwrap();
-    assert_eq!(exited.code(), Some(70), "EX_SOFTWARE, for the supervisor");
+    assert_eq!(exited.code(), Some(code));
     let log = std::fs::read_to_string(&log).unwrap();
-    assert!(log.contains("the writer thread panicked: exiting"), "{log}");
+    assert!(log.contains(logged), "{log}");
 
     let health = std::mem::take(&mut *health.lock().unwrap());
     assert!(
@@ -102,7 +123,7 @@ async fn a_writer_panic_exits_the_process_and_healthz_never_says_ok_meanwhile() 
             .filter(|(_, status)| *status == Some(200))
             .count()
             > 5,
-        "healthy before the panic"
+        "healthy before the fault"
     );
     for (asked, status) in health.iter().filter(|(asked, _)| *asked >= failed_at) {
         assert_ne!(

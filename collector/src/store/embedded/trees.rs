@@ -10,7 +10,12 @@ use std::time::{Duration, Instant};
 
 impl From<fjall::Error> for StoreError {
     fn from(error: fjall::Error) -> Self {
-        Self::Engine(error.to_string())
+        match error {
+            // fjall poisons itself when a background flush or compaction fails, and refuses
+            // every write from then on.
+            fjall::Error::Poisoned => Self::Broken(error.to_string()),
+            other => Self::Engine(other.to_string()),
+        }
     }
 }
 
@@ -92,7 +97,10 @@ impl EmbeddedStore {
     pub(super) fn sync(&self) -> Result<(), StoreError> {
         self.db
             .persist(fjall::PersistMode::SyncAll)
-            .map_err(|error| StoreError::Flush(error.to_string()))
+            .map_err(|error| match StoreError::from(error) {
+                StoreError::Engine(message) => StoreError::Flush(message),
+                broken => broken,
+            })
     }
 
     /// Inserts `entries` into `tree`, a transaction per few thousand, calling `progress` after

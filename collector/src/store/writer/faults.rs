@@ -1,3 +1,4 @@
+use super::super::backend::StoreError;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -5,6 +6,8 @@ use std::sync::{Arc, Condvar, Mutex};
 pub const PANIC_AT_BATCH: &str = "PULSETAP_FAULT_WRITER_PANIC_AT_BATCH";
 /// The writer hangs for ever before applying this batch, as a storage deadlock would.
 pub const STALL_AT_BATCH: &str = "PULSETAP_FAULT_WRITER_STALL_AT_BATCH";
+/// The engine reports this batch (applied) as broken, as fjall does once poisoned.
+pub const BROKEN_AT_BATCH: &str = "PULSETAP_FAULT_ENGINE_BROKEN_AT_BATCH";
 
 #[derive(Debug, Default)]
 pub struct Faults {
@@ -14,6 +17,7 @@ pub struct Faults {
     batches: AtomicU64,
     panic_at_batch: Option<u64>,
     stall_at_batch: Option<u64>,
+    broken_at_batch: Option<u64>,
 }
 
 impl Faults {
@@ -22,6 +26,7 @@ impl Faults {
         Self {
             panic_at_batch: batch(PANIC_AT_BATCH),
             stall_at_batch: batch(STALL_AT_BATCH),
+            broken_at_batch: batch(BROKEN_AT_BATCH),
             ..Self::default()
         }
     }
@@ -54,6 +59,16 @@ impl Faults {
                 std::thread::park();
             }
         }
+    }
+}
+
+impl Faults {
+    /// What applying the current batch returned, or, at `BROKEN_AT_BATCH`, a broken engine.
+    pub(super) fn break_engine<T>(&self, applied: Result<T, StoreError>) -> Result<T, StoreError> {
+        if self.broken_at_batch == Some(self.batches.load(Ordering::Relaxed)) {
+            return Err(StoreError::Broken(format!("injected ({BROKEN_AT_BATCH})")));
+        }
+        applied
     }
 }
 

@@ -28,7 +28,7 @@
 //! is stalled (a stuck disk; sled 0.34, the engine before fjall, could deadlock under load,
 //! spacejam/sled#1412). One that panics is dead: the engine may be in any state, so the process
 //! exits (code 70) for its supervisor to restart it on a cleanly opened store, rather than
-//! answering 503 for ever.
+//! answering 503 for ever. So does one whose engine breaks ([`StoreError::Broken`], code 74).
 
 use super::backend::{Backend, Outcome, StoreError, Write};
 use crate::domain::Surveys;
@@ -74,6 +74,10 @@ pub const STALL_AFTER: Duration = Duration::from_secs(10);
 
 /// The exit code after a writer panic: EX_SOFTWARE, an internal error.
 const PANIC_EXIT_CODE: i32 = 70;
+
+/// The exit code when the storage engine takes no more writes until reopened
+/// ([`StoreError::Broken`]): EX_IOERR.
+const BROKEN_ENGINE_EXIT_CODE: i32 = 74;
 
 /// How often a collector whose store other collectors write too looks for their new events,
 /// so a dashboard connected to it sees their ratings within a second.
@@ -395,6 +399,8 @@ impl Thread {
             jobs.drain(..).map(|job| (job.write, job.reply)).unzip();
         let started = Instant::now();
         let applied = self.backend.apply(&self.surveys, &writes);
+        #[cfg(feature = "fault-injection")]
+        let applied = self.faults.break_engine(applied);
         self.health.moved();
         let durable = applied.and_then(|outcomes| {
             let flushing = Instant::now();
@@ -402,6 +408,14 @@ impl Thread {
             self.health.flushed(flushing.elapsed());
             flushed.map(|()| outcomes)
         });
+        let broken = match &durable {
+            Err(StoreError::Broken(reason)) => Some(reason.clone()),
+            _ => None,
+        };
+        if broken.is_some() {
+            // Before any client hears of it: `/healthz` never says ok from here on.
+            self.health.die();
+        }
         let outcomes: Vec<Result<Outcome, StoreError>> = match durable {
             Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
             Err(error) => writes.iter().map(|_| Err(error.clone())).collect(),
@@ -411,6 +425,15 @@ impl Thread {
         for (reply, outcome) in replies.into_iter().zip(outcomes) {
             // The request may have gone (client hung up); its write still stands.
             let _ = reply.send(outcome);
+        }
+        if let Some(reason) = broken {
+            // Every later write would be refused too: a half-alive server helps no one, a
+            // supervisor's restart reopens the store (what was acknowledged is in its journal).
+            tracing::error!(
+                %reason,
+                "the storage engine takes no more writes: exiting, so that a supervisor restarts the collector on a reopened store"
+            );
+            std::process::exit(BROKEN_ENGINE_EXIT_CODE);
         }
     }
 
