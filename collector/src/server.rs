@@ -30,7 +30,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tower::ServiceExt;
 
 /// A connection gets this long to send complete request headers: from its first byte, and again
@@ -73,9 +73,19 @@ pub async fn serve_connections(
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
     let refusing = Arc::new(Semaphore::new(REFUSING_AT_ONCE));
+    // Every accepted socket holds one of these until it is closed. An evicted connection's
+    // socket closes a moment after its slot is taken, when its task sees the eviction; in a
+    // burst, sockets were accepted faster than evicted ones closed, past the cap, until a flush
+    // of the store found no descriptor left (the soak benchmark). So a socket is accepted only
+    // while fewer than the cap and the refusals are open; the others wait in the kernel's queue.
+    let sockets = Arc::new(Semaphore::new(slots.cap + REFUSING_AT_ONCE));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        let socket = tokio::select! {
+            permit = sockets.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -90,7 +100,7 @@ pub async fn serve_connections(
             () = &mut shutdown => break,
         };
         let Some((slot, evicted)) = slots.admit() else {
-            refuse(stream, &refusing);
+            refuse(stream, socket, &refusing);
             continue;
         };
         let id = slot.id;
@@ -119,6 +129,7 @@ pub async fn serve_connections(
                 _ = evicted => {}
             }
             drop(slot);
+            drop(socket);
         });
     }
     drop(listener);
@@ -147,12 +158,12 @@ fn cap_for(fd_limit: u64) -> usize {
 
 /// Answers a connection that found every slot busy with `503` and `Retry-After`, then closes
 /// it; hyper reads the request first, so the client sees the answer rather than a reset.
-fn refuse(stream: TcpStream, refusing: &Arc<Semaphore>) {
+fn refuse(stream: TcpStream, socket: OwnedSemaphorePermit, refusing: &Arc<Semaphore>) {
     let Ok(permit) = refusing.clone().try_acquire_owned() else {
         return; // dropping the stream closes it
     };
     tokio::spawn(async move {
-        let _permit = permit;
+        let _permits = (permit, socket);
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
