@@ -44,7 +44,7 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// deliveries, and the connections being refused (see [`REFUSING_AT_ONCE`]). An idle collector
 /// uses about 20. The embedded store keeps up to 32 tables open for reads, beside its journal,
 /// its directories and the tables a flush or compaction is writing, and a write it cannot open
-/// a file for breaks it until it is reopened ([`crate::store::StoreError::Broken`]): with 64, a
+/// a file for breaks it until it is reopened (the store's `Broken` error): with 64, a
 /// burst of connections took the last descriptors from a flush (the soak benchmark).
 const RESERVED_FDS: u64 = 128;
 

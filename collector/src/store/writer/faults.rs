@@ -1,4 +1,4 @@
-use super::super::backend::StoreError;
+use crate::store::backend::StoreError;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 

@@ -32,6 +32,8 @@
 
 use super::backend::{Backend, Outcome, StoreError, Write};
 use crate::domain::Surveys;
+pub use shared_events::SHARED_POLL;
+use shared_events::watch_shared_events;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -78,10 +80,6 @@ const PANIC_EXIT_CODE: i32 = 70;
 /// The exit code when the storage engine takes no more writes until reopened
 /// ([`StoreError::Broken`]): EX_IOERR.
 const BROKEN_ENGINE_EXIT_CODE: i32 = 74;
-
-/// How often a collector whose store other collectors write too looks for their new events,
-/// so a dashboard connected to it sees their ratings within a second.
-pub const SHARED_POLL: Duration = Duration::from_millis(200);
 
 /// Live-feed announcements a slow listener may fall behind by before it must re-read the
 /// events from the store.
@@ -451,35 +449,6 @@ impl Thread {
     }
 }
 
-/// Announces the newest event of a store that other collectors write too, whenever it moves,
-/// until the writer is gone (`alive` no longer upgrades).
-fn watch_shared_events(
-    backend: Arc<dyn Backend>,
-    live: broadcast::Sender<u64>,
-    alive: std::sync::Weak<Health>,
-) {
-    let watch = move || {
-        let mut announced = None;
-        while alive.upgrade().is_some() {
-            match backend.newest_event() {
-                Ok(newest) if newest > announced => {
-                    if let Some(event) = newest {
-                        let _ = live.send(event);
-                    }
-                    announced = newest;
-                }
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "cannot look for other collectors' events"),
-            }
-            std::thread::sleep(SHARED_POLL);
-        }
-    };
-    std::thread::Builder::new()
-        .name("pulsetap-events".into())
-        .spawn(watch)
-        .expect("the events thread starts");
-}
-
 thread_local! {
     /// Set on writer threads only: what the panic hook marks dead.
     static THIS_WRITER: std::cell::RefCell<Option<Arc<Health>>> =
@@ -509,6 +478,8 @@ fn exit_on_writer_panic() {
         }));
     });
 }
+
+mod shared_events;
 
 /// Test builds only (the `fault-injection` feature, enabled by the crate's own tests, never in
 /// a release build): a writer held with a batch in hand, and a writer that panics.
