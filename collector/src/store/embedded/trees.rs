@@ -164,11 +164,12 @@ fn open_db(path: &Path) -> Result<SingleWriterTxDatabase, StoreError> {
 
 /// A tree's options. Each tree buffers its newest writes in a memtable until it is written out
 /// as a table: 64 MiB by default, for each of eight trees. The responses take most writes and
-/// get 16 MiB, the others 4 MiB. Measured at a million responses (`aggregate_reads`), resident
-/// memory was 99 MB so, 135 MB with 32 and 8 MiB, 198 MB with 64 and 16 MiB, 287 MB with the
-/// defaults. Larger memtables write tables less often, which shortens the latency tail while a
-/// benchmark's window holds no table write (p99 at half load 4-18 ms with 64 and 16 MiB, 9-31
-/// ms so), not in steady state; the memory goal (150 MB at a million) decided (BENCHMARKS.md).
+/// get 16 MiB, the others 4 MiB. Resident memory at a million responses (`aggregate_reads`):
+/// 99 MB with these, 135 MB with 32 and 8 MiB, 198 MB with 64 and 16 MiB, 287 MB with the
+/// defaults. Larger memtables write tables less often, so a short benchmark window may hold no
+/// table write (p99 at half load 4-18 ms with 64 and 16 MiB, against 9-31 ms with these); over
+/// time the same bytes are written either way. The memory goal (150 MB at a million) decided
+/// (BENCHMARKS.md).
 fn tree_options(name: &str) -> KeyspaceCreateOptions {
     let memtable: u64 = if name == "responses" { 16 } else { 4 };
     KeyspaceCreateOptions::default().max_memtable_size(memtable * 1024 * 1024)
