@@ -136,30 +136,47 @@ pub(super) fn database_in(path: &Path) -> PathBuf {
 /// How long an open waits for the lock that a store closed a moment ago still holds.
 const CLOSING_GRACE: Duration = Duration::from_secs(2);
 
-/// Opens fjall's database in `path`, waiting out a lock that is being let go: fjall's
+/// Opens a database with `open`, waiting out a lock that is being let go: an engine's
 /// background threads hold the database, and its lock, a moment after the last handle closed,
 /// so a store reopened at once in the same process (a restart, `collector backup` of a store
-/// just stopped) would otherwise be told it is in use. A store held by a running collector is
-/// still `InUse`, after the grace.
-fn open_db(path: &Path) -> Result<SingleWriterTxDatabase, StoreError> {
+/// just stopped) would otherwise be told it is in use. `is_locked` says which of `open`'s
+/// errors means "another handle holds the files". A store held by a running collector is
+/// still `InUse`, after the grace. Both engines use it: fjall here, sled for a carry-over.
+pub(super) fn open_waiting_for_lock<D, E: Into<StoreError>>(
+    mut open: impl FnMut() -> Result<D, E>,
+    is_locked: impl Fn(&E) -> bool,
+) -> Result<D, StoreError> {
     let started = Instant::now();
     loop {
-        // The block cache holds what reads touch most, the hot counters; 32 MiB, as sled's
-        // cache was. Open files are cached too (fjall's default is 900): 32 keep the collector
-        // far under a low file-descriptor limit, which its connection cap is taken from.
-        let opened = SingleWriterTxDatabase::builder(path)
-            .cache_size(32 * 1024 * 1024)
-            .max_cached_files(Some(32))
-            .open();
-        match opened {
+        match open() {
             Ok(db) => return Ok(db),
-            Err(fjall::Error::Locked) if started.elapsed() < CLOSING_GRACE => {
+            Err(error) if is_locked(&error) => {
+                if started.elapsed() >= CLOSING_GRACE {
+                    return Err(StoreError::InUse);
+                }
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err(fjall::Error::Locked) => return Err(StoreError::InUse),
             Err(other) => return Err(other.into()),
         }
     }
+}
+
+/// Opens fjall's database in `path` (fjall holds its lock a moment after the last handle
+/// closed, while its background threads finish).
+fn open_db(path: &Path) -> Result<SingleWriterTxDatabase, StoreError> {
+    open_waiting_for_lock(
+        || {
+            // The block cache holds what reads touch most, the hot counters; 32 MiB, as
+            // sled's cache was. Open files are cached too (fjall's default is 900): 32 keep the
+            // collector far under a low file-descriptor limit, which its connection cap is
+            // taken from.
+            SingleWriterTxDatabase::builder(path)
+                .cache_size(32 * 1024 * 1024)
+                .max_cached_files(Some(32))
+                .open()
+        },
+        |error| matches!(error, fjall::Error::Locked),
+    )
 }
 
 /// A tree's options. Each tree buffers its newest writes in a memtable until it is written out

@@ -18,10 +18,10 @@
 
 mod upgrade;
 
-use super::trees::{EmbeddedStore, Entry};
+use super::trees::{EmbeddedStore, Entry, open_waiting_for_lock};
 use crate::store::backend::StoreError;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Where sled's files go once carried over: kept, not deleted, until the operator removes them.
 pub(super) const MOVED_ASIDE: &str = "sled-before-fjall";
@@ -127,35 +127,23 @@ fn moving(path: &Path, error: &std::io::Error) -> StoreError {
     ))
 }
 
-/// How long an open waits for the lock that a store closed a moment ago still holds.
-const CLOSING_GRACE: Duration = Duration::from_secs(2);
-
 /// Opens sled's database in `path`, waiting out a lock that is being let go (sled holds it up
-/// to one flush interval, half a second, after the last handle closed). A store held by a
-/// running collector of a sled version is `InUse`, after the grace.
+/// to one flush interval, half a second, after the last handle closed).
 fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
-    let started = Instant::now();
-    loop {
-        // The settings the sled versions ran with: a 32 MiB cache, and 4 MiB segments in
-        // high-throughput mode (sled 0.34 could deadlock turning small segments over).
-        let opened = sled::Config::new()
-            .path(path)
-            .cache_capacity(32 * 1024 * 1024)
-            .mode(sled::Mode::HighThroughput)
-            .segment_size(4 * 1024 * 1024)
-            .open();
-        match opened {
-            Ok(db) => return Ok(db),
-            // sled says a process holds the files only in an IO error's text.
-            Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
-                if started.elapsed() >= CLOSING_GRACE {
-                    return Err(StoreError::InUse);
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
+    open_waiting_for_lock(
+        || {
+            // The settings the sled versions ran with: a 32 MiB cache, and 4 MiB segments in
+            // high-throughput mode (sled 0.34 could deadlock turning small segments over).
+            sled::Config::new()
+                .path(path)
+                .cache_capacity(32 * 1024 * 1024)
+                .mode(sled::Mode::HighThroughput)
+                .segment_size(4 * 1024 * 1024)
+                .open()
+        },
+        // sled says a process holds the files only in an IO error's text.
+        |error| matches!(error, sled::Error::Io(io) if io.to_string().contains("could not acquire lock")),
+    )
 }
 
 #[cfg(test)]
