@@ -11,7 +11,11 @@
 //! machine (BENCHMARKS.md). Pipelined variants measured no faster: applying the next batch during
 //! the flush on other threads (the hand-offs cost more than the overlap gained), and a second
 //! thread that flushes while this one applies (16,300-17,200 ratings/s against 17,300): under load
-//! the collector is short of CPU, not waiting on the disk.
+//! the collector is short of CPU, not waiting on the disk. Nor does a batch wait for more writes
+//! to come: clients just answered send their next ones within a round trip, and the first of
+//! them flushing alone while the rest arrive beats waiting for all. A 300 µs pause for batches
+//! of 12 to 47 (tuned on sled) cost wrk's 32 connections a quarter of their rate on fjall (15,700–
+//! 17,650 ratings/s against 22,800–24,000) and gained nothing elsewhere (BENCHMARKS.md).
 //!
 //! After the flush the writer announces what became durable: each live-feed event on a
 //! broadcast channel, and a wake-up for the alert worker when a rating queued an alert.
@@ -46,16 +50,6 @@ pub type FlushObserver = Arc<dyn Fn(f64, usize) + Send + Sync>;
 /// Writes per transaction at most: enough to amortise a transaction and a flush under any
 /// load, few enough that one batch holds the database lock for only a few milliseconds.
 const MAX_BATCH: usize = 512;
-
-/// A batch of `BUSY_BATCH` up to `GATHER_BELOW` writes waits `GATHER` for more before it is
-/// written. At full load the writer otherwise loops over ~15-rating batches, each paying a
-/// transaction and a flush (measured on sled, the engine before fjall); the pause doubles the batch
-/// and raised the benchmark's throughput by about a tenth. Below `BUSY_BATCH` waiting (half of the
-/// benchmark's maximum gathers about 9) the writer is keeping up and never waits, so latency under
-/// normal load does not pay for it (a pause from 4 up cost 1 ms of p99 at half load).
-const GATHER_BELOW: usize = 48;
-const BUSY_BATCH: usize = 12;
-const GATHER: Duration = Duration::from_micros(300);
 
 /// Writes that may wait for the writer. About a second of work at the best rate measured here
 /// (19,000 ratings/s), two to four on a loaded machine (the soak benchmark measured 4,000 to
@@ -362,14 +356,6 @@ impl Thread {
             self.health.enter(WORKING);
             #[cfg(feature = "fault-injection")]
             self.faults.hold_while_paused();
-            if (BUSY_BATCH..GATHER_BELOW).contains(&batch.len()) {
-                std::thread::sleep(GATHER);
-                while batch.len() < MAX_BATCH
-                    && let Ok(job) = self.waiting.try_recv()
-                {
-                    batch.push(job);
-                }
-            }
             #[cfg(feature = "fault-injection")]
             self.faults.before_batch();
             // A backup runs alone, between what was queued before it and what was queued after.
