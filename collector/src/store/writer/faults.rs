@@ -60,9 +60,7 @@ impl Faults {
             }
         }
     }
-}
 
-impl Faults {
     /// What applying the current batch returned, or, at `BROKEN_AT_BATCH`, a broken engine.
     pub(super) fn break_engine<T>(&self, applied: Result<T, StoreError>) -> Result<T, StoreError> {
         if self.broken_at_batch == Some(self.batches.load(Ordering::Relaxed)) {

@@ -10,7 +10,9 @@ use tokio::sync::broadcast;
 pub const SHARED_POLL: Duration = Duration::from_millis(200);
 
 /// Announces the newest event of a store that other collectors write too, whenever it moves,
-/// until the writer is gone (`alive` no longer upgrades).
+/// until the writer is gone (`alive` no longer upgrades). Generic over what `alive` points to
+/// (the writer's health) so that this file need not import its parent: no two files may import
+/// each other (`tests/layers.rs`).
 pub(super) fn watch_shared_events<Writer: Send + Sync + 'static>(
     backend: Arc<dyn Backend>,
     live: broadcast::Sender<u64>,
