@@ -170,9 +170,20 @@ fn open_db(path: &Path) -> Result<SingleWriterTxDatabase, StoreError> {
             // sled's cache was. Open files are cached too (fjall's default is 900): 32 keep the
             // collector far under a low file-descriptor limit, which its connection cap is
             // taken from.
+            //
+            // Three background threads, not fjall's default of one per core: its first thread
+            // keeps itself for writing memtables out and hands every compaction request back
+            // to the queue, where it picks the same request up again at once while the other
+            // threads are busy compacting: a busy loop (fjall 3.1.13, `worker_pool.rs`). With
+            // two threads it spun through every compaction, as long as the compaction ran (a
+            // fifth of the collector's CPU samples in the soak). A third thread is free to take
+            // the request far more often. Under wrk, 256 connections, two minutes: the three
+            // threads used 31 s of CPU where the two used 52 s, and ingest was 2-8 % faster
+            // (BENCHMARKS.md).
             SingleWriterTxDatabase::builder(path)
                 .cache_size(32 * 1024 * 1024)
                 .max_cached_files(Some(32))
+                .worker_threads(3)
                 .open()
         },
         |error| matches!(error, fjall::Error::Locked),
