@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The soak benchmark (not in CI): the release `collector serve` under half its maximum load for
-# 30 minutes, SIGKILLed and restarted every 5 minutes, with a burst of far more than it can take
-# for 10 s every 10 minutes. It prints, minute by minute, the ratings acknowledged, the 503s
+# 30 minutes, SIGKILLed and restarted every 5 minutes, with a burst of customers arriving at 20×
+# its capacity for 10 s every 10 minutes. It prints, minute by minute, the ratings acknowledged, the 503s
 # answered, the p50/p99 of the steady load, the collector's resident memory and the ratings
 # stored so far; then the acknowledged ratings against those stored (every acknowledged one must
 # be stored), a verdict on memory, and an audit of the store. Exits non-zero if an acknowledged
@@ -25,7 +25,8 @@
 #
 # Settings (environment): PULSETAP_SOAK_SECONDS (1800), PULSETAP_SOAK_KILL_EVERY (300),
 # PULSETAP_SOAK_BURST_EVERY (600; the first burst comes after a quarter of it),
-# PULSETAP_SOAK_BURST_SECONDS (10), PULSETAP_SOAK_BURST_CONNECTIONS (2000),
+# PULSETAP_SOAK_BURST_SECONDS (10), PULSETAP_SOAK_BURST_TIMES (20: the burst's arrivals per
+# second, in multiples of the capacity),
 # PULSETAP_SOAK_CONNECTIONS (64, the steady load), PULSETAP_SOAK_NOFILE (1024: the collector's
 # file-descriptor limit, so 960 connections, the default outside systemd),
 # PULSETAP_SOAK_STORE (embedded, or postgres: a throwaway PostgreSQL that syncs its commits, as
@@ -39,9 +40,13 @@
 # How: wrk (scripts/bench-http.lua, each request a new rating) first measures the collector's
 # capacity (closed loop, 15 s); then one-minute rounds of wrk paced at half of it follow each
 # other, while a second loop SIGKILLs and restarts the collector on the same port and data, and
-# runs the bursts: wrk with PULSETAP_SOAK_BURST_CONNECTIONS connections as fast as answers come
-# back (503s come back at once, so it offers several times the capacity, printed). Every 2xx's
-# response_id is written down by wrk (PULSETAP_WRK_ACKED); at the end the survey's CSV export
+# runs the bursts: collector/examples/open_loop_burst.rs, new customers arriving by the clock,
+# each with a new rating on a connection of its own, whether or not answers come back (wrk can't:
+# its connections wait for an answer before asking again). It prints what it asked for, what it
+# could offer (it holds 16,000 sockets at most: an arrival finding them all waiting is counted
+# "not sent"; on 2 cores that, not the collector, bounds the burst, see BENCHMARKS.md) and the
+# answers. Every 2xx's response_id is written down by wrk (PULSETAP_WRK_ACKED) and by the burst;
+# at the end the survey's CSV export
 # gives the stored ones. A rating stored but never acknowledged is fine (in flight at a kill, or
 # answered 503 "may be stored"); an acknowledged one missing is a lost rating.
 set -euo pipefail
@@ -53,7 +58,7 @@ total=${PULSETAP_SOAK_SECONDS:-1800}
 kill_every=${PULSETAP_SOAK_KILL_EVERY:-300}
 burst_every=${PULSETAP_SOAK_BURST_EVERY:-600}
 burst_seconds=${PULSETAP_SOAK_BURST_SECONDS:-10}
-burst_connections=${PULSETAP_SOAK_BURST_CONNECTIONS:-2000}
+burst_times=${PULSETAP_SOAK_BURST_TIMES:-20}
 connections=${PULSETAP_SOAK_CONNECTIONS:-64}
 nofile=${PULSETAP_SOAK_NOFILE:-1024}
 warmup=${PULSETAP_SOAK_WARMUP:-300}
@@ -69,8 +74,9 @@ if ! command -v wrk >/dev/null; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq wrk >/dev/null
 fi
-step "building the release collector"
-cargo build --release --locked -p pulsetap-collector --bin collector
+step "building the collector and the burst's generator"
+source scripts/lib/bench-build.sh
+build_collector open_loop_burst
 
 work=$(mktemp -d)
 pids=()
@@ -120,7 +126,7 @@ start_collector() {
   local began=$SECONDS pid=
   until [ -n "$url" ] && curl -fsS -o /dev/null --max-time 1 "$url/healthz" 2>/dev/null; do
     if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
-      (ulimit -n "$nofile" && exec target/release/collector serve --listen "127.0.0.1:$port" \
+      (ulimit -n "$nofile" && exec "$bin_dir/collector" serve --listen "127.0.0.1:$port" \
         --config "$work/pulsetap.toml" --data "$work/data" "${store[@]}" >"$work/collector.out" 2>>"$work/collector.log") &
       pid=$!
       # Its SIGKILL is the point: no "Killed" notice from the shell.
@@ -148,8 +154,8 @@ start_collector() {
 # its ratings and its random numbers follow from it, so two runs with one number send many of the
 # same ratings again (answered "unchanged"), and a rating lost at a kill could be stored again by
 # a later run and go unnoticed. wrk_run runs in a command substitution (a subshell), so it can't
-# count runs itself: the main loop numbers its runs from run_base, the bursts from run_base + 8192
-# (the ids keep the run number modulo 16384).
+# count runs itself: the main loop numbers its runs from run_base (the ids keep the run number
+# modulo 16384; the bursts' ids are random).
 run_base=$((RANDOM % 4096))
 wrk_run() {
   local name=$1 run_number=$2 seconds=$3 conns=$4 pace=${5:-0}
@@ -165,7 +171,7 @@ field() { grep -o "$1=[0-9/]*" <<<"$2" | head -1 | cut -d= -f2; }
 mkdir -p "$work/acked"
 start_collector
 echo "soak ($engine store): ${total}s at half load ($connections connections), SIGKILL every ${kill_every}s," \
-  "a ${burst_seconds}s burst of $burst_connections connections every ${burst_every}s;" \
+  "a ${burst_seconds}s burst of arrivals at ${burst_times}x the capacity every ${burst_every}s;" \
   "collector file-descriptor limit $nofile; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 step "capacity: 15 s as fast as it answers, $connections connections"
@@ -174,7 +180,8 @@ capacity_result=$(wrk_run capacity "$run_base" 15 "$connections")
 capacity=$(($(field acknowledged "$capacity_result") / 15))
 target=$((capacity / 2))
 pace=$(awk -v c="$connections" -v r="$target" 'BEGIN { printf "%.1f", c * 1000 / r }')
-echo "capacity ${capacity} ratings/s; the steady load aims at ${target}/s"
+burst_rate=$((capacity * burst_times))
+echo "capacity ${capacity} ratings/s; the steady load aims at ${target}/s, the bursts at ${burst_rate} arrivals/s"
 
 # The resident memory of whichever collector process is running, in kB.
 collector_rss() { awk '/^VmRSS/ { print $2 }' "/proc/$(cat "$work/collector.pid" 2>/dev/null)/status" 2>/dev/null || true; }
@@ -209,7 +216,8 @@ pids+=($!)
       next_kill=$((next_kill + kill_every))
     elif [ "$t" -ge "$next_burst" ]; then
       bursts_run=$((bursts_run + 1))
-      result=$(wrk_run burst $((run_base + 8192 + bursts_run)) "$burst_seconds" "$burst_connections")
+      result=$("$bin_dir/examples/open_loop_burst" "$url" "$burst_rate" "$burst_seconds" "$work/acked/burst-$bursts_run" |
+        sed -n 's/^RESULT //p')
       echo "$t burst: $result" >>"$work/events.txt"
       next_burst=$((next_burst + burst_every))
     fi
@@ -249,7 +257,7 @@ echo "events:"
 sed 's/^/  /' "$work/events.txt" 2>/dev/null || true
 sum() { awk -v k="$1" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) s += kv[2] } } END { print s + 0 }' "$2"; }
 awk '{ $1 = ""; print }' "$work/rounds.txt" >"$work/all-results.txt"
-sed 's/^[0-9]* burst: //' "$work/events.txt" | grep '^requests=' >>"$work/all-results.txt" || true
+sed -n 's/^[0-9]* burst: //p' "$work/events.txt" >>"$work/all-results.txt" || true
 echo "$capacity_result" >>"$work/all-results.txt"
 echo
 for kind in overloaded unconfirmed too_many_connections other; do
@@ -257,8 +265,15 @@ for kind in overloaded unconfirmed too_many_connections other; do
 done
 bursts=$(grep -c ' burst: ' "$work/events.txt" 2>/dev/null || true)
 if [ "${bursts:-0}" -gt 0 ]; then
-  burst_answers=$(sed -n 's/^[0-9]* burst: //p' "$work/events.txt" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "requests") s += kv[2] } } END { print s + 0 }')
-  echo "bursts: $bursts, answering $((burst_answers / (bursts * burst_seconds)))/s on average ($(awk -v a="$burst_answers" -v n="$((bursts * burst_seconds))" -v c="$capacity" 'BEGIN { printf "%.1f", a / n / c }')x the capacity), 2xx and 503 together"
+  sed -n 's/^[0-9]* burst: //p' "$work/events.txt" >"$work/bursts.txt"
+  awk -v n="$((bursts * burst_seconds))" -v c="$capacity" -v asked="$burst_rate" -v times="$burst_times" -v b="$bursts" '
+    { for (i = 1; i <= NF; i++) { split($i, kv, "="); t[kv[1]] += kv[2] } }
+    END {
+      sent = t["offered"] - t["not_sent"]
+      printf "bursts: %d, asking %d arrivals/s (%sx the capacity) for %d s each\n", b, asked, times, n / b
+      printf "  sent to the collector: %.0f/s (%.2fx the capacity); not sent: %d (the generator'"'"'s sockets were all waiting)\n", sent / n, sent / n / c, t["not_sent"]
+      printf "  answered %.0f/s: acknowledged %.0f/s, overloaded %d, too_many_connections %d, other %d; no answer (reset, or none in 15 s): %d\n", t["requests"] / n, t["acknowledged"] / n, t["overloaded"], t["too_many_connections"], t["other"], t["socket_errors"]
+    }' "$work/bursts.txt"
 fi
 echo "p99 of the steady load, by minute: median $(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p99_us") print kv[2] / 1000 } }' "$work/rounds.txt" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }') ms, worst $(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p99_us" && kv[2] > m) m = kv[2] } } END { printf "%.2f", m / 1000 }' "$work/rounds.txt") ms"
 echo "RSS: first minute $(awk '$1 < 60 && $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$work/rss.txt") MB, highest $(awk '$2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$work/rss.txt") MB;" \
@@ -306,10 +321,10 @@ stored=$(wc -l <"$work/stored.txt")
 missing=$(comm -23 "$work/acknowledged.txt" "$work/stored.txt" | wc -l)
 unacknowledged=$(comm -13 "$work/acknowledged.txt" "$work/stored.txt" | wc -l)
 echo "acknowledged: $acknowledged   stored: $stored   acknowledged and stored: $((acknowledged - missing))   acknowledged but missing: $missing"
-echo "stored without an acknowledgement (in flight at a kill, or answered 503 \"may be stored\"): $unacknowledged"
+echo "stored without an acknowledgement (in flight at a kill or when a round ended, past the burst's 15 s, or answered 503 \"may be stored\"): $unacknowledged"
 kill "$(cat "$work/collector.pid")"
 while kill -0 "$(cat "$work/collector.pid")" 2>/dev/null; do sleep 0.1; done
-echo "audit: $(target/release/collector audit --data "$work/data" "${store[@]}")"
+echo "audit: $("$bin_dir/collector" audit --data "$work/data" "${store[@]}")"
 if [ "$engine" = embedded ]; then echo "store on disk: $(du -sh "$work/data" | cut -f1)"; fi
 if [ "$missing" -ne 0 ]; then
   echo "FAILED: $missing acknowledged ratings are not stored" >&2
