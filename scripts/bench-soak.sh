@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The soak benchmark (not in CI): the release `collector serve` under half its maximum load for
 # 30 minutes, SIGKILLed and restarted every 5 minutes, with a burst of customers arriving at 20×
-# its capacity for 10 s every 10 minutes. It prints, minute by minute, the ratings acknowledged, the 503s
-# answered, the p50/p99 of the steady load, the collector's resident memory and the ratings
+# its capacity for 10 s every 10 minutes. It prints, minute by minute, the ratings acknowledged,
+# the 503s answered, the p50/p99 of the steady load, the collector's resident memory and the ratings
 # stored so far; then the acknowledged ratings against those stored (every acknowledged one must
 # be stored), a verdict on memory, and an audit of the store. Exits non-zero if an acknowledged
 # rating is missing or the audit fails.
@@ -46,8 +46,7 @@
 # could offer (it holds 16,000 sockets at most: an arrival finding them all waiting is counted
 # "not sent"; on 2 cores that, not the collector, bounds the burst, see BENCHMARKS.md) and the
 # answers. Every 2xx's response_id is written down by wrk (PULSETAP_WRK_ACKED) and by the burst;
-# at the end the survey's CSV export
-# gives the stored ones. A rating stored but never acknowledged is fine (in flight at a kill, or
+# at the end the survey's CSV export gives the stored ones. A rating stored but never acknowledged is fine (in flight at a kill, or
 # answered 503 "may be stored"); an acknowledged one missing is a lost rating.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -257,15 +256,15 @@ echo "events:"
 sed 's/^/  /' "$work/events.txt" 2>/dev/null || true
 sum() { awk -v k="$1" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) s += kv[2] } } END { print s + 0 }' "$2"; }
 awk '{ $1 = ""; print }' "$work/rounds.txt" >"$work/all-results.txt"
-sed -n 's/^[0-9]* burst: //p' "$work/events.txt" >>"$work/all-results.txt" || true
+sed -n 's/^[0-9]* burst: //p' "$work/events.txt" >"$work/bursts.txt" || true
+cat "$work/bursts.txt" >>"$work/all-results.txt"
 echo "$capacity_result" >>"$work/all-results.txt"
 echo
 for kind in overloaded unconfirmed too_many_connections other; do
   printf '503s and others answered, %-22s %s\n' "$kind:" "$(sum "$kind" "$work/all-results.txt")"
 done
-bursts=$(grep -c ' burst: ' "$work/events.txt" 2>/dev/null || true)
-if [ "${bursts:-0}" -gt 0 ]; then
-  sed -n 's/^[0-9]* burst: //p' "$work/events.txt" >"$work/bursts.txt"
+bursts=$(wc -l <"$work/bursts.txt")
+if [ "$bursts" -gt 0 ]; then
   awk -v n="$((bursts * burst_seconds))" -v c="$capacity" -v asked="$burst_rate" -v times="$burst_times" -v b="$bursts" '
     { for (i = 1; i <= NF; i++) { split($i, kv, "="); t[kv[1]] += kv[2] } }
     END {

@@ -29,7 +29,7 @@ const MAX_IN_FLIGHT: u64 = 16_000;
 /// soak).
 const PATIENCE: Duration = Duration::from_secs(15);
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Answer {
     Acknowledged,
     Overloaded,
@@ -41,6 +41,14 @@ enum Answer {
     WriteFailed,
     TimedOut,
 }
+
+/// The ways an arrival ends without an answer from the collector.
+const SOCKET_ERRORS: [Answer; 4] = [
+    Answer::ConnectFailed,
+    Answer::ReadFailed,
+    Answer::WriteFailed,
+    Answer::TimedOut,
+];
 
 struct Arrival {
     answer: Answer,
@@ -92,7 +100,7 @@ async fn main() {
     let offered_for = started.elapsed();
     drop(results);
 
-    let mut counts = [0_u64; 9];
+    let mut counts = [0_u64; Answer::TimedOut as usize + 1];
     let mut latencies = Vec::new();
     let mut file = std::io::BufWriter::new(
         std::fs::OpenOptions::new()
@@ -103,10 +111,7 @@ async fn main() {
     );
     while let Some(arrival) = arrivals.recv().await {
         counts[arrival.answer as usize] += 1;
-        if !matches!(
-            arrival.answer,
-            Answer::ConnectFailed | Answer::ReadFailed | Answer::WriteFailed | Answer::TimedOut
-        ) {
+        if !SOCKET_ERRORS.contains(&arrival.answer) {
             latencies.push(arrival.micros);
         }
         if let Answer::Acknowledged = arrival.answer {
@@ -122,12 +127,6 @@ async fn main() {
             .unwrap_or(0)
     };
     let count = |answer: Answer| counts[answer as usize];
-    let socket_errors = [
-        Answer::ConnectFailed,
-        Answer::ReadFailed,
-        Answer::WriteFailed,
-        Answer::TimedOut,
-    ];
     println!(
         "RESULT offered={offered} offered_per_second={:.0} sockets={in_flight} not_sent={not_sent} requests={} duration_us={} \
          non_2xx={} socket_errors={} p50_us={} p99_us={} acknowledged={} overloaded={} unconfirmed={} \
@@ -136,7 +135,7 @@ async fn main() {
         latencies.len(),
         offered_for.as_micros(),
         latencies.len() as u64 - count(Answer::Acknowledged),
-        socket_errors.iter().map(|&kind| count(kind)).sum::<u64>(),
+        SOCKET_ERRORS.iter().map(|&kind| count(kind)).sum::<u64>(),
         percentile(50),
         percentile(99),
         count(Answer::Acknowledged),
@@ -144,7 +143,7 @@ async fn main() {
         count(Answer::Unconfirmed),
         count(Answer::TooManyConnections),
         count(Answer::Other),
-        socket_errors
+        SOCKET_ERRORS
             .iter()
             .map(|&kind| count(kind).to_string())
             .collect::<Vec<_>>()
