@@ -876,10 +876,12 @@ async fn a_refused_rating_puts_the_collectors_reason_in_the_console_and_leaves_t
         .await
         .expect("a tap");
     // The impression carries the same forged signature and is refused first: two refusals,
-    // the loader sending one message at a time.
+    // the loader sending one message at a time. Each read of the browser's log takes what it
+    // holds, so the two may come in different reads: keep everything read.
     let start = Instant::now();
+    let mut log = Vec::new();
     let warnings = loop {
-        let log = world.browser.console_messages().await;
+        log.extend(world.browser.console_messages().await);
         let refusals: Vec<String> = log
             .iter()
             .filter(|l| l.contains("403 bad_signature"))
@@ -890,7 +892,7 @@ async fn a_refused_rating_puts_the_collectors_reason_in_the_console_and_leaves_t
         }
         assert!(
             start.elapsed() < PATIENCE,
-            "no refusal of the rating in the console: {log:#?}"
+            "the impression's and the rating's refusals in the console: {log:#?}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
