@@ -13,8 +13,7 @@
 # ratings (the end of a chat), each at 32 and 256 connections; every request carries a new
 # response_id (scripts/bench-http.lua). Then the collector paced at half the highest rate it
 # reached in each scenario, for its latency under a normal peak, and the durable floor at the
-# same pace. Any reply other than a 2xx,
-# or any socket error or timeout, fails the run.
+# same pace. Any reply other than a 2xx, or any socket error or timeout, fails the run.
 #
 # Why wrk (Debian's 4.1): it installs from apt in seconds, its C event loop takes less of this
 # 2-core machine away from the servers than oha, and its Lua scripting gives every request a
