@@ -70,23 +70,17 @@ for kind in anonymous interaction; do
   for connections in 32 256; do
     ratios=() collector_rates=() bare_rates=() floor_ratios=()
     for round in $(seq "$rounds"); do
-      run_number=$((run_number + 1))
-      result=$(measure "bare handler" "$bare" "$kind" "$connections")
-      read -r rate p50 p99 <<<"$result"
-      row "round $round: bare handler, $kind, $connections conn" "$rate" "$p50" "$p99"
+      measured_row "round $round: bare handler, $kind, $connections conn" \
+        "bare handler" "$bare" "$kind" "$connections"
       bare_rates+=("$rate")
       bare_rate=$rate
-      run_number=$((run_number + 1))
-      result=$(measure "durable floor" "$floor" "$kind" "$connections")
-      read -r rate p50 p99 <<<"$result"
-      row "round $round: durable floor, $kind, $connections conn" "$rate" "$p50" "$p99"
-      floor_ratios+=("$(awk -v c="$rate" -v b="$bare_rate" 'BEGIN { printf "%.2f", c / b }')")
-      run_number=$((run_number + 1))
-      result=$(measure collector "$collector" "$kind" "$connections")
-      read -r rate p50 p99 <<<"$result"
-      row "round $round: collector, $kind, $connections conn" "$rate" "$p50" "$p99"
+      measured_row "round $round: durable floor, $kind, $connections conn" \
+        "durable floor" "$floor" "$kind" "$connections"
+      floor_ratios+=("$(ratio "$rate" "$bare_rate")")
+      measured_row "round $round: collector, $kind, $connections conn" \
+        collector "$collector" "$kind" "$connections"
       collector_rates+=("$rate")
-      ratios+=("$(awk -v c="$rate" -v b="$bare_rate" 'BEGIN { printf "%.2f", c / b }')")
+      ratios+=("$(ratio "$rate" "$bare_rate")")
       if [ "$rate" -gt "${highest[$kind]}" ]; then highest[$kind]=$rate; fi
     done
     summary+=("$(printf '%-12s %3d connections: collector %6s/s, bare %6s/s, ratio %s (durable floor %s)' \
@@ -101,15 +95,11 @@ echo "the collector paced at half its highest rate, $paced_connections connectio
 for kind in anonymous interaction; do
   target=$((highest[$kind] / 2))
   pace=$(awk -v c="$paced_connections" -v r="$target" 'BEGIN { printf "%.1f", c * 1000 / r }')
-  run_number=$((run_number + 1))
-  result=$(measure collector "$collector" "$kind" "$paced_connections" "$pace")
-  read -r rate p50 p99 <<<"$result"
-  row "collector, $kind, aiming at $target/s" "$rate" "$p50" "$p99"
+  measured_row "collector, $kind, aiming at $target/s" \
+    collector "$collector" "$kind" "$paced_connections" "$pace"
   collector_p99=$p99 collector_rate=$rate
-  run_number=$((run_number + 1))
-  result=$(measure "durable floor" "$floor" "$kind" "$paced_connections" "$pace")
-  read -r rate p50 p99 <<<"$result"
-  row "durable floor, $kind, aiming at $target/s" "$rate" "$p50" "$p99"
+  measured_row "durable floor, $kind, aiming at $target/s" \
+    "durable floor" "$floor" "$kind" "$paced_connections" "$pace"
   summary+=("$(printf '%-12s half load:       p99 %s ms at %s/s   (goal: at most 5 ms; durable floor %s ms)' \
     "$kind" "$collector_p99" "$collector_rate" "$p99")")
 done

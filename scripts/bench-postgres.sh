@@ -89,10 +89,7 @@ row "" "ratings/s" "p50 ms" "p99 ms"
 naive_rates=() postgres_rates=() embedded_rates=() two_rates=()
 for round in $(seq "$rounds"); do
   for server in naive postgres embedded; do
-    run_number=$((run_number + 1))
-    result=$(measure "$server" "${!server}" anonymous "$connections")
-    read -r rate p50 p99 <<<"$result"
-    row "round $round: $server" "$rate" "$p50" "$p99"
+    measured_row "round $round: $server" "$server" "${!server}" anonymous "$connections"
     declare -n rates="${server}_rates"
     rates+=("$rate")
     unset -n rates
@@ -107,7 +104,6 @@ naive_rate=$(printf '%s\n' "${naive_rates[@]}" | median)
 postgres_rate=$(printf '%s\n' "${postgres_rates[@]}" | median)
 embedded_rate=$(printf '%s\n' "${embedded_rates[@]}" | median)
 two_rate=$(printf '%s\n' "${two_rates[@]}" | median)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo
 echo "medians of $rounds round(s), ratings/s:"
 printf '  %-40s %8s\n' "naive handler (transaction per rating)" "$naive_rate" \

@@ -46,8 +46,9 @@
 # could offer (it holds 16,000 sockets at most: an arrival finding them all waiting is counted
 # "not sent"; on 2 cores that, not the collector, bounds the burst, see BENCHMARKS.md) and the
 # answers. Every 2xx's response_id is written down by wrk (PULSETAP_WRK_ACKED) and by the burst;
-# at the end the survey's CSV export gives the stored ones. A rating stored but never acknowledged is fine (in flight at a kill, or
-# answered 503 "may be stored"); an acknowledged one missing is a lost rating.
+# at the end the survey's CSV export gives the stored ones. A rating stored but never
+# acknowledged is fine (in flight at a kill, or answered 503 "may be stored"); an acknowledged
+# one missing is a lost rating.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh

@@ -35,7 +35,8 @@ const JOURNAL_BYTES: u64 = 256 << 20;
 /// Bodies one sync covers at most, as the collector's writer batches at most 512 writes.
 const MAX_BATCH: usize = 512;
 
-type Journal = Option<mpsc::Sender<(Bytes, oneshot::Sender<()>)>>;
+/// A body for the journal, and who to tell once it is on disk.
+type Entry = (Bytes, oneshot::Sender<()>);
 
 #[tokio::main]
 async fn main() {
@@ -60,7 +61,10 @@ async fn main() {
     axum::serve(listener, app).await.unwrap();
 }
 
-async fn record(State(journal): State<Journal>, body: Bytes) -> (StatusCode, Json<Value>) {
+async fn record(
+    State(journal): State<Option<mpsc::Sender<Entry>>>,
+    body: Bytes,
+) -> (StatusCode, Json<Value>) {
     let Ok(rating) = serde_json::from_slice::<RecordResponse>(&body) else {
         return (
             StatusCode::BAD_REQUEST,
@@ -82,14 +86,14 @@ async fn record(State(journal): State<Journal>, body: Bytes) -> (StatusCode, Jso
 }
 
 /// Zeroes the journal at `path`, then starts the thread that appends and syncs.
-fn start_journal(path: &str) -> mpsc::Sender<(Bytes, oneshot::Sender<()>)> {
+fn start_journal(path: &str) -> mpsc::Sender<Entry> {
     let mut file = File::create(path).expect("the journal can be created");
     let zeroes = vec![0; 1 << 20];
     for _ in 0..JOURNAL_BYTES / zeroes.len() as u64 {
         file.write_all(&zeroes).expect("the journal is zeroed");
     }
     file.sync_all().expect("the zeroed journal is synced");
-    let (queue, mut waiting) = mpsc::channel::<(Bytes, oneshot::Sender<()>)>(16_384);
+    let (queue, mut waiting) = mpsc::channel::<Entry>(16_384);
     std::thread::spawn(move || {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         let mut bytes = Vec::new();

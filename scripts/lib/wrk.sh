@@ -79,3 +79,18 @@ measure() {
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 row() { printf '%-44s %10s %9s %9s\n' "$@"; }
+
+# measured_row <row label> <server name> <url> <kind> <connections> [pace ms]: steps
+# $run_number, runs one `measure` round, prints its row and leaves its figures in $rate, $p50
+# and $p99 (call it directly, not in a subshell, or they and the step are lost).
+measured_row() {
+  local label=$1 result
+  shift
+  run_number=$((run_number + 1))
+  result=$(measure "$@")
+  read -r rate p50 p99 <<<"$result"
+  row "$label" "$rate" "$p50" "$p99"
+}
+
+# ratio <a> <b>: a / b to two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
