@@ -2,15 +2,21 @@
 //!
 //! In the embedded store, one value per (survey, dimension, grain, bucket) holds the responses by score, the
 //! impressions, the unconfirmed clicks, the registrations and the answered invitations
-//! together, as `SLOTS` big-endian u64s. A rating then moves six keys (the survey and each of its two tags, by day and by hour), and the ratings of
+//! together, as a marker byte and `SLOTS` varints (postcard). A rating then moves six keys (the survey and each of its two tags, by day and by hour), and the ratings of
 //! one batch mostly share them: with a key per score and metric, a batch wrote about five times
 //! as many counters, and those writes were most of what a rating cost the writer thread.
 //!
 //! Responses are counted by score value, `0` to `MAX_SCORE`, whatever the survey's kind (an NPS
-//! 0 has its slot like a CSAT 5), so a counter needs no survey to be read or audited. Values
-//! written before NPS had a slot for 0 (`OLD_VALUE_LEN`, scores 1 to 10 from the first slot)
-//! are read by shifting them one slot up, and written back in today's layout the next time the
-//! counter changes: the length of a value tells the two layouts apart.
+//! 0 has its slot like a CSAT 5), so a counter needs no survey to be read or audited.
+//!
+//! Two older layouts are still read, and written back in today's the next time the counter
+//! changes: `SLOTS` big-endian u64s (`FIXED_VALUE_LEN`, until 2026-12-04), and before NPS had a
+//! slot for 0 twelve of them (`OLD_VALUE_LEN`, scores 1 to 10 from the first slot, read
+//! shifted one slot up). Their first byte is the top byte of a count, 0 for any count below
+//! 2^56, so it never equals `COMPACT`; their length tells the two apart. Why varints: a batch
+//! of ratings rewrites every counter it moves, each into fjall's journal, and 120 fixed bytes
+//! of mostly zeros made the counters most of the journal's bytes (BENCHMARKS.md, "Fewer bytes
+//! per rating"); today's value of a young counter is 16 bytes.
 
 use crate::domain::figures::{SCORE_SLOTS, Tally};
 
@@ -21,8 +27,10 @@ const IMPRESSIONS: usize = SCORE_SLOTS;
 const UNCONFIRMED_CLICKS: usize = SCORE_SLOTS + 1;
 const REGISTRATIONS: usize = SCORE_SLOTS + 2;
 const ANSWERED: usize = SCORE_SLOTS + 3;
-/// Bytes of a stored value.
-const VALUE_LEN: usize = SLOTS * 8;
+/// The first byte of a value in today's layout.
+const COMPACT: u8 = 1;
+/// Bytes of a value written as `SLOTS` fixed u64s, until 2026-12-04.
+const FIXED_VALUE_LEN: usize = SLOTS * 8;
 /// Bytes of a value written before score 0 had a slot and before registrations were counted:
 /// scores 1 to 10, impressions, clicks (twelve u64s).
 const OLD_VALUE_LEN: usize = (SCORE_SLOTS - 1 + 2) * 8;
@@ -47,13 +55,20 @@ pub enum Metric {
 pub struct Counts([u64; SLOTS]);
 
 impl Counts {
-    /// Reads a stored value, in today's layout or the one before score 0 had a slot (shifted one
-    /// slot up, registrations and answered invitations read as zero). Only `Counts::encode` writes counter values, so a value of another length is
-    /// corruption; it reads as zero rather than failing every read of its range.
+    /// Reads a stored value, in today's layout or an older one (the one before score 0 had a
+    /// slot is shifted one slot up, registrations and answered invitations read as zero). Only
+    /// `Counts::encode` writes counter values, so a value in no layout is corruption; it reads
+    /// as zero rather than failing every read of its range.
     pub fn decode(value: &[u8]) -> Self {
         let mut counts = [0; SLOTS];
+        if let Some((&COMPACT, rest)) = value.split_first() {
+            return match postcard::take_from_bytes::<[u64; SLOTS]>(rest) {
+                Ok((counts, [])) => Self(counts),
+                _ => Self::default(),
+            };
+        }
         let first = match value.len() {
-            VALUE_LEN => 0,
+            FIXED_VALUE_LEN => 0,
             OLD_VALUE_LEN => 1,
             _ => return Self(counts),
         };
@@ -64,10 +79,7 @@ impl Counts {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        self.0
-            .iter()
-            .flat_map(|count| count.to_be_bytes())
-            .collect()
+        postcard::to_extend(&self.0, vec![COMPACT]).expect("counts always serialize")
     }
 
     pub fn is_zero(&self) -> bool {
@@ -195,12 +207,45 @@ mod tests {
         let mut delta = Delta::default();
         delta.add(Metric::Response, 5, 1);
         let rewritten = delta.applied_to(counts).encode();
-        assert_eq!(rewritten.len(), VALUE_LEN);
+        assert_eq!(rewritten[0], COMPACT);
         let tally = Counts::decode(&rewritten).tally();
         assert_eq!(tally.by_score, [0, 2, 0, 0, 0, 4, 0, 0, 0, 0, 1]);
         assert_eq!((tally.impressions, tally.unconfirmed_clicks), (7, 1));
         // Read either way, the same counts compare equal (what `collector audit` checks).
         let recounted = Counts::decode(&counts.encode());
         assert_eq!(recounted, counts);
+    }
+
+    #[test]
+    fn a_value_written_as_fixed_u64s_reads_the_same_and_is_rewritten_compact() {
+        let mut delta = Delta::default();
+        delta.add(Metric::Response, 0, 3);
+        delta.add(Metric::Response, 10, 1 << 40);
+        delta.add(Metric::Registration, 0, 2);
+        let counts = delta.applied_to(Counts::default());
+        let fixed: Vec<u8> = counts.0.iter().flat_map(|c| c.to_be_bytes()).collect();
+        assert_eq!(fixed.len(), FIXED_VALUE_LEN);
+        assert_eq!(Counts::decode(&fixed), counts);
+        let compact = counts.encode();
+        assert_eq!(Counts::decode(&compact), counts);
+        assert!(compact.len() < 32, "{} bytes", compact.len());
+        assert_eq!(
+            Counts::default().encode().len(),
+            1 + SLOTS,
+            "a zero is one byte"
+        );
+    }
+
+    #[test]
+    fn a_damaged_value_reads_as_zero_rather_than_as_other_counts() {
+        let mut delta = Delta::default();
+        delta.add(Metric::Response, 4, 300);
+        let value = delta.applied_to(Counts::default()).encode();
+        for damaged in [
+            &value[..value.len() - 1],
+            &[value.as_slice(), &[0]].concat()[..],
+        ] {
+            assert!(Counts::decode(damaged).is_zero(), "{damaged:?}");
+        }
     }
 }

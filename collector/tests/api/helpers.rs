@@ -113,7 +113,12 @@ pub async fn spawn_app_on(data: TempDir, config: &str) -> TestApp {
 /// A collector on the embedded store in a new data directory, whatever `PULSETAP_TEST_STORE`
 /// says (what `collector migrate` moves from).
 pub async fn spawn_embedded_app(config: &str) -> TestApp {
-    let data = TempDir::new().expect("a temp dir");
+    spawn_embedded_app_on(TempDir::new().expect("a temp dir"), config).await
+}
+
+/// A collector on the embedded store in an existing data directory, whatever
+/// `PULSETAP_TEST_STORE` says.
+pub async fn spawn_embedded_app_on(data: TempDir, config: &str) -> TestApp {
     let store = Arc::new(open_store(data.path()).await);
     serve_app(data, store, config).await
 }

@@ -27,6 +27,7 @@ mod marketer_export;
 mod marketer_live;
 mod marketer_openapi;
 mod migrate_cli;
+mod older_store;
 mod one_api_style;
 mod overload;
 mod recording;

@@ -4,8 +4,8 @@
 
 use super::batch::{StoredImpression, counter_keys};
 use super::keys;
+use super::stored_response;
 use super::trees::{self, EmbeddedStore, decode};
-use crate::domain::Response;
 use crate::domain::calendar::from_unix_ms;
 use crate::domain::figures::Tally;
 use crate::domain::registration::Registered;
@@ -17,7 +17,7 @@ pub(super) fn run(store: &EmbeddedStore) -> Result<Audit, StoreError> {
     let mut expected: HashMap<Vec<u8>, Delta> = HashMap::new();
     let mut audit = Audit::default();
     for entry in trees::all(&store.responses) {
-        let response: Response = decode(&entry?.1, "response")?;
+        let response = stored_response::decode(&entry?.1)?;
         audit.responses += 1;
         let created = from_unix_ms(response.created_ms);
         let lang = response.lang.as_deref();

@@ -4,16 +4,16 @@
 //! collector's lock refuses), so nothing changes while it runs.
 
 use super::batch::StoredImpression;
+use super::stored_response;
 use super::trees::{self, EmbeddedStore, decode, decode_count};
 use super::{event_log, keys};
-use crate::domain::Response;
 use crate::store::backend::{AlertMessage, Grain, Record, RecordSink, StoreError};
 use crate::store::counts::Counts;
 
 /// Calls `sink` with every record; stops at its first error.
 pub(super) fn run(store: &EmbeddedStore, sink: &mut RecordSink<'_>) -> Result<(), StoreError> {
     for entry in trees::all(&store.responses) {
-        sink(Record::Response(decode::<Response>(&entry?.1, "response")?))?;
+        sink(Record::Response(stored_response::decode(&entry?.1)?))?;
     }
     for event in event_log::forward(&store.events, 0, u64::MAX)? {
         let (sequence, identity) = event?;

@@ -2,7 +2,8 @@
 //! the default.
 //!
 //! Trees:
-//! - `responses`: identity → the response with its history (JSON).
+//! - `responses`: identity → the response with its history (`stored_response`: compact, and
+//!   JSON as written before 2026-12-04).
 //! - `counters`: (survey, dimension, grain, bucket) → every count of that bucket (`store::counts`).
 //!   Reads touch only these.
 //! - `tag_values`: every tag value seen, so a breakdown knows its groups without a scan.
@@ -41,6 +42,7 @@
 //! - [`export`]: every record, for `collector migrate` to carry into another engine.
 //! - [`from_sled`]: carrying a sled store over, once, after bringing it to sled's last format.
 //! - [`keys`]: the byte layouts of keys (counter values are `store::counts`).
+//! - [`stored_response`]: how a response is kept, and read in either of its formats.
 
 mod audit;
 mod backup;
@@ -56,6 +58,7 @@ mod outbox;
 mod reads;
 mod records;
 mod registry;
+mod stored_response;
 mod transaction;
 mod trees;
 mod views;

@@ -1,5 +1,6 @@
 //! Reads: counters, tag values, responses and comments.
 
+use super::stored_response;
 use super::trees::{self, EmbeddedStore, decode};
 use super::{event_log, keys};
 use crate::domain::calendar::from_unix_ms;
@@ -79,7 +80,7 @@ pub(super) fn find(store: &EmbeddedStore, identity: &[u8]) -> Result<Option<Resp
     store
         .responses
         .get(identity)?
-        .map(|bytes| decode(&bytes, "response"))
+        .map(|bytes| stored_response::decode(&bytes))
         .transpose()
 }
 
@@ -89,7 +90,7 @@ pub(super) fn each_response(
     visit: &mut dyn FnMut(Response) -> ControlFlow<()>,
 ) -> Result<(), StoreError> {
     for entry in trees::with_prefix(&store.responses, keys::survey_prefix(survey)) {
-        if visit(decode(&entry?.1, "response")?).is_break() {
+        if visit(stored_response::decode(&entry?.1)?).is_break() {
             break;
         }
     }

@@ -13,13 +13,14 @@
 use super::batch::{Totals, admit, count};
 use super::keys;
 use super::registry::{answer_invitation, register, vouching_registration};
+use super::stored_response;
 use super::transaction::{Tree, Trees, in_transaction};
-use super::trees::{EmbeddedStore, decode, encode};
+use super::trees::{EmbeddedStore, encode};
 use super::views::{click, impression};
 use crate::domain::calendar::unix_ms;
 use crate::domain::registration::as_vouched;
 use crate::domain::response::{self, Change};
-use crate::domain::{Day, Rating, Response, Survey, SurveyId, Surveys};
+use crate::domain::{Day, Rating, Survey, SurveyId, Surveys};
 use crate::store::backend::{
     AlertMessage, OutboxChange, Outcome, RecordError, Recorded, StoreError, Write,
 };
@@ -143,7 +144,7 @@ fn rate(
     );
     let existing = match trees.responses.get(&identity)? {
         // A record we wrote ourselves no longer decodes: corruption, not the client's fault.
-        Some(bytes) => match decode::<Response>(&bytes, "response") {
+        Some(bytes) => match stored_response::decode(&bytes) {
             Ok(old) => Some(old),
             Err(error) => return Ok(Err(error.into())),
         },
@@ -196,7 +197,7 @@ fn rate(
     count(totals, stored, Metric::Response, stored.score, 1);
     trees
         .responses
-        .insert(identity.as_slice(), encode(&*stored));
+        .insert(identity.as_slice(), stored_response::encode(stored));
 
     let message = AlertMessage::for_change(survey, alerts, follows_up, event, stored, now_ms);
     let queued = message.is_some();

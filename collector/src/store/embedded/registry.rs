@@ -5,6 +5,7 @@
 
 use super::batch::{StoredImpression, Totals, admit, count, counter_keys};
 use super::keys;
+use super::stored_response;
 use super::transaction::Trees;
 use super::trees::{decode, encode};
 use crate::domain::calendar::unix_ms;
@@ -151,7 +152,7 @@ pub(super) fn register(
         }
         let identity = keys::identity(survey_id, Some(interaction), "");
         let response = match trees.responses.get(&identity)? {
-            Some(bytes) => match decode::<Response>(&bytes, "response") {
+            Some(bytes) => match stored_response::decode(&bytes) {
                 Ok(response) => Some(response),
                 Err(error) => return Ok(Err(error)),
             },
@@ -249,6 +250,8 @@ pub(super) fn retag(
     let event = totals.events.add(trees.next_event, identity);
     response.last_event = event;
     count(totals, &response, Metric::Response, response.score, 1);
-    trees.responses.insert(identity, encode(&response));
+    trees
+        .responses
+        .insert(identity, stored_response::encode(&response));
     Ok(event)
 }
