@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use pulsetap_collector::domain::Response;
 use pulsetap_collector::domain::calendar::{Day, Hour, unix_ms};
+use pulsetap_collector::store::counts::SLOTS;
 use pulsetap_collector::store::embedded::keys;
 use pulsetap_collector::store::{Backend, Dimension, Grain};
 use std::collections::{BTreeMap, HashMap};
@@ -17,12 +18,9 @@ const OLDER: [(&str, u8); 3] = [
     ("0c1f5a52-3d4e-4b8a-9f10-000000000003", 4),
 ];
 
-/// Slots of a counter as written until 2026-12-04: responses by score 0 to 10, impressions,
-/// unconfirmed clicks, registrations, answered invitations; each a big-endian u64.
-const SLOTS: usize = 15;
-
 /// Writes what a collector before the compact formats left in `data`: each response as JSON,
-/// each counter as fixed u64s.
+/// each counter as `SLOTS` big-endian u64s (responses by score 0 to 10, impressions, unconfirmed
+/// clicks, registrations, answered invitations).
 fn write_older_store(data: &std::path::Path) {
     let db = fjall::SingleWriterTxDatabase::builder(data.join("fjall"))
         .open()

@@ -5,10 +5,9 @@
 //! time a compaction moves it, so its size is paid many times over. As JSON a response with two
 //! tags took 315 bytes, 103 here; with the counters' varints (`store::counts`), a rating at half
 //! load writes 1.5–2.2 KB to the disk instead of 2.5–3.7 (BENCHMARKS.md, "Fewer bytes per
-//! rating"). The
-//! domain's `Response` keeps its JSON shape (the field names, the attributes that leave empty
-//! fields out) for everything else: this mirror of it is the stored shape, and postcard, which
-//! names no field, needs every field written in a fixed order.
+//! rating"). The domain's `Response` keeps its JSON shape (the field names, the attributes that
+//! leave empty fields out) for everything else: this mirror of it is the stored shape, and
+//! postcard, which names no field, needs every field written in a fixed order.
 
 use crate::domain::Response;
 use crate::store::backend::StoreError;
