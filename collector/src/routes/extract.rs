@@ -1,5 +1,5 @@
-//! Extractors for what many handlers need: who the client is (for the visitor limits), and
-//! what its API key may read or write.
+//! Extractors for what many handlers need: who the client is (for the visitor limits), which
+//! page it posted from, and what its API key may read or write.
 
 use super::error::ApiError;
 use crate::domain::survey::{ReadScope, Scope, WriteScope};
@@ -63,9 +63,21 @@ impl FromRequestParts<AppState> for Visitor {
     }
 }
 
+/// The page a browser posted from, read from its `Origin` and `Host` alone: an extractor, so
+/// that a handler needn't take a copy of every header to learn it.
+pub struct PostedFrom(pub Page);
+
+impl<S: Send + Sync> FromRequestParts<S> for PostedFrom {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Self(page(&parts.headers)))
+    }
+}
+
 /// The page a browser posted from, by its `Origin`: none (a server), the collector's own page
 /// (the same host as the request names), or another site.
-pub fn page(headers: &HeaderMap) -> Page {
+fn page(headers: &HeaderMap) -> Page {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Page::Server;
     };

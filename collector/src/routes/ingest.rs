@@ -4,14 +4,14 @@
 //! that follow are `service::ingest`'s. Every rating's fate is counted in `/metrics`.
 
 use super::error::ApiError;
-use super::extract::{Visitor, page};
-use crate::service::ingest::{Impression, Sender};
+use super::extract::{PostedFrom, Visitor};
+use crate::service::ingest::{Impression, Page, Sender};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use pulsetap_wire::{ErrorBody, RecordImpression, RecordResponse, WriteOutcome, WriteStatus};
 use serde::de::DeserializeOwned;
 
@@ -36,11 +36,11 @@ use serde::de::DeserializeOwned;
 pub async fn record_response(
     State(state): State<AppState>,
     visitor: Result<Visitor, ApiError>,
-    headers: HeaderMap,
+    PostedFrom(page): PostedFrom,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<WriteOutcome>), ApiError> {
     let mut survey = None;
-    let result = ingest_response(&state, visitor, &headers, body, &mut survey).await;
+    let result = ingest_response(&state, visitor, page, body, &mut survey).await;
     match &result {
         Ok((_, Json(outcome))) => state.metrics.count_rating(Ok(outcome.status)),
         // A refusal of a configured survey's rating is kept for its owner to see; one naming no
@@ -59,17 +59,14 @@ pub async fn record_response(
 async fn ingest_response(
     state: &AppState,
     visitor: Result<Visitor, ApiError>,
-    headers: &HeaderMap,
+    page: Page,
     body: Result<Bytes, BytesRejection>,
     survey: &mut Option<String>,
 ) -> Result<(StatusCode, Json<WriteOutcome>), ApiError> {
     let Visitor(visitor) = visitor?;
     let body: RecordResponse = parse_json(body)?;
     *survey = Some(body.survey.clone());
-    let sender = Sender {
-        visitor,
-        page: page(headers),
-    };
+    let sender = Sender { visitor, page };
     let recorded = state.ingest.rating(body, &sender).await?;
     if recorded.counted_unverified {
         state.metrics.unverified_responses_created.inc();
@@ -104,14 +101,11 @@ async fn ingest_response(
 pub async fn record_impression(
     State(state): State<AppState>,
     Visitor(visitor): Visitor,
-    headers: HeaderMap,
+    PostedFrom(page): PostedFrom,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
     let body: RecordImpression = parse_json(body)?;
-    let sender = Sender {
-        visitor,
-        page: page(&headers),
-    };
+    let sender = Sender { visitor, page };
     // Past the visitor's daily impressions the answer is the same 204: the widget has nothing
     // to retry (a 429 would hold back the ratings queued behind it in its outbox), and a
     // script learns nothing.

@@ -5,7 +5,8 @@
 //! - [`error`]: `ApiError`, the JSON error every handler answers with, and where the errors of
 //!   the layers below become HTTP statuses.
 //! - [`extract`]: extractors for what many handlers need (the visitor past its flood limit, the
-//!   API key's scope and the survey it may read, query parameters).
+//!   page a write was posted from, the API key's scope and the survey it may read, query
+//!   parameters).
 //! - [`query`]: the read endpoints' query parameters as typed values.
 //! - [`limits`]: how much one request may ask of the server.
 //! - one module per area: `ingest` (the widget's POSTs), `read` (aggregates), `export`
