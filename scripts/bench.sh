@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every Pulsetap benchmark, one after the other, printing the figures BENCHMARKS.md quotes:
-#   ./scripts/bench.sh            # the full run: about 25 minutes on 2 cores, plus about 8 for PostgreSQL
+#   ./scripts/bench.sh            # the full run: 15–25 minutes on 2 cores, PostgreSQL included
 #   ./scripts/bench.sh --quick    # a smoke run of each (seconds per phase, small stores, debug builds)
 #   ./scripts/bench.sh soak       # the 30-minute soak alone (scripts/bench-soak.sh), not in CI
 #   ./scripts/bench.sh engines    # the store's write workload on sled, fjall and redb (about 6
