@@ -18,8 +18,9 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024;
 /// answered `408` having stored nothing: the write is queued only once its body is complete.
 pub const BODY_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Middleware for the write routes: the body must arrive within `BODY_DEADLINE`.
-pub async fn body_deadline(request: Request) -> Request {
+/// For the write routes (`ServiceBuilder::map_request`): the body must arrive within
+/// `BODY_DEADLINE`.
+pub fn body_deadline(request: Request) -> Request {
     let deadline = Instant::now() + BODY_DEADLINE;
     request.map(|body| Body::new(DeadlineBody::new(body, deadline)))
 }
