@@ -146,9 +146,9 @@ pub fn router(state: AppState) -> Router {
 
 /// The layers of [`every_response`], as `ServiceBuilder` nests them.
 type EveryResponse = Stack<
-    SetResponseHeaderLayer<HeaderValue>,
+    MapResponseLayer<fn(Response) -> Response>,
     Stack<
-        MapResponseLayer<fn(Response) -> Response>,
+        SetResponseHeaderLayer<HeaderValue>,
         Stack<TraceLayer<SharedClassifier<ServerErrorsAsFailures>>, Identity>,
     >,
 >;
@@ -157,14 +157,14 @@ type EveryResponse = Stack<
 fn every_response() -> ServiceBuilder<EveryResponse> {
     ServiceBuilder::new()
         .layer(TraceLayer::new_for_http())
-        // Outside the timeout, so its 408 is rewritten too.
-        .map_response(json_for_bare_errors as fn(Response) -> Response)
         // Responses echo what customers typed (comments, tags); a browser must never sniff
-        // one into HTML.
+        // one into HTML. Outside the rewriting of errors, which makes new responses.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        // Outside the timeout, so its 408 is rewritten too.
+        .map_response(json_for_bare_errors as fn(Response) -> Response)
 }
 
 /// Middleware that answers some requests before any handler runs (a method the path does not

@@ -35,6 +35,14 @@ async fn a_method_a_path_does_not_take_gets_a_json_error_and_the_allowed_methods
 }
 
 #[tokio::test]
+async fn an_error_rewritten_into_json_still_tells_browsers_never_to_sniff_it() {
+    let app = spawn_app().await;
+    let response = app.get_with_key("/v1/responses", None).await;
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test]
 async fn a_body_refused_for_its_size_is_counted_among_refusals() {
     let app = spawn_app().await;
     let big = "x".repeat(9 * 1024);
